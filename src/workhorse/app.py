@@ -1,0 +1,249 @@
+"""The Workhorse app: configuration, the task registry and the job API."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import threading
+from collections.abc import Callable, Iterable, Sequence
+from datetime import timedelta
+from typing import Any, ParamSpec, TypeVar, overload
+
+from workhorse.backends import DEFAULT_DATABASE_URL, Backend, open_backend
+from workhorse.backends import base as b
+from workhorse.clock import utcnow
+from workhorse.errors import (
+    ConfigurationError,
+    InvalidTransitionError,
+    JobNotFoundError,
+    UnknownTaskError,
+)
+from workhorse.jobs import Job, JobHandle, JobState
+from workhorse.retry import RetryPolicy
+from workhorse.serialization import dumps
+from workhorse.tasks import Duration, JobSpec, Task, to_seconds
+from workhorse.types import Clock
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+DEFAULT_TENANT = "default"
+DEFAULT_QUEUE = "default"
+
+
+class Workhorse:
+    """A Workhorse application.
+
+    ``database_url`` defaults to ``$WORKHORSE_DATABASE_URL``, else ``sqlite:///./workhorse.db``.
+    The database is opened on first use, so importing a module that builds an app is cheap.
+    """
+
+    def __init__(
+        self,
+        database_url: str | None = None,
+        *,
+        clock: Clock = utcnow,
+        default_tenant: str = DEFAULT_TENANT,
+        default_queue: str = DEFAULT_QUEUE,
+        default_max_attempts: int = 3,
+        default_retry: RetryPolicy | None = None,
+    ) -> None:
+        self.database_url = (
+            database_url or os.environ.get("WORKHORSE_DATABASE_URL") or DEFAULT_DATABASE_URL
+        )
+        self.clock = clock
+        self.default_tenant = default_tenant
+        self.default_queue = default_queue
+        if default_max_attempts < 1:
+            raise ConfigurationError("default_max_attempts must be >= 1")
+        self.default_max_attempts = default_max_attempts
+        self.default_retry = default_retry or RetryPolicy()
+        self.tasks: dict[str, Task[Any, Any]] = {}
+        self._backend: Backend | None = None
+        self._backend_lock = threading.Lock()
+
+    def __repr__(self) -> str:
+        return f"<Workhorse {self.database_url} tasks={sorted(self.tasks)}>"
+
+    # -- storage -----------------------------------------------------------------------------
+
+    @property
+    def backend(self) -> Backend:
+        """The backend, opened (and on SQLite migrated) on first use."""
+        if self._backend is None:
+            with self._backend_lock:
+                if self._backend is None:
+                    self._backend = open_backend(self.database_url)
+        return self._backend
+
+    def use_backend(self, backend: Backend) -> None:
+        """Use an already opened backend (tests, embedding)."""
+        self._backend = backend
+
+    def close(self) -> None:
+        if self._backend is not None:
+            self._backend.close()
+            self._backend = None
+
+    # -- the task registry -------------------------------------------------------------------
+
+    @overload
+    def task(self, fn: Callable[P, R]) -> Task[P, R]: ...
+
+    @overload
+    def task(
+        self,
+        *,
+        name: str | None = None,
+        queue: str | None = None,
+        max_attempts: int | None = None,
+        timeout: Duration | None = None,
+        retry: RetryPolicy | None = None,
+        priority: int = 0,
+    ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
+
+    def task(
+        self,
+        fn: Callable[..., Any] | None = None,
+        *,
+        name: str | None = None,
+        queue: str | None = None,
+        max_attempts: int | None = None,
+        timeout: Duration | None = None,
+        retry: RetryPolicy | None = None,
+        priority: int = 0,
+    ) -> Any:
+        """Register a sync or async function as a task: ``@app.task`` or ``@app.task(...)``."""
+
+        def register(func: Callable[..., Any]) -> Task[Any, Any]:
+            task = Task(
+                self,
+                func,
+                name=name or func.__name__,
+                queue=queue or self.default_queue,
+                max_attempts=max_attempts or self.default_max_attempts,
+                timeout=timeout,
+                retry=retry or self.default_retry,
+                priority=priority,
+            )
+            if task.name in self.tasks:
+                raise ConfigurationError(
+                    f"a task named {task.name!r} is already registered; pass name=… to tell "
+                    "them apart"
+                )
+            self.tasks[task.name] = task
+            return task
+
+        return register if fn is None else register(fn)
+
+    def get_task(self, name: str) -> Task[Any, Any]:
+        try:
+            return self.tasks[name]
+        except KeyError:
+            known = ", ".join(sorted(self.tasks)) or "none"
+            raise UnknownTaskError(f"unknown task {name!r} (registered: {known})") from None
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def enqueue_many(self, specs: Iterable[JobSpec]) -> list[JobHandle]:
+        """Enqueue many jobs in one transaction: all are stored, or none."""
+        now = self.clock()
+        rows = [self._new_job(spec, now) for spec in specs]
+        if not rows:
+            return []
+        inserted = self.backend.job_insert_many(b.JobInsertManyParams(jobs=rows, now=now))
+        return [JobHandle(row.id, row.created) for row in inserted]
+
+    async def enqueue_many_async(self, specs: Iterable[JobSpec]) -> list[JobHandle]:
+        return await asyncio.to_thread(self.enqueue_many, list(specs))
+
+    def enqueue(
+        self,
+        task: str,
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        **options: Any,
+    ) -> JobHandle:
+        """Enqueue a registered task by name (as the CLI and HTTP API do)."""
+        return self.get_task(task).with_options(**options).enqueue(*args, **(kwargs or {}))
+
+    def _new_job(self, spec: JobSpec, now: Any) -> b.NewJob:
+        task = self.get_task(spec.task)
+        opts = spec.options
+        run_at = opts.run_at or now
+        if opts.delay is not None:
+            run_at = now + timedelta(seconds=to_seconds(opts.delay, "delay") or 0)
+        timeout = to_seconds(opts.timeout, "timeout") if opts.timeout is not None else task.timeout
+        return b.NewJob(
+            tenant=opts.tenant or self.default_tenant,
+            queue=opts.queue or task.queue,
+            task=task.name,
+            args_json=dumps(spec.args, "args"),
+            kwargs_json=dumps(spec.kwargs, "kwargs"),
+            priority=task.priority if opts.priority is None else opts.priority,
+            run_at=run_at,
+            state=JobState.SCHEDULED if run_at > now else JobState.QUEUED,
+            max_attempts=opts.max_attempts or task.max_attempts,
+            timeout=timeout,
+            unique_key=opts.unique_key,
+        )
+
+    def get_job(self, job_id: int, *, tenant: str | None = None) -> Job:
+        """The job with this id (of this tenant, when given); JobNotFoundError otherwise."""
+        job = self.backend.job_get(b.JobGetParams(id=job_id, tenant=tenant))
+        if job is None:
+            raise JobNotFoundError(f"job {job_id} not found")
+        return job
+
+    def list_jobs(
+        self,
+        *,
+        tenant: str | None = None,
+        states: Sequence[JobState] = (),
+        queue: str | None = None,
+        task: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """Jobs, newest first; page with ``before_id`` set to the last id seen."""
+        return self.backend.job_list(
+            b.JobListParams(
+                tenant=tenant,
+                states=states,
+                queue=queue,
+                task=task,
+                before_id=before_id,
+                limit=limit,
+            )
+        )
+
+    def cancel(self, job_id: int, *, tenant: str | None = None) -> Job:
+        """Cancel a job that has not ended (cancelling a cancelled job is a no-op); a running job
+        is interrupted at its worker's next heartbeat. InvalidTransitionError if it had ended."""
+        change = self.backend.job_cancel(
+            b.JobCancelParams(id=job_id, tenant=tenant, now=self.clock())
+        )
+        if change is None:
+            raise JobNotFoundError(f"job {job_id} not found")
+        if not change.changed and change.job.state != JobState.CANCELLED:
+            raise InvalidTransitionError(
+                f"job {job_id} is {change.job.state} and can no longer be cancelled"
+            )
+        return change.job
+
+    def retry(self, job_id: int, *, tenant: str | None = None) -> Job:
+        """Requeue a dead job with a fresh budget of attempts. Returns the job."""
+        change = self.backend.job_retry(
+            b.JobRetryParams(id=job_id, tenant=tenant, now=self.clock())
+        )
+        if change is None:
+            raise JobNotFoundError(f"job {job_id} not found")
+        if not change.changed:
+            raise InvalidTransitionError(
+                f"job {job_id} is {change.job.state}; only dead jobs can be retried"
+            )
+        return change.job
+
+    async def run_async(self, fn: Callable[..., R], *args: Any) -> R:
+        """Run a blocking app method in a thread: ``await app.run_async(app.get_job, 42)``."""
+        return await asyncio.to_thread(fn, *args)

@@ -1,0 +1,3 @@
+from workhorse.backends.sqlite.backend import SQLiteBackend
+
+__all__ = ["SQLiteBackend"]

@@ -1,0 +1,545 @@
+"""The embedded SQLite backend: the zero-set-up default for one machine.
+
+Limits, stated plainly:
+
+- One writer at a time. Every write takes SQLite's database lock (``BEGIN IMMEDIATE``), so claims,
+  completions and enqueues from all processes are serialised; batching keeps that cheap, but
+  throughput is bounded by one core's worth of commits.
+- No ``SKIP LOCKED`` and no LISTEN/NOTIFY: claims are exclusive because the write lock is, and idle
+  workers find new jobs by polling (a cheap read that takes no lock).
+- One machine only. WAL mode needs shared memory, so the file must not live on a network share.
+- Durability: ``synchronous=NORMAL`` by default survives the crash of any process (a committed
+  enqueue is never lost); an OS crash or power cut may lose the last commits. Add
+  ``?synchronous=full`` to the URL to fsync every commit.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from workhorse.backends import base
+from workhorse.backends.sql import load_blocks, load_migrations
+from workhorse.clock import at_epoch, from_epoch, to_epoch, utcnow
+from workhorse.errors import ConfigurationError, DatabaseError, InvalidTransitionError, SchemaError
+from workhorse.jobs import AttemptError, Job, JobState
+from workhorse.serialization import loads
+
+_Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
+_SYNCHRONOUS = {"off", "normal", "full", "extra"}
+
+
+class SQLiteBackend:
+    """A Backend over one SQLite file, shared safely by threads and processes."""
+
+    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
+        self.url = url
+        self.path, self._synchronous, self._busy_timeout = _parse_url(url)
+        self._local = threading.local()
+        self._connections: list[sqlite3.Connection] = []
+        self._lock = threading.Lock()
+        self._closed = False
+        if auto_migrate:
+            self.migrate()
+        else:
+            self._check_readable()
+
+    # -- connections -------------------------------------------------------------------------
+
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            if self._closed:
+                raise DatabaseError("the backend is closed")
+            conn = self._connect()
+            self._local.conn = conn
+            with self._lock:
+                self._connections.append(conn)
+        return conn
+
+    def _connect(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self._busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+            )
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute(f"PRAGMA synchronous={self._synchronous}")
+            conn.execute("PRAGMA foreign_keys=ON")
+        except sqlite3.DatabaseError as exc:
+            raise _translate(exc, self.path) from None
+        return conn
+
+    @contextmanager
+    def _write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction; BEGIN IMMEDIATE takes the lock up front so it cannot deadlock."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.DatabaseError as exc:
+            raise _translate(exc, self.path) from None
+        try:
+            yield conn
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except sqlite3.DatabaseError as exc:
+            raise _translate(exc, self.path) from None
+
+    def _read(self, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
+        try:
+            return self._conn().execute(_Q[name], params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise _translate(exc, self.path) from None
+
+    def close(self) -> None:
+        self._closed = True
+        with self._lock:
+            for conn in self._connections:
+                conn.close()
+            self._connections.clear()
+        self._local = threading.local()
+
+    # -- schema ------------------------------------------------------------------------------
+
+    def _check_readable(self) -> None:
+        self.schema_version()
+
+    def schema_version(self) -> int:
+        try:
+            rows = (
+                self._conn()
+                .execute("SELECT name FROM sqlite_master WHERE name = 'workhorse_migrations'")
+                .fetchall()
+            )
+        except sqlite3.DatabaseError as exc:
+            raise _translate(exc, self.path) from None
+        if not rows:
+            return 0
+        versions = [row[0] for row in self._read("schema_versions", {})]
+        return max(versions, default=0)
+
+    def migrate(self) -> list[int]:
+        migrations = load_migrations("workhorse.backends.sqlite.migrations")
+        newest = migrations[-1][0] if migrations else 0
+        applied: list[int] = []
+        with self._write() as conn:
+            conn.execute(_Q["schema_create_migrations"])
+            done = {row[0] for row in conn.execute(_Q["schema_versions"])}
+            if done and max(done) > newest:
+                raise SchemaError(
+                    f"{self.path} has schema version {max(done)}, newer than this Workhorse "
+                    f"({newest}); upgrade Workhorse"
+                )
+            for version, name, sql in migrations:
+                if version in done:
+                    continue
+                _run_script(conn, sql)
+                conn.execute(
+                    _Q["schema_record_migration"],
+                    {"version": version, "name": name, "now": to_epoch(utcnow())},
+                )
+                applied.append(version)
+        return applied
+
+    # -- jobs --------------------------------------------------------------------------------
+
+    def job_insert_many(self, params: base.JobInsertManyParams) -> list[base.InsertedJob]:
+        now = to_epoch(params.now)
+        inserted = []
+        with self._write() as conn:
+            for job in params.jobs:
+                inserted.append(_insert_one(conn, job, now))
+        return inserted
+
+    def job_claim(self, params: base.JobClaimParams) -> list[base.ClaimedJob]:
+        if params.limit <= 0 or not params.queues:
+            return []
+        now = to_epoch(params.now)
+        with self._write() as conn:
+            candidates: list[tuple[int, float, int]] = []
+            for queue in dict.fromkeys(params.queues):
+                rows = conn.execute(
+                    _Q["job_claim_candidates"], {"queue": queue, "limit": params.limit}
+                )
+                candidates.extend((-row["priority"], row["run_at"], row["id"]) for row in rows)
+            chosen = sorted(candidates)[: params.limit]
+            if not chosen:
+                return []
+            claimed = conn.execute(
+                _Q["job_claim"],
+                {
+                    "ids": json.dumps([job_id for _, _, job_id in chosen]),
+                    "lease_token": params.lease_token,
+                    "worker_id": params.worker_id,
+                    "lease_expires_at": now + params.lease_for.total_seconds(),
+                    "now": now,
+                },
+            ).fetchall()
+        claimed.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
+        return [_claimed(row, params.lease_token) for row in claimed]
+
+    def job_poll(self, params: base.JobPollParams) -> bool:
+        query = {
+            "queues": json.dumps(list(params.queues)),
+            "include_retrying": int(params.include_retrying),
+        }
+        return bool(self._read("job_poll", query))
+
+    def job_finish_many(self, params: base.JobFinishManyParams) -> list[int]:
+        now = to_epoch(params.now)
+        written = []
+        with self._write() as conn:
+            for outcome in params.outcomes:
+                cursor = conn.execute(
+                    _Q["job_finish"], _outcome_params(outcome, now, params.only_expired)
+                )
+                if cursor.rowcount:
+                    written.append(outcome.id)
+        return written
+
+    def job_heartbeat(self, params: base.JobHeartbeatParams) -> list[int]:
+        now = to_epoch(params.now)
+        with self._write() as conn:
+            rows = conn.execute(
+                _Q["job_heartbeat"],
+                {
+                    "worker_id": params.worker_id,
+                    "lease_expires_at": now + params.lease_for.total_seconds(),
+                    "now": now,
+                },
+            ).fetchall()
+        return sorted(row[0] for row in rows)
+
+    def job_release(self, params: base.JobReleaseParams) -> list[int]:
+        now = to_epoch(params.now)
+        released = []
+        with self._write() as conn:
+            for job_id in params.ids:
+                token = params.lease_token_by_id.get(job_id)
+                cursor = conn.execute(
+                    _Q["job_release"], {"id": job_id, "lease_token": token, "now": now}
+                )
+                if cursor.rowcount:
+                    released.append(job_id)
+        return released
+
+    def job_list_expired(self, params: base.JobListExpiredParams) -> list[base.ExpiredJob]:
+        rows = self._read("job_list_expired", {"now": to_epoch(params.now), "limit": params.limit})
+        return [
+            base.ExpiredJob(
+                id=row["id"],
+                task=row["task"],
+                attempt=row["attempts"],
+                max_attempts=row["max_attempts"],
+                lease_token=row["lease_token"],
+                worker_id=row["worker_id"],
+            )
+            for row in rows
+        ]
+
+    def job_promote(self, params: base.JobPromoteParams) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                _Q["job_promote"], {"now": to_epoch(params.now), "limit": params.limit}
+            )
+        return cursor.rowcount
+
+    def job_get(self, params: base.JobGetParams) -> Job | None:
+        rows = self._read("job_get", {"id": params.id, "tenant": params.tenant})
+        return _job(rows[0]) if rows else None
+
+    def job_list(self, params: base.JobListParams) -> list[Job]:
+        rows = self._read(
+            "job_list",
+            {
+                "tenant": params.tenant,
+                "states": json.dumps([str(s) for s in params.states]) if params.states else None,
+                "queue": params.queue,
+                "task": params.task,
+                "before_id": params.before_id,
+                "limit": params.limit,
+            },
+        )
+        return [_job(row) for row in rows]
+
+    def job_cancel(self, params: base.JobCancelParams) -> base.JobChange | None:
+        query = {"id": params.id, "tenant": params.tenant, "now": to_epoch(params.now)}
+        with self._write() as conn:
+            changed = conn.execute(_Q["job_cancel"], query).rowcount > 0
+            rows = conn.execute(_Q["job_get"], query).fetchall()
+        return base.JobChange(job=_job(rows[0]), changed=changed) if rows else None
+
+    def job_retry(self, params: base.JobRetryParams) -> base.JobChange | None:
+        query = {"id": params.id, "tenant": params.tenant, "now": to_epoch(params.now)}
+        with self._write() as conn:
+            try:
+                changed = conn.execute(_Q["job_retry"], query).rowcount > 0
+            except sqlite3.IntegrityError:
+                raise InvalidTransitionError(
+                    f"job {params.id} cannot be retried: a live job has the same unique key"
+                ) from None
+            rows = conn.execute(_Q["job_get"], query).fetchall()
+        return base.JobChange(job=_job(rows[0]), changed=changed) if rows else None
+
+    def job_progress(self, params: base.JobProgressParams) -> None:
+        now = to_epoch(params.now)
+        with self._write() as conn:
+            for job_id, progress in params.progress_json_by_id.items():
+                conn.execute(
+                    _Q["job_progress"],
+                    {
+                        "id": job_id,
+                        "progress": progress,
+                        "lease_token": params.lease_token_by_id.get(job_id),
+                        "now": now,
+                    },
+                )
+
+    def job_count(self, params: base.JobCountParams) -> list[base.QueueCount]:
+        rows = self._read("job_count", {"tenant": params.tenant})
+        return [
+            base.QueueCount(
+                tenant=row["tenant"],
+                queue=row["queue"],
+                state=JobState(row["state"]),
+                count=row["count"],
+            )
+            for row in rows
+        ]
+
+    def job_prune(self, params: base.JobPruneParams) -> int:
+        with self._write() as conn:
+            cursor = conn.execute(
+                _Q["job_prune"],
+                {"finished_before": to_epoch(params.finished_before), "limit": params.limit},
+            )
+        return cursor.rowcount
+
+    # -- leadership and the worker registry --------------------------------------------------
+
+    def leader_elect(self, params: base.LeaderElectParams) -> bool:
+        now = to_epoch(params.now)
+        with self._write() as conn:
+            conn.execute(
+                _Q["leader_elect"],
+                {
+                    "name": params.name,
+                    "holder": params.holder,
+                    "expires_at": now + params.ttl.total_seconds(),
+                    "now": now,
+                },
+            )
+            row = conn.execute(_Q["leader_holder"], {"name": params.name}).fetchone()
+        return row is not None and row[0] == params.holder
+
+    def leader_resign(self, params: base.LeaderResignParams) -> None:
+        with self._write() as conn:
+            conn.execute(_Q["leader_resign"], {"name": params.name, "holder": params.holder})
+
+    def worker_heartbeat(self, params: base.WorkerHeartbeatParams) -> None:
+        with self._write() as conn:
+            conn.execute(
+                _Q["worker_heartbeat"],
+                {
+                    "id": params.id,
+                    "host": params.host,
+                    "pid": params.pid,
+                    "queues": json.dumps(list(params.queues)),
+                    "concurrency": params.concurrency,
+                    "started_at": to_epoch(params.started_at),
+                    "now": to_epoch(params.now),
+                },
+            )
+
+    def worker_list(self, params: base.WorkerListParams) -> list[base.WorkerInfo]:
+        seen_after = None if params.seen_after is None else to_epoch(params.seen_after)
+        rows = self._read("worker_list", {"seen_after": seen_after})
+        return [_worker(row) for row in rows]
+
+    def worker_delete(self, params: base.WorkerDeleteParams) -> int:
+        seen_before = None if params.seen_before is None else to_epoch(params.seen_before)
+        with self._write() as conn:
+            cursor = conn.execute(
+                _Q["worker_delete"], {"id": params.id, "seen_before": seen_before}
+            )
+        return cursor.rowcount
+
+
+# -- helpers ---------------------------------------------------------------------------------
+
+
+def _parse_url(url: str) -> tuple[str, str, float]:
+    parts = urlsplit(url)
+    if parts.scheme != "sqlite":
+        raise ConfigurationError(f"not a sqlite URL: {url!r}")
+    path = parts.path[1:] if parts.path.startswith("/") else parts.path
+    if parts.netloc or not path:
+        raise ConfigurationError(
+            f"bad SQLite URL {url!r}: use sqlite:///relative/path.db or sqlite:////absolute/path.db"
+        )
+    if path == ":memory:":
+        raise ConfigurationError(
+            "sqlite:///:memory: cannot be shared by workers; use a file such as sqlite:///./jobs.db"
+        )
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    synchronous = query.pop("synchronous", "normal").lower()
+    if synchronous not in _SYNCHRONOUS:
+        raise ConfigurationError(f"synchronous must be one of {sorted(_SYNCHRONOUS)}")
+    try:
+        busy_timeout = float(query.pop("busy_timeout", "30"))
+    except ValueError:
+        raise ConfigurationError("busy_timeout must be a number of seconds") from None
+    if query:
+        raise ConfigurationError(f"unknown SQLite URL options: {sorted(query)}")
+    return path, synchronous, busy_timeout
+
+
+def _translate(exc: sqlite3.DatabaseError, path: str) -> DatabaseError:
+    message = str(exc)
+    if "file is not a database" in message or "malformed" in message:
+        return SchemaError(f"{path} is not a Workhorse SQLite database ({message})")
+    if "unable to open" in message:
+        parent = Path(path).parent
+        hint = f" (directory {parent} does not exist)" if not parent.exists() else ""
+        return DatabaseError(f"cannot open SQLite database {path}{hint}")
+    if "no such table" in message:
+        return SchemaError(f"{path} has no Workhorse schema; run `workhorse migrate`")
+    return DatabaseError(f"SQLite error on {path}: {message}")
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    """Run a migration's statements inside the caller's transaction (executescript would commit)."""
+    statement = ""
+    for line in script.splitlines(keepends=True):
+        statement += line
+        if sqlite3.complete_statement(statement):
+            conn.execute(statement)
+            statement = ""
+    if statement.strip() and not statement.strip().startswith("--"):
+        raise SchemaError(f"incomplete SQL statement in migration: {statement.strip()[:80]}")
+
+
+def _insert_one(conn: sqlite3.Connection, job: base.NewJob, now: float) -> base.InsertedJob:
+    values = {
+        "tenant": job.tenant,
+        "queue": job.queue,
+        "task": job.task,
+        "args": job.args_json,
+        "kwargs": job.kwargs_json,
+        "state": str(job.state),
+        "priority": job.priority,
+        "max_attempts": job.max_attempts,
+        "timeout": job.timeout,
+        "unique_key": job.unique_key,
+        "run_at": to_epoch(job.run_at),
+        "now": now,
+    }
+    row = conn.execute(_Q["job_insert"], values).fetchone()
+    if row is not None:
+        return base.InsertedJob(id=row[0], created=True)
+    existing = conn.execute(_Q["job_find_live_unique"], values).fetchone()
+    if existing is None:  # pragma: no cover - the write lock makes this unreachable
+        raise DatabaseError("insert conflicted but no live job holds the unique key")
+    return base.InsertedJob(id=existing[0], created=False)
+
+
+def _outcome_params(outcome: base.Outcome, now: float, only_expired: bool) -> dict[str, Any]:
+    error = None
+    if outcome.error is not None:
+        error = json.dumps(
+            {
+                "attempt": outcome.attempt,
+                "type": outcome.error.type,
+                "message": outcome.error.message,
+                "traceback": outcome.error.traceback,
+                "at": now,
+            }
+        )
+    return {
+        "id": outcome.id,
+        "lease_token": outcome.lease_token,
+        "state": str(outcome.state),
+        "result": outcome.result_json,
+        "error": error,
+        "run_at": None if outcome.run_at is None else to_epoch(outcome.run_at),
+        "only_expired": int(only_expired),
+        "now": now,
+    }
+
+
+def _claimed(row: sqlite3.Row, token: str) -> base.ClaimedJob:
+    return base.ClaimedJob(
+        id=row["id"],
+        tenant=row["tenant"],
+        queue=row["queue"],
+        task=row["task"],
+        args=json.loads(row["args"]),
+        kwargs=json.loads(row["kwargs"]),
+        attempt=row["attempts"],
+        max_attempts=row["max_attempts"],
+        timeout=row["timeout"],
+        lease_token=token,
+    )
+
+
+def _errors(text: str) -> list[AttemptError]:
+    return [
+        AttemptError(
+            attempt=item["attempt"],
+            type=item["type"],
+            message=item["message"],
+            traceback=item.get("traceback"),
+            at=at_epoch(item["at"]),
+        )
+        for item in json.loads(text)
+    ]
+
+
+def _job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        tenant=row["tenant"],
+        queue=row["queue"],
+        task=row["task"],
+        args=json.loads(row["args"]),
+        kwargs=json.loads(row["kwargs"]),
+        state=JobState(row["state"]),
+        priority=row["priority"],
+        attempts=row["attempts"],
+        max_attempts=row["max_attempts"],
+        timeout=row["timeout"],
+        unique_key=row["unique_key"],
+        result=loads(row["result"]),
+        errors=_errors(row["errors"]),
+        progress=loads(row["progress"]),
+        worker_id=row["worker_id"],
+        created_at=at_epoch(row["created_at"]),
+        run_at=at_epoch(row["run_at"]),
+        started_at=from_epoch(row["started_at"]),
+        finished_at=from_epoch(row["finished_at"]),
+        lease_expires_at=from_epoch(row["lease_expires_at"]),
+    )
+
+
+def _worker(row: sqlite3.Row) -> base.WorkerInfo:
+    return base.WorkerInfo(
+        id=row["id"],
+        host=row["host"],
+        pid=row["pid"],
+        queues=json.loads(row["queues"]),
+        concurrency=row["concurrency"],
+        started_at=at_epoch(row["started_at"]),
+        last_seen_at=at_epoch(row["last_seen_at"]),
+    )

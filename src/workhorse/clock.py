@@ -1,0 +1,27 @@
+"""Time helpers: every timestamp in Workhorse is an aware UTC datetime."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utcnow() -> datetime:
+    """The default clock."""
+    return datetime.now(UTC)
+
+
+def to_epoch(value: datetime) -> float:
+    """Seconds since the epoch; naive datetimes are refused."""
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: pass an aware datetime (e.g. tzinfo=UTC)")
+    return value.timestamp()
+
+
+def at_epoch(value: float) -> datetime:
+    """The aware UTC datetime for an epoch timestamp."""
+    return datetime.fromtimestamp(value, UTC)
+
+
+def from_epoch(value: float | None) -> datetime | None:
+    """The aware UTC datetime for an epoch timestamp, or None."""
+    return None if value is None else datetime.fromtimestamp(value, UTC)

@@ -1,0 +1,49 @@
+"""What a running task can learn about its job: ``workhorse.current_job()``."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from workhorse.errors import WorkhorseError
+from workhorse.serialization import check_json
+from workhorse.types import JSON
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobContext:
+    """The job a task is running for.
+
+    ``cancelled`` is set when the job is cancelled or its lease is lost while it runs; async tasks
+    are also interrupted with ``CancelledError``, while a sync task (which cannot be interrupted)
+    may poll it to stop early.
+    """
+
+    job_id: int
+    attempt: int
+    max_attempts: int
+    tenant: str
+    queue: str
+    task: str
+    worker_id: str
+    deadline: datetime | None
+    cancelled: threading.Event = field(default_factory=threading.Event)
+    _report: Callable[[int, JSON], None] = lambda job_id, value: None
+
+    def report_progress(self, value: JSON) -> None:
+        """Store a JSON progress value on the job (written in the next batch, last one wins)."""
+        self._report(self.job_id, check_json(value, "progress"))
+
+
+_current: ContextVar[JobContext] = ContextVar("workhorse_current_job")
+
+
+def current_job() -> JobContext:
+    """The context of the job this code runs for; raises outside a job."""
+    try:
+        return _current.get()
+    except LookupError:
+        raise WorkhorseError("current_job() called outside a running job") from None

@@ -1,0 +1,49 @@
+"""One exception hierarchy, rooted in :class:`WorkhorseError`.
+
+Each exception's docstring is its default message.
+"""
+
+from __future__ import annotations
+
+
+class WorkhorseError(Exception):
+    """A Workhorse error occurred."""
+
+    def __init__(self, message: str | None = None) -> None:
+        super().__init__(message or (self.__doc__ or "").strip())
+
+
+class ConfigurationError(WorkhorseError, ValueError):
+    """The configuration is invalid."""
+
+
+class NotJSONError(WorkhorseError, TypeError):
+    """The value is not JSON: only dict (with str keys), list, str, int, float, bool and None."""
+
+
+class UnknownTaskError(WorkhorseError, LookupError):
+    """No task is registered under this name."""
+
+
+class JobNotFoundError(WorkhorseError, LookupError):
+    """No such job."""
+
+
+class InvalidTransitionError(WorkhorseError):
+    """The job is not in a state that allows this change."""
+
+
+class DatabaseError(WorkhorseError):
+    """The database could not be reached or used."""
+
+
+class SchemaError(DatabaseError):
+    """The database schema is missing, newer than this code, or corrupt."""
+
+
+class JobTimeoutError(WorkhorseError, TimeoutError):
+    """The job ran past its timeout."""
+
+
+class WorkerLostError(WorkhorseError):
+    """The worker running the job stopped heartbeating before the job finished."""

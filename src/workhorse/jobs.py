@@ -1,0 +1,101 @@
+"""Jobs, their states and the allowed transitions.
+
+The table below is the one state machine; every backend enforces it with conditional writes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from workhorse.types import JSON
+
+
+class JobState(StrEnum):
+    SCHEDULED = "scheduled"
+    """Waiting for ``run_at``."""
+    QUEUED = "queued"
+    """Ready to be claimed."""
+    RUNNING = "running"
+    """Claimed by a worker under a lease."""
+    RETRYING = "retrying"
+    """An attempt failed; waiting for the next attempt's time."""
+    SUCCEEDED = "succeeded"
+    DEAD = "dead"
+    """Every attempt failed; retried only by hand."""
+    CANCELLED = "cancelled"
+
+    @property
+    def terminal(self) -> bool:
+        return self in TERMINAL_STATES
+
+
+TERMINAL_STATES = frozenset({JobState.SUCCEEDED, JobState.DEAD, JobState.CANCELLED})
+ACTIVE_STATES = frozenset(JobState) - TERMINAL_STATES
+
+_S = JobState
+TRANSITIONS: dict[JobState, frozenset[JobState]] = {
+    _S.SCHEDULED: frozenset({_S.QUEUED, _S.CANCELLED}),
+    _S.QUEUED: frozenset({_S.RUNNING, _S.CANCELLED}),
+    # running -> queued is the graceful hand-back on shutdown, which spends no attempt.
+    _S.RUNNING: frozenset({_S.SUCCEEDED, _S.RETRYING, _S.DEAD, _S.QUEUED, _S.CANCELLED}),
+    _S.RETRYING: frozenset({_S.QUEUED, _S.CANCELLED}),
+    _S.SUCCEEDED: frozenset(),
+    _S.DEAD: frozenset({_S.QUEUED}),
+    _S.CANCELLED: frozenset(),
+}
+
+
+def can_transition(source: JobState, target: JobState) -> bool:
+    """Whether the state machine allows ``source -> target``."""
+    return target in TRANSITIONS[source]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptError:
+    """Why one attempt failed."""
+
+    attempt: int
+    type: str
+    message: str
+    traceback: str | None
+    at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Job:
+    """A snapshot of one job as stored."""
+
+    id: int
+    tenant: str
+    queue: str
+    task: str
+    args: list[JSON]
+    kwargs: dict[str, JSON]
+    state: JobState
+    priority: int
+    attempts: int
+    max_attempts: int
+    timeout: float | None
+    unique_key: str | None
+    result: JSON
+    errors: list[AttemptError] = field(default_factory=list)
+    progress: JSON = None
+    worker_id: str | None = None
+    created_at: datetime
+    run_at: datetime
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+    lease_expires_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class JobHandle:
+    """What enqueue returns: the job's id, and whether this call created it.
+
+    ``created`` is False when a ``unique_key`` matched a job that was not yet terminal.
+    """
+
+    id: int
+    created: bool = True

@@ -1,0 +1,1 @@
+"""Leader-elected maintenance: reaper, promoter, pruner, worker registry clean-up."""

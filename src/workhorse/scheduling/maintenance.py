@@ -1,0 +1,140 @@
+"""Leader-elected maintenance: one process at a time runs the periodic services.
+
+Every worker (and ``workhorse serve``) takes part in the election; the holder of the ``maintenance``
+lease runs the promoter, reaper and pruner. A holder acts only while its lease is comfortably
+valid (renewed within half its TTL), so a stalled leader stops acting before another can take over.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from workhorse.backends import base as b
+from workhorse.retry import RetryPolicy
+from workhorse.scheduling.promoter import promote
+from workhorse.scheduling.pruner import forget_workers, prune
+from workhorse.scheduling.reaper import reap
+from workhorse.types import Clock
+from workhorse.worker.dbcall import DbCall
+
+log = logging.getLogger("workhorse.maintenance")
+
+LEADER_NAME = "maintenance"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MaintenanceConfig:
+    elect_interval: timedelta = timedelta(seconds=1)
+    leader_ttl: timedelta = timedelta(seconds=10)
+    promote_interval: timedelta = timedelta(milliseconds=200)
+    reap_interval: timedelta = timedelta(seconds=1)
+    prune_interval: timedelta = timedelta(minutes=1)
+    retention: timedelta = timedelta(days=7)
+    """How long finished jobs are kept."""
+    worker_ttl: timedelta = timedelta(minutes=1)
+    """Registry rows of workers silent this long are removed."""
+
+
+@dataclass(slots=True)
+class _Service:
+    name: str
+    interval: float
+    run: Callable[[datetime], int]
+    next_at: float = 0.0
+
+
+class Maintenance:
+    """Runs leader election and, while leading, the periodic services."""
+
+    def __init__(
+        self,
+        backend: b.Backend,
+        *,
+        holder: str,
+        db: DbCall,
+        clock: Clock,
+        policy_for: Callable[[str], RetryPolicy],
+        config: MaintenanceConfig | None = None,
+    ) -> None:
+        self.config = config or MaintenanceConfig()
+        self._backend = backend
+        self._holder = holder
+        self._db = db
+        self._clock = clock
+        self._elected_at: float | None = None
+        cfg = self.config
+        self._services = [
+            _Service(
+                "promote", cfg.promote_interval.total_seconds(), lambda now: promote(backend, now)
+            ),
+            _Service(
+                "reap",
+                cfg.reap_interval.total_seconds(),
+                lambda now: reap(backend, now, policy_for),
+            ),
+            _Service(
+                "prune",
+                cfg.prune_interval.total_seconds(),
+                lambda now: (
+                    prune(backend, now, cfg.retention)
+                    + forget_workers(backend, now, cfg.worker_ttl)
+                ),
+            ),
+        ]
+        self._next_election = 0.0
+
+    @property
+    def leading(self) -> bool:
+        """Whether this process holds a lease renewed within half its TTL."""
+        if self._elected_at is None:
+            return False
+        return time.monotonic() - self._elected_at < self.config.leader_ttl.total_seconds() / 2
+
+    async def run(self) -> None:
+        """Elect and serve until cancelled; errors are logged, never raised."""
+        tick = min(s.interval for s in self._services)
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("maintenance tick failed")
+            await asyncio.sleep(tick)
+
+    async def tick(self) -> None:
+        """One round: renew leadership when due, then run the services that are due."""
+        mono = time.monotonic()
+        if mono >= self._next_election:
+            self._next_election = mono + self.config.elect_interval.total_seconds()
+            await self._elect()
+        for service in self._services:
+            if not self.leading:
+                return
+            if time.monotonic() >= service.next_at:
+                service.next_at = time.monotonic() + service.interval
+                count = await self._db(service.run, self._clock())
+                if count:
+                    log.info("%s: %d job(s)", service.name, count)
+
+    async def _elect(self) -> None:
+        started = time.monotonic()
+        params = b.LeaderElectParams(
+            name=LEADER_NAME, holder=self._holder, ttl=self.config.leader_ttl, now=self._clock()
+        )
+        won = await self._db(self._backend.leader_elect, params)
+        if won and self._elected_at is None:
+            log.info("%s became the maintenance leader", self._holder)
+        elif not won and self._elected_at is not None:
+            log.info("%s lost the maintenance leadership", self._holder)
+        self._elected_at = started if won else None
+
+    async def resign(self) -> None:
+        if self._elected_at is None:
+            return
+        self._elected_at = None
+        params = b.LeaderResignParams(name=LEADER_NAME, holder=self._holder)
+        await self._db(self._backend.leader_resign, params)

@@ -1,0 +1,25 @@
+"""The pruner: deletes finished jobs past their retention, and workers long gone."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from workhorse.backends import base as b
+
+BATCH = 5000
+
+
+def prune(backend: b.Backend, now: datetime, retention: timedelta) -> int:
+    """Delete terminal jobs that finished more than ``retention`` ago; returns how many."""
+    total = 0
+    while True:
+        params = b.JobPruneParams(finished_before=now - retention, limit=BATCH)
+        count = backend.job_prune(params)
+        total += count
+        if count < BATCH:
+            return total
+
+
+def forget_workers(backend: b.Backend, now: datetime, after: timedelta) -> int:
+    """Remove registry rows of workers not seen for ``after``; returns how many."""
+    return backend.worker_delete(b.WorkerDeleteParams(seen_before=now - after))

@@ -1,0 +1,47 @@
+"""Job arguments, results and progress are JSON; this module is the gate."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+from workhorse.errors import NotJSONError
+from workhorse.types import JSON
+
+
+def check_json(value: Any, where: str = "value") -> JSON:
+    """Return ``value`` unchanged if it survives a JSON round trip, else raise NotJSONError."""
+    _check(value, where)
+    return value  # type: ignore[no-any-return]
+
+
+def _check(value: Any, where: str) -> None:
+    if value is None or isinstance(value, bool | int | str):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise NotJSONError(f"{where} is {value!r}, which JSON cannot represent")
+        return
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            _check(item, f"{where}[{index}]")
+        return
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise NotJSONError(f"{where} has a non-string key {key!r}")
+            _check(item, f"{where}[{key!r}]")
+        return
+    hint = " (use a list)" if isinstance(value, tuple) else ""
+    raise NotJSONError(f"{where} is a {type(value).__name__}, which is not JSON{hint}")
+
+
+def dumps(value: Any, where: str = "value") -> str:
+    """Serialise a JSON value compactly after checking it."""
+    return json.dumps(check_json(value, where), separators=(",", ":"), allow_nan=False)
+
+
+def loads(text: str | None) -> JSON:
+    """Parse stored JSON text; None stays None."""
+    return None if text is None else json.loads(text)

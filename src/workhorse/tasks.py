@@ -1,0 +1,170 @@
+"""Tasks: decorated functions that can be enqueued as jobs."""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
+
+from workhorse.errors import ConfigurationError
+from workhorse.jobs import JobHandle
+from workhorse.retry import RetryPolicy
+from workhorse.serialization import check_json
+from workhorse.types import JSON
+
+if TYPE_CHECKING:
+    from workhorse.app import Workhorse
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+Duration = timedelta | float
+"""A duration: a timedelta, or a number of seconds."""
+
+
+def to_seconds(value: Duration | None, what: str) -> float | None:
+    """Seconds of a positive duration, or None; anything else is a ConfigurationError."""
+    if value is None:
+        return None
+    seconds = value.total_seconds() if isinstance(value, timedelta) else value
+    if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
+        raise ConfigurationError(f"{what} must be a positive duration, got {value!r}")
+    return float(seconds)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobOptions:
+    """Per-call options; None means the task's default."""
+
+    tenant: str | None = None
+    queue: str | None = None
+    priority: int | None = None
+    delay: Duration | None = None
+    run_at: datetime | None = None
+    unique_key: str | None = None
+    max_attempts: int | None = None
+    timeout: Duration | None = None
+
+    def __post_init__(self) -> None:
+        if self.delay is not None and self.run_at is not None:
+            raise ConfigurationError("pass delay or run_at, not both")
+        if self.run_at is not None and self.run_at.tzinfo is None:
+            raise ConfigurationError("run_at must be an aware datetime (e.g. tzinfo=UTC)")
+        if self.delay is not None:
+            to_seconds(self.delay, "delay")
+        _check_name(self.tenant, "tenant")
+        _check_name(self.queue, "queue")
+        _check_name(self.unique_key, "unique_key")
+        if self.priority is not None and not _is_int(self.priority):
+            raise ConfigurationError(f"priority must be an int, got {self.priority!r}")
+        _check_attempts(self.max_attempts)
+        to_seconds(self.timeout, "timeout")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobSpec:
+    """One job ready to enqueue: a task, its JSON arguments and options."""
+
+    task: str
+    args: list[JSON]
+    kwargs: dict[str, JSON]
+    options: JobOptions = field(default_factory=JobOptions)
+
+
+class Task(Generic[P, R]):
+    """A function registered with an app. Calling it runs it directly; ``enqueue`` makes a job."""
+
+    def __init__(
+        self,
+        app: Workhorse,
+        fn: Callable[P, R],
+        *,
+        name: str,
+        queue: str,
+        max_attempts: int,
+        timeout: Duration | None,
+        retry: RetryPolicy,
+        priority: int,
+    ) -> None:
+        _check_name(name, "task name")
+        _check_name(queue, "queue")
+        _check_attempts(max_attempts)
+        self.app = app
+        self.fn = fn
+        self.name = name
+        self.queue = queue
+        self.max_attempts = max_attempts
+        self.timeout = to_seconds(timeout, "timeout")
+        self.retry = retry
+        self.priority = priority
+        self.is_async = inspect.iscoroutinefunction(fn)
+        self.__doc__ = fn.__doc__
+        self.__wrapped__ = fn
+
+    def __repr__(self) -> str:
+        return f"<Task {self.name} queue={self.queue}>"
+
+    def __call__(self, *args: P.args, **kwargs: P.kwargs) -> R:
+        return self.fn(*args, **kwargs)
+
+    def with_options(self, **options: Any) -> BoundTask[P, R]:
+        """This task with per-call options (see JobOptions)."""
+        return BoundTask(self, JobOptions(**options))
+
+    def prepare(self, *args: P.args, **kwargs: P.kwargs) -> JobSpec:
+        """A JobSpec for ``app.enqueue_many``."""
+        return BoundTask(self, JobOptions()).prepare(*args, **kwargs)
+
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> JobHandle:
+        """Enqueue one job; returns once it is durably stored."""
+        return BoundTask(self, JobOptions()).enqueue(*args, **kwargs)
+
+    async def enqueue_async(self, *args: P.args, **kwargs: P.kwargs) -> JobHandle:
+        """``enqueue`` for async code: the database call runs in a thread."""
+        return await BoundTask(self, JobOptions()).enqueue_async(*args, **kwargs)
+
+
+class BoundTask(Generic[P, R]):
+    """A task with per-call options, made by ``Task.with_options``."""
+
+    def __init__(self, task: Task[P, R], options: JobOptions) -> None:
+        self.task = task
+        self.options = options
+
+    def with_options(self, **options: Any) -> BoundTask[P, R]:
+        return BoundTask(self.task, replace(self.options, **options))
+
+    def prepare(self, *args: P.args, **kwargs: P.kwargs) -> JobSpec:
+        return JobSpec(
+            task=self.task.name,
+            args=check_json(list(args), "args"),  # type: ignore[arg-type]
+            kwargs=check_json(dict(kwargs), "kwargs"),  # type: ignore[arg-type]
+            options=self.options,
+        )
+
+    def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> JobHandle:
+        return self.task.app.enqueue_many([self.prepare(*args, **kwargs)])[0]
+
+    async def enqueue_async(self, *args: P.args, **kwargs: P.kwargs) -> JobHandle:
+        spec = self.prepare(*args, **kwargs)
+        handles = await asyncio.to_thread(self.task.app.enqueue_many, [spec])
+        return handles[0]
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _check_attempts(value: int | None) -> None:
+    if value is not None and (not _is_int(value) or value < 1):
+        raise ConfigurationError(f"max_attempts must be an int >= 1, got {value!r}")
+
+
+def _check_name(value: str | None, what: str) -> None:
+    if value is None:
+        return
+    if not isinstance(value, str) or not value or len(value) > 200:
+        raise ConfigurationError(f"{what} must be a non-empty string of at most 200 characters")

@@ -1,0 +1,56 @@
+"""Worker settings, checked eagerly."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from workhorse.errors import ConfigurationError
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerConfig:
+    """How one worker process runs.
+
+    ``lease`` is how long a claim stays valid without a heartbeat; a worker that dies is noticed
+    within about ``lease``. ``grace`` is how long SIGTERM waits for running jobs before handing
+    them back. ``burst`` exits once no job in ``queues`` is queued or retrying and nothing runs.
+    """
+
+    concurrency: int = 10
+    queues: tuple[str, ...] = ("default",)
+    burst: bool = False
+    lease: timedelta = timedelta(seconds=30)
+    heartbeat_interval: timedelta = timedelta(seconds=2)
+    poll_interval: timedelta = timedelta(milliseconds=50)
+    grace: timedelta = timedelta(seconds=10)
+    batch_size: int | None = None
+    """Most jobs claimed at once; defaults to ``concurrency``."""
+    completion_batch: int = 500
+    completion_delay: timedelta = timedelta(milliseconds=2)
+    """How long the completer waits for more outcomes before writing a batch."""
+    maintenance: bool = True
+    """Take part in the leader election that runs the reaper, promoter and pruner."""
+    worker_id: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.concurrency < 1:
+            raise ConfigurationError(f"concurrency must be >= 1, got {self.concurrency}")
+        if not self.queues or any(not q for q in self.queues):
+            raise ConfigurationError("queues must be a non-empty list of queue names")
+        if self.lease <= timedelta(0):
+            raise ConfigurationError("lease must be positive")
+        if not timedelta(0) < self.heartbeat_interval < self.lease / 2:
+            raise ConfigurationError("heartbeat_interval must be positive and under half the lease")
+        if self.poll_interval <= timedelta(0):
+            raise ConfigurationError("poll_interval must be positive")
+        if self.grace < timedelta(0):
+            raise ConfigurationError("grace must not be negative")
+        if self.batch_size is not None and self.batch_size < 1:
+            raise ConfigurationError("batch_size must be >= 1")
+        if self.completion_batch < 1:
+            raise ConfigurationError("completion_batch must be >= 1")
+
+    @property
+    def claim_limit(self) -> int:
+        return self.batch_size or self.concurrency

@@ -1,0 +1,413 @@
+"""The worker: claims jobs, runs them, writes outcomes, heartbeats, and shuts down gracefully.
+
+One asyncio loop per process runs the fetcher, the completer, the heartbeater and (when elected)
+the maintenance services. Async tasks run on the loop; sync tasks on a thread pool sized to the
+concurrency. Backend calls run on a small separate thread pool so the loop never blocks on I/O.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import contextvars
+import functools
+import logging
+import os
+import signal
+import socket
+import time
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from workhorse.backends import base as b
+from workhorse.context import JobContext, _current
+from workhorse.errors import JobTimeoutError, UnknownTaskError
+from workhorse.retry import RetryPolicy
+from workhorse.scheduling.maintenance import Maintenance, MaintenanceConfig
+from workhorse.types import JSON
+from workhorse.worker import outcomes
+from workhorse.worker.completer import Completer
+from workhorse.worker.config import WorkerConfig
+from workhorse.worker.dbcall import thread_db_call
+
+if TYPE_CHECKING:
+    from workhorse.app import Workhorse
+
+log = logging.getLogger("workhorse.worker")
+
+
+@dataclass(slots=True)
+class _Running:
+    job: b.ClaimedJob
+    context: JobContext
+    claimed_at: float
+    task: asyncio.Task[None] | None = None
+    lost: bool = False
+
+
+@dataclass(slots=True)
+class WorkerStats:
+    claimed: int = 0
+    succeeded: int = 0
+    failed: int = 0
+    lost: int = 0
+    released: int = 0
+    claim_batches: list[int] = field(default_factory=list)
+
+
+class Worker:
+    """Runs jobs of ``app`` from ``config.queues``. ``run()`` blocks until shut down."""
+
+    def __init__(
+        self,
+        app: Workhorse,
+        config: WorkerConfig | None = None,
+        *,
+        maintenance: MaintenanceConfig | None = None,
+    ) -> None:
+        self.app = app
+        self.config = config or WorkerConfig()
+        self.id = (
+            self.config.worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
+        )
+        self.stats = WorkerStats()
+        self._maintenance_config = maintenance
+        self._running: dict[int, _Running] = {}
+        self._threads_alive: dict[int, Future[Any]] = {}
+        self._started_at = app.clock()
+
+    # -- entry points ------------------------------------------------------------------------
+
+    def run(self) -> None:
+        """Run until SIGTERM/SIGINT (or, with ``burst``, until no work is left)."""
+        asyncio.run(self.run_async(install_signal_handlers=True))
+
+    async def run_async(self, *, install_signal_handlers: bool = False) -> None:
+        self._loop = asyncio.get_running_loop()
+        self._stopping = asyncio.Event()
+        self._hurry = asyncio.Event()
+        self._wake = asyncio.Event()
+        self._db_threads = ThreadPoolExecutor(2, thread_name_prefix="workhorse-db")
+        self._task_threads = ThreadPoolExecutor(
+            self.config.concurrency, thread_name_prefix="workhorse-task"
+        )
+        self._db = thread_db_call(self._db_threads)
+        backend = await self._db(lambda _: self.app.backend, None)
+        self._backend = backend
+        self._completer = Completer(
+            backend,
+            self._db,
+            self.app.clock,
+            batch=self.config.completion_batch,
+            delay=self.config.completion_delay,
+        )
+        if install_signal_handlers:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                self._loop.add_signal_handler(sig, self.stop)
+        try:
+            await self._serve()
+        finally:
+            self._db_threads.shutdown(wait=True)
+            self._task_threads.shutdown(wait=False, cancel_futures=True)
+            if install_signal_handlers:
+                for sig in (signal.SIGTERM, signal.SIGINT):
+                    self._loop.remove_signal_handler(sig)
+
+    def stop(self) -> None:
+        """Stop claiming and drain; a second call hands running jobs back at once."""
+        if self._stopping.is_set():
+            log.warning("second stop signal: handing running jobs back now")
+            self._hurry.set()
+        else:
+            log.info(
+                "stopping: no new claims; waiting up to %s for running jobs", self.config.grace
+            )
+            self._stopping.set()
+        self._wake.set()
+
+    def wake(self) -> None:
+        """Claim now instead of at the next poll (thread-safe)."""
+        self._loop.call_soon_threadsafe(self._wake.set)
+
+    @property
+    def threads_alive(self) -> int:
+        """Sync task threads still running, including those whose attempt timed out."""
+        return len(self._threads_alive)
+
+    # -- the main phases ---------------------------------------------------------------------
+
+    async def _serve(self) -> None:
+        await self._register()
+        log.info(
+            "worker %s started: queues=%s concurrency=%d",
+            self.id,
+            ",".join(self.config.queues),
+            self.config.concurrency,
+        )
+        background = [
+            asyncio.create_task(self._completer.run(), name="completer"),
+            asyncio.create_task(self._heartbeat_loop(), name="heartbeat"),
+        ]
+        maintenance = None
+        if self.config.maintenance:
+            maintenance = Maintenance(
+                self._backend,
+                holder=self.id,
+                db=self._db,
+                clock=self.app.clock,
+                policy_for=self._policy_for,
+                config=self._maintenance_config,
+            )
+            background.append(asyncio.create_task(maintenance.run(), name="maintenance"))
+        try:
+            await self._fetch_loop()
+            await self._drain()
+        finally:
+            for task in background:
+                task.cancel()
+            await asyncio.gather(*background, return_exceptions=True)
+            if maintenance is not None:
+                await _quietly(maintenance.resign())
+            await _quietly(self._db(self._backend.worker_delete, b.WorkerDeleteParams(id=self.id)))
+        log.info(
+            "worker %s stopped: %d succeeded, %d failed, %d handed back, %d lost",
+            self.id,
+            self.stats.succeeded,
+            self.stats.failed,
+            self.stats.released,
+            self.stats.lost,
+        )
+
+    async def _fetch_loop(self) -> None:
+        idle_since: float | None = None
+        while not self._stopping.is_set():
+            free = self.config.concurrency - self._busy()
+            if free <= 0:
+                await self._wait(self._wake, None)
+                continue
+            try:
+                claimed = await self._claim(min(free, self.config.claim_limit))
+            except Exception:
+                log.exception("claim failed; retrying")
+                await self._wait(self._stopping, 1.0)
+                continue
+            if claimed:
+                idle_since = None
+                continue
+            if self.config.burst and await self._burst_done():
+                log.info("burst: no work left")
+                return
+            idle_since = idle_since or time.monotonic()
+            await self._wait(self._wake, self._poll_delay(idle_since))
+
+    async def _drain(self) -> None:
+        """Wait for running jobs within the grace period, then hand the rest back."""
+        deadline = time.monotonic() + self.config.grace.total_seconds()
+        while self._running and not self._hurry.is_set():
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                break
+            await self._wait(self._wake, min(remaining, 0.1))
+        await self._release_remaining()
+        await self._completer.drained()
+
+    # -- claiming ----------------------------------------------------------------------------
+
+    def _busy(self) -> int:
+        return len(self._running.keys() | self._threads_alive.keys())
+
+    async def _claim(self, limit: int) -> list[b.ClaimedJob]:
+        params = b.JobClaimParams(
+            worker_id=self.id,
+            queues=self.config.queues,
+            limit=limit,
+            lease_token=uuid.uuid4().hex,
+            lease_for=self.config.lease,
+            now=self.app.clock(),
+        )
+        poll = b.JobPollParams(queues=self.config.queues, now=params.now)
+        if not await self._db(self._backend.job_poll, poll):
+            return []
+        claimed = await self._db(self._backend.job_claim, params)
+        if claimed:
+            self.stats.claimed += len(claimed)
+            self.stats.claim_batches.append(len(claimed))
+            for job in claimed:
+                self._start(job)
+        return claimed
+
+    async def _burst_done(self) -> bool:
+        if self._running or self._threads_alive:
+            return False
+        await self._completer.drained()
+        poll = b.JobPollParams(
+            queues=self.config.queues, now=self.app.clock(), include_retrying=True
+        )
+        return not await self._db(self._backend.job_poll, poll)
+
+    def _poll_delay(self, idle_since: float) -> float:
+        """Poll at the configured interval, slowing to 10x after a minute idle."""
+        base = self.config.poll_interval.total_seconds()
+        return base * 10 if time.monotonic() - idle_since > 60 else base
+
+    # -- running one job ---------------------------------------------------------------------
+
+    def _start(self, job: b.ClaimedJob) -> None:
+        deadline = None
+        if job.timeout is not None:
+            deadline = self.app.clock() + timedelta(seconds=job.timeout)
+        context = JobContext(
+            job_id=job.id,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            tenant=job.tenant,
+            queue=job.queue,
+            task=job.task,
+            worker_id=self.id,
+            deadline=deadline,
+            _report=functools.partial(self._report_progress, job.lease_token),
+        )
+        running = _Running(job=job, context=context, claimed_at=time.monotonic())
+        self._running[job.id] = running
+        running.task = asyncio.create_task(self._execute(running), name=f"job-{job.id}")
+
+    async def _execute(self, running: _Running) -> None:
+        job = running.job
+        policy = self._policy_for(job.task)
+        try:
+            result = await self._call(running)
+        except asyncio.CancelledError:
+            if running.lost:
+                self.stats.lost += 1
+            self._finish(job.id)
+            return  # lost, cancelled or handed back: the outcome is not ours to write
+        except BaseException as exc:
+            log.info("job %d (%s) attempt %d failed: %r", job.id, job.task, job.attempt, exc)
+            self.stats.failed += 1
+            self._completer.add(outcomes.failed(job, exc, self.app.clock(), policy))
+        else:
+            self.stats.succeeded += 1
+            self._completer.add(outcomes.succeeded(job, result, self.app.clock(), policy))
+        self._finish(job.id)
+
+    async def _call(self, running: _Running) -> JSON:
+        job = running.job
+        task = self.app.tasks.get(job.task)
+        if task is None:
+            raise UnknownTaskError(f"task {job.task!r} is not registered in this worker's app")
+        token = _current.set(running.context)
+        scope = asyncio.timeout(job.timeout)
+        try:
+            async with scope:
+                if task.is_async:
+                    return await task.fn(*job.args, **job.kwargs)  # type: ignore[no-any-return]
+                return await self._call_sync(job.id, task.fn, job.args, job.kwargs)
+        except TimeoutError as exc:
+            if scope.expired():
+                message = f"job {job.id} ran past its timeout of {job.timeout:g}s"
+                raise JobTimeoutError(message) from exc
+            raise
+        finally:
+            _current.reset(token)
+
+    async def _call_sync(
+        self, job_id: int, fn: Any, args: list[JSON], kwargs: dict[str, JSON]
+    ) -> JSON:
+        """Run a sync task on a thread. A timed-out or cancelled attempt ends at once, but the
+        thread runs on until the function returns; its slot stays taken until then."""
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        future = self._task_threads.submit(call)
+        self._threads_alive[job_id] = future
+        future.add_done_callback(
+            lambda _: self._loop.call_soon_threadsafe(self._thread_done, job_id, future)
+        )
+        return await asyncio.wrap_future(future)
+
+    def _thread_done(self, job_id: int, future: Future[Any]) -> None:
+        if self._threads_alive.get(job_id) is future:
+            del self._threads_alive[job_id]
+            self._wake.set()
+
+    def _finish(self, job_id: int) -> None:
+        self._running.pop(job_id, None)
+        self._wake.set()
+
+    def _report_progress(self, token: str, job_id: int, value: JSON) -> None:
+        # Called from the loop (async tasks) or a task thread (sync tasks): always hop safely.
+        self._loop.call_soon_threadsafe(self._completer.progress, job_id, token, value)
+
+    def _policy_for(self, task_name: str) -> RetryPolicy:
+        task = self.app.tasks.get(task_name)
+        return task.retry if task is not None else self.app.default_retry
+
+    # -- heartbeats and hand-back ------------------------------------------------------------
+
+    async def _heartbeat_loop(self) -> None:
+        interval = self.config.heartbeat_interval.total_seconds()
+        while True:
+            await asyncio.sleep(interval)
+            try:
+                await self._heartbeat()
+            except Exception:
+                log.exception("heartbeat failed; leases will expire if this persists")
+
+    async def _heartbeat(self) -> None:
+        started = time.monotonic()
+        params = b.JobHeartbeatParams(
+            worker_id=self.id, lease_for=self.config.lease, now=self.app.clock()
+        )
+        held = set(await self._db(self._backend.job_heartbeat, params))
+        await self._register()
+        for job_id, running in list(self._running.items()):
+            if job_id in held or running.claimed_at >= started or running.task is None:
+                continue
+            # Not ours any more: cancelled, or reaped after our lease expired. Stop it.
+            log.warning("job %d is no longer held by this worker (cancelled or lease lost)", job_id)
+            running.lost = True
+            running.context.cancelled.set()
+            running.task.cancel()
+
+    async def _register(self) -> None:
+        params = b.WorkerHeartbeatParams(
+            id=self.id,
+            host=socket.gethostname(),
+            pid=os.getpid(),
+            queues=self.config.queues,
+            concurrency=self.config.concurrency,
+            now=self.app.clock(),
+            started_at=self._started_at,
+        )
+        await self._db(self._backend.worker_heartbeat, params)
+
+    async def _release_remaining(self) -> None:
+        if not self._running:
+            return
+        remaining = list(self._running.values())
+        for running in remaining:
+            running.context.cancelled.set()
+            if running.task is not None:
+                running.task.cancel()
+        await asyncio.gather(*(r.task for r in remaining if r.task), return_exceptions=True)
+        params = b.JobReleaseParams(
+            ids=[r.job.id for r in remaining],
+            lease_token_by_id={r.job.id: r.job.lease_token for r in remaining},
+            now=self.app.clock(),
+        )
+        released = await self._db(self._backend.job_release, params)
+        self.stats.released += len(released)
+        log.info("handed %d running job(s) back to the queue", len(released))
+
+    async def _wait(self, event: asyncio.Event, timeout: float | None) -> None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(event.wait(), timeout)
+        event.clear()
+
+
+async def _quietly(awaitable: Any) -> None:
+    try:
+        await awaitable
+    except Exception:
+        log.exception("clean-up step failed")
