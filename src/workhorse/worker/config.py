@@ -32,6 +32,8 @@ class WorkerConfig:
     maintenance: bool = True
     """Take part in the leader election that runs the reaper, promoter and pruner."""
     worker_id: str | None = None
+    parent_pid: int | None = None
+    """Stop gracefully when this process (a supervisor) is gone."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:

@@ -162,6 +162,8 @@ class Worker:
                 config=self._maintenance_config,
             )
             background.append(asyncio.create_task(maintenance.run(), name="maintenance"))
+        if self.config.parent_pid is not None:
+            background.append(asyncio.create_task(self._watch_parent(self.config.parent_pid)))
         try:
             await self._fetch_loop()
             await self._drain()
@@ -369,6 +371,12 @@ class Worker:
             running.lost = True
             running.context.cancelled.set()
             running.task.cancel()
+
+    async def _watch_parent(self, pid: int) -> None:
+        while os.getppid() == pid:
+            await asyncio.sleep(1)
+        log.warning("parent process %d is gone; stopping", pid)
+        self.stop()
 
     async def _register(self) -> None:
         params = b.WorkerHeartbeatParams(

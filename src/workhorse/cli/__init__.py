@@ -1,0 +1,28 @@
+"""The ``workhorse`` command."""
+
+from __future__ import annotations
+
+import click
+
+from workhorse import __version__
+from workhorse.cli.jobs import enqueue, jobs, migrate, workers
+from workhorse.cli.serve import serve
+from workhorse.cli.worker import worker
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="workhorse")
+def cli() -> None:
+    """Workhorse: run background jobs for many tenants, reliably and fairly."""
+
+
+cli.add_command(serve)
+cli.add_command(worker)
+cli.add_command(migrate)
+cli.add_command(enqueue)
+cli.add_command(jobs)
+cli.add_command(workers)
+
+
+def main() -> None:
+    cli(prog_name="workhorse")

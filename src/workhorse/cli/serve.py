@@ -1,0 +1,138 @@
+"""``workhorse serve``: the one command that runs everything on one machine."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import random
+import signal
+import sys
+from concurrent.futures import ThreadPoolExecutor
+
+import click
+from rich.console import Console
+from rich.live import Live
+
+from workhorse.app import Workhorse
+from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
+from workhorse.cli.logs import log_level_option, setup_logging
+from workhorse.scheduling.maintenance import Maintenance
+from workhorse.serve.supervisor import Supervisor, WorkerCommand
+from workhorse.serve.view import Rates, render, summary_line, take_snapshot
+from workhorse.worker.dbcall import thread_db_call
+
+log = logging.getLogger("workhorse.serve")
+
+DEMO_APP = "workhorse.demo:app"
+
+
+@click.command()
+@app_option(required=False)
+@database_url_option
+@click.option("--demo", is_flag=True, help="Run demo tasks with steady traffic from 3 tenants.")
+@click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--queues", "-q", default="default", show_default=True)
+@click.option("--view/--no-view", default=None, help="Live view (default: when stdout is a TTY).")
+@log_level_option
+@friendly_errors
+def serve(
+    app_path: str | None,
+    database_url: str,
+    demo: bool,
+    workers: int,
+    concurrency: int,
+    queues: str,
+    view: bool | None,
+    log_level: str,
+) -> None:
+    """Run worker processes and the maintenance loops until Ctrl-C / SIGTERM."""
+    if demo and app_path:
+        raise click.UsageError("--demo runs the demo app; drop --app or --demo")
+    if not demo and not app_path:
+        raise click.UsageError("pass --app module:attr (or --demo to try Workhorse out)")
+    setup_logging(log_level)
+    app_path = DEMO_APP if demo or app_path is None else app_path
+    app = load_app(app_path, database_url)
+    app.backend  # noqa: B018 - migrate and fail fast on a bad database before starting workers
+    live = sys.stdout.isatty() if view is None else view
+    command = WorkerCommand(
+        app_path=app_path,
+        database_url=database_url,
+        concurrency=concurrency,
+        queues=queues,
+        log_level="warning" if live else log_level,
+    )
+    asyncio.run(_serve(app, command, workers, demo=demo, live=live))
+
+
+async def _serve(
+    app: Workhorse, command: WorkerCommand, count: int, *, demo: bool, live: bool
+) -> None:
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    console = Console()
+    supervisor = Supervisor(
+        command,
+        count,
+        on_line=(
+            lambda pid, line: console.print(
+                f"[dim]{pid}[/dim] {line}", markup=True, highlight=False
+            )
+        )
+        if live
+        else None,
+    )
+    db = thread_db_call(ThreadPoolExecutor(2, thread_name_prefix="workhorse-db"))
+    maintenance = Maintenance(
+        app.backend,
+        holder=f"serve-{os.getpid()}",
+        db=db,
+        clock=app.clock,
+        policy_for=lambda name: app.tasks[name].retry if name in app.tasks else app.default_retry,
+    )
+    tasks = [asyncio.create_task(supervisor.run()), asyncio.create_task(maintenance.run())]
+    if demo:
+        tasks.append(asyncio.create_task(_demo_traffic(app)))
+    tasks.append(asyncio.create_task(_show(app, console, live, command)))
+    log.info(
+        "serving %s on %s with %d worker process(es)", command.app_path, app.database_url, count
+    )
+    await stop.wait()
+    log.info("stopping: draining workers")
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    await maintenance.resign()
+    await supervisor.stop()
+    log.info("stopped")
+
+
+async def _demo_traffic(app: Workhorse) -> None:
+    from workhorse.demo import demo_batch
+
+    rng = random.Random()
+    while True:
+        try:
+            await app.enqueue_many_async(demo_batch(rng))
+        except Exception:
+            log.exception("demo enqueue failed")
+        await asyncio.sleep(rng.uniform(0.1, 0.4))
+
+
+async def _show(app: Workhorse, console: Console, live: bool, command: WorkerCommand) -> None:
+    rates = Rates()
+    title = f"workhorse serve · {command.app_path} · {app.database_url}"
+    if not live:
+        while True:
+            await asyncio.sleep(5)
+            snapshot = await asyncio.to_thread(take_snapshot, app)
+            log.info("%s", summary_line(snapshot, rates.add(snapshot)))
+    with Live(console=console, refresh_per_second=2, transient=False) as view:
+        while True:
+            snapshot = await asyncio.to_thread(take_snapshot, app)
+            view.update(render(snapshot, rates.add(snapshot), title))
+            await asyncio.sleep(1)

@@ -1,0 +1,76 @@
+"""``workhorse worker``: run jobs."""
+
+from __future__ import annotations
+
+import os
+import sys
+from datetime import timedelta
+
+import click
+
+from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
+from workhorse.cli.logs import log_level_option, setup_logging
+from workhorse.worker import Worker, WorkerConfig
+
+
+@click.command()
+@app_option(required=True)
+@database_url_option
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=10, show_default=True)
+@click.option("--queues", "-q", default="default", show_default=True, help="Comma-separated.")
+@click.option("--burst", is_flag=True, help="Exit once no job is queued or retrying.")
+@click.option(
+    "--grace",
+    type=click.FloatRange(min=0),
+    default=10.0,
+    show_default=True,
+    help="Seconds SIGTERM waits for running jobs before handing them back.",
+)
+@click.option(
+    "--lease",
+    type=click.FloatRange(min=1),
+    default=30.0,
+    show_default=True,
+    help="Seconds a claim stays valid without a heartbeat.",
+)
+@click.option("--id", "worker_id", help="Worker id (default: host-pid-random).")
+@click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
+@log_level_option
+@friendly_errors
+def worker(
+    app_path: str,
+    database_url: str,
+    concurrency: int,
+    queues: str,
+    burst: bool,
+    grace: float,
+    lease: float,
+    worker_id: str | None,
+    parent_pid: int | None,
+    log_level: str,
+) -> None:
+    """Claim and run jobs until SIGTERM/SIGINT (which drain gracefully) or, with --burst, until
+    no work is left."""
+    setup_logging(log_level)
+    app = load_app(app_path, database_url)
+    queue_names = tuple(q.strip() for q in queues.split(",") if q.strip())
+    config = WorkerConfig(
+        concurrency=concurrency,
+        queues=queue_names,
+        burst=burst,
+        grace=timedelta(seconds=grace),
+        lease=timedelta(seconds=lease),
+        heartbeat_interval=min(timedelta(seconds=2), timedelta(seconds=lease / 3)),
+        worker_id=worker_id,
+        parent_pid=parent_pid,
+    )
+    runner = Worker(app, config)
+    app.backend  # noqa: B018 - open the database now so a bad URL fails before the loop starts
+    runner.run()
+    app.close()
+    if runner.threads_alive:
+        # Sync tasks still running (timed out or handed back) cannot be interrupted; their jobs
+        # are already handed back or failed, so end the process without waiting for them.
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(0)

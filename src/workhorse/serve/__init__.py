@@ -1,0 +1,1 @@
+"""``workhorse serve``: workers, maintenance and (with --demo) traffic, in one command."""

@@ -1,0 +1,116 @@
+"""Runs worker processes and restarts any that die."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+
+log = logging.getLogger("workhorse.serve")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkerCommand:
+    app_path: str
+    database_url: str
+    concurrency: int
+    queues: str
+    log_level: str
+
+    def argv(self) -> list[str]:
+        return [
+            sys.executable,
+            "-m",
+            "workhorse",
+            "worker",
+            "--app",
+            self.app_path,
+            "--database-url",
+            self.database_url,
+            "--concurrency",
+            str(self.concurrency),
+            "--queues",
+            self.queues,
+            "--log-level",
+            self.log_level,
+        ]
+
+
+class Supervisor:
+    """Keeps ``count`` worker processes running until ``stop``."""
+
+    def __init__(
+        self,
+        command: WorkerCommand,
+        count: int,
+        *,
+        grace: float = 15.0,
+        on_line: Callable[[int, str], None] | None = None,
+    ) -> None:
+        """``on_line(pid, line)``, when given, receives the workers' stderr instead of the
+        terminal (so a live view is not torn by their logs)."""
+        self._command = command
+        self._on_line = on_line
+        self._readers: set[asyncio.Task[None]] = set()
+        self._count = count
+        self._grace = grace
+        self._procs: list[asyncio.subprocess.Process] = []
+        self._stopping = False
+
+    @property
+    def pids(self) -> list[int]:
+        return [proc.pid for proc in self._procs if proc.returncode is None]
+
+    async def run(self) -> None:
+        """Start the workers and restart any that exit, until ``stop``."""
+        self._procs = [await self._spawn() for _ in range(self._count)]
+        while not self._stopping:
+            for index, proc in enumerate(self._procs):
+                if proc.returncode is not None and not self._stopping:
+                    log.warning(
+                        "worker pid %d exited with %s; restarting", proc.pid, proc.returncode
+                    )
+                    await asyncio.sleep(1)
+                    self._procs[index] = await self._spawn()
+            await asyncio.sleep(0.5)
+
+    async def stop(self) -> None:
+        """SIGTERM every worker, wait for the drain, SIGKILL what is left."""
+        self._stopping = True
+        for proc in self._procs:
+            if proc.returncode is None:
+                proc.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(self._grace + 5):
+                await asyncio.gather(*(proc.wait() for proc in self._procs))
+        except TimeoutError:
+            for proc in self._procs:
+                if proc.returncode is None:
+                    log.error("worker pid %d did not stop; killing it", proc.pid)
+                    proc.kill()
+            await asyncio.gather(*(proc.wait() for proc in self._procs))
+
+    async def _spawn(self) -> asyncio.subprocess.Process:
+        stderr = None if self._on_line is None else asyncio.subprocess.PIPE
+        # A process group of its own: Ctrl-C in the terminal reaches only serve, which then
+        # drains the workers with one SIGTERM each; --parent-pid ends them if serve is killed.
+        proc = await asyncio.create_subprocess_exec(
+            *self._command.argv(), "--parent-pid", str(os.getpid()), stderr=stderr, process_group=0
+        )
+        log.info("started worker pid %d", proc.pid)
+        if self._on_line is not None and proc.stderr is not None:
+            reader = asyncio.create_task(self._forward(proc.pid, proc.stderr, self._on_line))
+            self._readers.add(reader)
+            reader.add_done_callback(self._readers.discard)
+        return proc
+
+    @staticmethod
+    async def _forward(
+        pid: int, stream: asyncio.StreamReader, on_line: Callable[[int, str], None]
+    ) -> None:
+        async for raw in stream:
+            on_line(pid, raw.decode(errors="replace").rstrip())
