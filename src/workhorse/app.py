@@ -145,13 +145,20 @@ class Workhorse:
 
     # -- jobs --------------------------------------------------------------------------------
 
-    def enqueue_many(self, specs: Iterable[JobSpec]) -> list[JobHandle]:
-        """Enqueue many jobs in one transaction: all are stored, or none."""
+    def enqueue_many(
+        self, specs: Iterable[JobSpec], *, connection: object | None = None
+    ) -> list[JobHandle]:
+        """Enqueue many jobs in one transaction: all are stored, or none.
+
+        With ``connection`` (PostgreSQL: an open psycopg Connection), the jobs are inserted in
+        the caller's transaction and exist only if the caller commits it.
+        """
         now = self.clock()
         rows = [self._new_job(spec, now) for spec in specs]
         if not rows:
             return []
-        inserted = self.backend.job_insert_many(b.JobInsertManyParams(jobs=rows, now=now))
+        params = b.JobInsertManyParams(jobs=rows, now=now, connection=connection)
+        inserted = self.backend.job_insert_many(params)
         return [JobHandle(row.id, row.created) for row in inserted]
 
     async def enqueue_many_async(self, specs: Iterable[JobSpec]) -> list[JobHandle]:

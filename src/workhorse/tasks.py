@@ -126,6 +126,10 @@ class Task(Generic[P, R]):
         """``enqueue`` for async code: the database call runs in a thread."""
         return await BoundTask(self, JobOptions()).enqueue_async(*args, **kwargs)
 
+    def enqueue_in(self, connection: object, *args: P.args, **kwargs: P.kwargs) -> JobHandle:
+        """Enqueue inside the caller's open transaction (see ``BoundTask.enqueue_in``)."""
+        return BoundTask(self, JobOptions()).enqueue_in(connection, *args, **kwargs)
+
 
 class BoundTask(Generic[P, R]):
     """A task with per-call options, made by ``Task.with_options``."""
@@ -147,6 +151,12 @@ class BoundTask(Generic[P, R]):
 
     def enqueue(self, *args: P.args, **kwargs: P.kwargs) -> JobHandle:
         return self.task.app.enqueue_many([self.prepare(*args, **kwargs)])[0]
+
+    def enqueue_in(self, connection: object, *args: P.args, **kwargs: P.kwargs) -> JobHandle:
+        """Enqueue inside the caller's open transaction (PostgreSQL: a psycopg Connection);
+        the job exists only if that transaction commits."""
+        spec = self.prepare(*args, **kwargs)
+        return self.task.app.enqueue_many([spec], connection=connection)[0]
 
     async def enqueue_async(self, *args: P.args, **kwargs: P.kwargs) -> JobHandle:
         spec = self.prepare(*args, **kwargs)

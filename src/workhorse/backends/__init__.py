@@ -8,13 +8,21 @@ from workhorse.errors import ConfigurationError
 DEFAULT_DATABASE_URL = "sqlite:///./workhorse.db"
 
 
-def open_backend(url: str, *, auto_migrate: bool = True) -> Backend:
-    """Open the backend for ``url``: ``sqlite:///path.db`` or ``postgresql://…``."""
+def open_backend(url: str, *, auto_migrate: bool | None = None) -> Backend:
+    """Open the backend for ``url``: ``sqlite:///path.db`` or ``postgresql://…``.
+
+    ``auto_migrate`` defaults to True on SQLite (one machine, zero set-up) and False on PostgreSQL,
+    where ``workhorse migrate`` is a deployment step.
+    """
     scheme = url.split(":", 1)[0].lower()
     if scheme == "sqlite":
         from workhorse.backends.sqlite import SQLiteBackend
 
-        return SQLiteBackend(url, auto_migrate=auto_migrate)
+        return SQLiteBackend(url, auto_migrate=True if auto_migrate is None else auto_migrate)
+    if scheme in {"postgresql", "postgres"}:
+        from workhorse.backends.postgres import PostgresBackend
+
+        return PostgresBackend(url, auto_migrate=bool(auto_migrate))
     raise ConfigurationError(
         f"unsupported database URL {url!r}: expected sqlite:///path.db or postgresql://…"
     )

@@ -37,6 +37,9 @@ class NewJob:
 class JobInsertManyParams:
     jobs: Sequence[NewJob]
     now: datetime
+    connection: object | None = None
+    """The caller's own open connection (PostgreSQL: a psycopg Connection): insert inside its
+    transaction, which the caller commits or rolls back. None: a transaction of our own."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -275,6 +278,15 @@ class WorkerDeleteParams:
     seen_before: datetime | None = None
 
 
+class Listener(Protocol):
+    """Wake-ups for idle workers (PostgreSQL LISTEN/NOTIFY)."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; True when new jobs may be claimable."""
+
+    def close(self) -> None: ...
+
+
 class Backend(Protocol):
     """The storage contract every backend implements and the conformance suite checks.
 
@@ -291,6 +303,9 @@ class Backend(Protocol):
 
     def close(self) -> None:
         """Release connections; the backend is unusable afterwards."""
+
+    def listener(self, queues: Sequence[str]) -> Listener | None:
+        """A Listener for new jobs in ``queues``, or None when workers must poll."""
 
     def job_insert_many(self, params: JobInsertManyParams) -> list[InsertedJob]:
         """Insert jobs atomically, in order; a live job with the same (tenant, unique_key) is

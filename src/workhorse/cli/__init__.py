@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from workhorse import __version__
+from workhorse.cli.bench import bench
 from workhorse.cli.jobs import enqueue, jobs, migrate, workers
 from workhorse.cli.serve import serve
 from workhorse.cli.worker import worker
@@ -22,6 +23,7 @@ cli.add_command(migrate)
 cli.add_command(enqueue)
 cli.add_command(jobs)
 cli.add_command(workers)
+cli.add_command(bench)
 
 
 def main() -> None:

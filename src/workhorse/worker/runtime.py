@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -78,6 +79,7 @@ class Worker:
         self._running: dict[int, _Running] = {}
         self._threads_alive: dict[int, Future[Any]] = {}
         self._started_at = app.clock()
+        self._listening = False
 
     # -- entry points ------------------------------------------------------------------------
 
@@ -162,15 +164,26 @@ class Worker:
                 config=self._maintenance_config,
             )
             background.append(asyncio.create_task(maintenance.run(), name="maintenance"))
+        listener = self._backend.listener(self.config.queues)
+        listening = None
+        if listener is not None:
+            self._listening = True
+            listening = threading.Thread(
+                target=self._listen, args=(listener,), name="workhorse-listen", daemon=True
+            )
+            listening.start()
         if self.config.parent_pid is not None:
             background.append(asyncio.create_task(self._watch_parent(self.config.parent_pid)))
         try:
             await self._fetch_loop()
             await self._drain()
         finally:
+            self._listening = False
             for task in background:
                 task.cancel()
             await asyncio.gather(*background, return_exceptions=True)
+            if listening is not None:
+                await asyncio.to_thread(listening.join, 2.0)
             if maintenance is not None:
                 await _quietly(maintenance.resign())
             await _quietly(self._db(self._backend.worker_delete, b.WorkerDeleteParams(id=self.id)))
@@ -251,9 +264,21 @@ class Worker:
         return not await self._db(self._backend.job_poll, poll)
 
     def _poll_delay(self, idle_since: float) -> float:
-        """Poll at the configured interval, slowing to 10x after a minute idle."""
+        """Poll at the configured interval, slowing to 10x after a minute idle. With a listener,
+        notifications wake the fetcher and polling is only the fallback (at most every second)."""
         base = self.config.poll_interval.total_seconds()
+        if self._listening:
+            base = max(base, 1.0)
         return base * 10 if time.monotonic() - idle_since > 60 else base
+
+    def _listen(self, listener: b.Listener) -> None:
+        """Thread: wake the fetcher on each notification until the worker stops."""
+        try:
+            while self._listening:
+                if listener.wait(0.5):
+                    self._loop.call_soon_threadsafe(self._wake.set)
+        finally:
+            listener.close()
 
     # -- running one job ---------------------------------------------------------------------
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -111,6 +111,10 @@ class SQLiteBackend:
             self._connections.clear()
         self._local = threading.local()
 
+    def listener(self, queues: Sequence[str]) -> None:
+        """SQLite has no notifications: workers poll."""
+        return None
+
     # -- schema ------------------------------------------------------------------------------
 
     def _check_readable(self) -> None:
@@ -156,6 +160,8 @@ class SQLiteBackend:
     # -- jobs --------------------------------------------------------------------------------
 
     def job_insert_many(self, params: base.JobInsertManyParams) -> list[base.InsertedJob]:
+        if params.connection is not None:
+            raise ConfigurationError("transactional enqueue needs the PostgreSQL backend")
         now = to_epoch(params.now)
         inserted = []
         with self._write() as conn:
@@ -203,7 +209,7 @@ class SQLiteBackend:
         with self._write() as conn:
             for outcome in params.outcomes:
                 cursor = conn.execute(
-                    _Q["job_finish"], _outcome_params(outcome, now, params.only_expired)
+                    _Q["job_finish_many"], _outcome_params(outcome, now, params.only_expired)
                 )
                 if cursor.rowcount:
                     written.append(outcome.id)

@@ -52,7 +52,8 @@ WHERE (state = 'queued' OR (:include_retrying AND state = 'retrying'))
   AND queue IN (SELECT value FROM json_each(:queues))
 LIMIT 1
 
--- name: job_finish
+-- name: job_finish_many
+-- Run once per outcome, inside one transaction.
 UPDATE workhorse_jobs
 SET state = :state,
     result = :result,

@@ -1,0 +1,3 @@
+from workhorse.backends.postgres.backend import PostgresBackend
+
+__all__ = ["PostgresBackend"]

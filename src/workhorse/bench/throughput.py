@@ -1,0 +1,119 @@
+"""Throughput: bulk-enqueue N jobs, then time P worker processes draining them."""
+
+from __future__ import annotations
+
+import resource
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass
+
+from workhorse.app import Workhorse
+from workhorse.bench.tasks import app as bench_app
+from workhorse.bench.tasks import hold, noop
+from workhorse.jobs import Job, JobState
+
+ENQUEUE_BATCH = 1000
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunResult:
+    enqueue_per_s: float
+    throughput_per_s: float
+    latency_ms: dict[str, float]
+    lost: int
+    duplicates: int
+    cpu_s: float
+
+
+def run_once(
+    database_url: str, *, jobs: int, workers: int, concurrency: int, job_ms: float
+) -> RunResult:
+    """One run on its own queue, so earlier jobs in the database do not interfere."""
+    app = bench_app
+    app.close()
+    app.database_url = database_url
+    queue = f"bench-{uuid.uuid4().hex[:8]}"
+    bound = (hold if job_ms else noop).with_options(queue=queue)
+    started = time.perf_counter()
+    for offset in range(0, jobs, ENQUEUE_BATCH):
+        count = min(ENQUEUE_BATCH, jobs - offset)
+        specs = [bound.prepare(job_ms) if job_ms else bound.prepare() for _ in range(count)]  # type: ignore[call-arg]
+        app.enqueue_many(specs)
+    enqueue_s = time.perf_counter() - started
+    cpu_before = _children_cpu()
+    procs = [_spawn_worker(database_url, queue, concurrency) for _ in range(workers)]
+    for proc in procs:
+        if proc.wait() != 0:
+            raise RuntimeError(f"bench worker exited with {proc.returncode}")
+    cpu_s = _children_cpu() - cpu_before
+    done = _all_jobs(app, queue)
+    app.close()
+    return _summarise(done, jobs, enqueue_s, cpu_s)
+
+
+def _spawn_worker(database_url: str, queue: str, concurrency: int) -> subprocess.Popen[bytes]:
+    argv = [
+        sys.executable,
+        "-m",
+        "workhorse",
+        "worker",
+        "--app",
+        "workhorse.bench.tasks:app",
+        "--database-url",
+        database_url,
+        "--queues",
+        queue,
+        "--concurrency",
+        str(concurrency),
+        "--burst",
+        "--log-level",
+        "warning",
+    ]
+    return subprocess.Popen(argv)
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _all_jobs(app: Workhorse, queue: str) -> list[Job]:
+    found: list[Job] = []
+    before = None
+    while True:
+        page = app.list_jobs(queue=queue, before_id=before, limit=5000)
+        found.extend(page)
+        if len(page) < 5000:
+            return found
+        before = page[-1].id
+
+
+def _summarise(done: list[Job], jobs: int, enqueue_s: float, cpu_s: float) -> RunResult:
+    succeeded = [job for job in done if job.state == JobState.SUCCEEDED]
+    starts = [job.started_at for job in succeeded if job.started_at]
+    ends = [job.finished_at for job in succeeded if job.finished_at]
+    span = (max(ends) - min(starts)).total_seconds() if starts and ends else float("nan")
+    waits = sorted(
+        (job.started_at - job.run_at).total_seconds() * 1000 for job in succeeded if job.started_at
+    )
+    return RunResult(
+        enqueue_per_s=jobs / enqueue_s,
+        throughput_per_s=len(succeeded) / span if span > 0 else float("nan"),
+        latency_ms=percentiles(waits),
+        lost=jobs - len(succeeded),
+        duplicates=sum(1 for job in succeeded if job.attempts > 1),
+        cpu_s=cpu_s,
+    )
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    """p50, p95, p99 and max of sorted values (NaN when empty)."""
+    if not values:
+        return {key: float("nan") for key in ("p50", "p95", "p99", "max")}
+    cuts = (
+        statistics.quantiles(values, n=100, method="inclusive") if len(values) > 1 else values * 99
+    )
+    return {"p50": cuts[49], "p95": cuts[94], "p99": cuts[98], "max": values[-1]}

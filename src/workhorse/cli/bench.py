@@ -1,0 +1,83 @@
+"""``workhorse bench``: measure throughput side by side with the database's own limits."""
+
+from __future__ import annotations
+
+import json
+import statistics
+import tempfile
+from dataclasses import asdict
+
+import click
+
+from workhorse.bench.throughput import RunResult, run_once
+from workhorse.cli._common import friendly_errors
+
+
+@click.command()
+@click.option(
+    "--database-url",
+    envvar="WORKHORSE_BENCH_DATABASE_URL",
+    help="Database to benchmark (default: a fresh SQLite file in a temporary directory).",
+)
+@click.option("--mode", type=click.Choice(["throughput"]), default="throughput", show_default=True)
+@click.option("--jobs", "-n", type=click.IntRange(min=1), default=10_000, show_default=True)
+@click.option("--workers", "-p", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--concurrency", "-c", type=click.IntRange(min=1), default=50, show_default=True)
+@click.option(
+    "--job-ms", type=click.FloatRange(min=0), default=0.0, help="Hold each slot this long."
+)
+@click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@friendly_errors
+def bench(
+    database_url: str | None,
+    mode: str,
+    jobs: int,
+    workers: int,
+    concurrency: int,
+    job_ms: float,
+    runs: int,
+    as_json: bool,
+) -> None:
+    """Enqueue JOBS no-op jobs, then time WORKERS processes draining them (medians over RUNS)."""
+    with tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp:
+        url = database_url or f"sqlite:///{tmp}/bench.db"
+        results: list[RunResult] = []
+        for run in range(runs):
+            result = run_once(
+                url, jobs=jobs, workers=workers, concurrency=concurrency, job_ms=job_ms
+            )
+            results.append(result)
+            if not as_json:
+                click.echo(
+                    f"run {run + 1}: {result.throughput_per_s:,.0f} jobs/s "
+                    f"(enqueue {result.enqueue_per_s:,.0f}/s, lost {result.lost}, "
+                    f"duplicates {result.duplicates}, cpu {result.cpu_s:.1f}s)",
+                    err=True,
+                )
+    summary = {
+        "backend": url.split(":", 1)[0],
+        "mode": mode,
+        "jobs": jobs,
+        "workers": workers,
+        "concurrency": concurrency,
+        **_medians(results),
+    }
+    click.echo(json.dumps(summary) if as_json else _human(summary))
+
+
+def _medians(results: list[RunResult]) -> dict[str, object]:
+    rows = [asdict(result) for result in results]
+    median = {
+        key: statistics.median(row[key] for row in rows) for key in rows[0] if key != "latency_ms"
+    }
+    median["latency_ms"] = {
+        key: statistics.median(row["latency_ms"][key] for row in rows)
+        for key in rows[0]["latency_ms"]
+    }
+    median["runs"] = [row["throughput_per_s"] for row in rows]
+    return median
+
+
+def _human(summary: dict[str, object]) -> str:
+    return "\n".join(f"{key:>17}: {value}" for key, value in summary.items())
