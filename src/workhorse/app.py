@@ -6,7 +6,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, overload
 
 from workhorse.backends import DEFAULT_DATABASE_URL, Backend, open_backend
@@ -20,8 +20,9 @@ from workhorse.errors import (
 )
 from workhorse.jobs import Job, JobHandle, JobState
 from workhorse.retry import RetryPolicy
-from workhorse.serialization import dumps
-from workhorse.tasks import Duration, JobSpec, Task, to_seconds
+from workhorse.scheduling.cron import Schedule
+from workhorse.serialization import check_json, dumps
+from workhorse.tasks import Duration, JobOptions, JobSpec, Task, to_seconds
 from workhorse.types import Clock
 
 P = ParamSpec("P")
@@ -59,6 +60,7 @@ class Workhorse:
         self.default_max_attempts = default_max_attempts
         self.default_retry = default_retry or RetryPolicy()
         self.tasks: dict[str, Task[Any, Any]] = {}
+        self.schedules: dict[str, Schedule] = {}
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
 
@@ -136,6 +138,62 @@ class Workhorse:
 
         return register if fn is None else register(fn)
 
+    def periodic(
+        self,
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        options: JobOptions | None = None,
+        name: str | None = None,
+        **task_options: Any,
+    ) -> Callable[[Callable[P, R]], Task[P, R]]:
+        """Register a task and enqueue it at every slot of ``cron`` (5 fields) in ``timezone``.
+
+        ``@app.periodic("*/5 * * * *")``; ``task_options`` are those of ``@app.task``. Exactly one
+        job per slot however many processes run; missed slots are coalesced into one run.
+        """
+
+        def register(func: Callable[P, R]) -> Task[P, R]:
+            task: Task[P, R] = self.task(name=name, **task_options)(func)
+            self.schedule(task, cron, timezone=timezone, args=args, kwargs=kwargs, options=options)
+            return task
+
+        return register
+
+    def schedule(
+        self,
+        task: Task[Any, Any],
+        cron: str,
+        *,
+        timezone: str = "UTC",
+        args: Sequence[Any] = (),
+        kwargs: dict[str, Any] | None = None,
+        options: JobOptions | None = None,
+        name: str | None = None,
+    ) -> Schedule:
+        """Enqueue an existing task at every slot of ``cron``; ``name`` tells schedules of one
+        task apart (default: the task's name)."""
+        schedule = Schedule(
+            name=name or task.name,
+            cron=cron,
+            timezone=timezone,
+            task=task.name,
+            args=check_json(list(args), "args"),  # type: ignore[arg-type]
+            kwargs=check_json(dict(kwargs or {}), "kwargs"),  # type: ignore[arg-type]
+            options=options or JobOptions(),
+        )
+        if schedule.name in self.schedules:
+            raise ConfigurationError(f"a schedule named {schedule.name!r} already exists")
+        self.schedules[schedule.name] = schedule
+        return schedule
+
+    def retry_policy_for(self, task_name: str) -> RetryPolicy:
+        """The task's retry policy, or the app's default for a task this app does not know."""
+        task = self.tasks.get(task_name)
+        return task.retry if task is not None else self.default_retry
+
     def get_task(self, name: str) -> Task[Any, Any]:
         try:
             return self.tasks[name]
@@ -154,7 +212,7 @@ class Workhorse:
         the caller's transaction and exist only if the caller commits it.
         """
         now = self.clock()
-        rows = [self._new_job(spec, now) for spec in specs]
+        rows = [self.new_job(spec, now) for spec in specs]
         if not rows:
             return []
         params = b.JobInsertManyParams(jobs=rows, now=now, connection=connection)
@@ -174,7 +232,8 @@ class Workhorse:
         """Enqueue a registered task by name (as the CLI and HTTP API do)."""
         return self.get_task(task).with_options(**options).enqueue(*args, **(kwargs or {}))
 
-    def _new_job(self, spec: JobSpec, now: Any) -> b.NewJob:
+    def new_job(self, spec: JobSpec, now: datetime) -> b.NewJob:
+        """The row ``spec`` becomes when enqueued at ``now``, task defaults applied."""
         task = self.get_task(spec.task)
         opts = spec.options
         run_at = opts.run_at or now

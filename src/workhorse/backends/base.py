@@ -278,6 +278,24 @@ class WorkerDeleteParams:
     seen_before: datetime | None = None
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeriodicListParams:
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PeriodicFireParams:
+    """Advance schedule ``name`` to ``slot`` and insert ``job``, exactly once per slot.
+
+    With ``job`` None, record ``slot`` only if the schedule is new (its first sighting).
+    """
+
+    name: str
+    slot: datetime
+    job: NewJob | None
+    now: datetime
+
+
 class Listener(Protocol):
     """Wake-ups for idle workers (PostgreSQL LISTEN/NOTIFY)."""
 
@@ -354,6 +372,13 @@ class Backend(Protocol):
 
     def job_prune(self, params: JobPruneParams) -> int:
         """Delete old terminal jobs; returns how many."""
+
+    def periodic_list(self, params: PeriodicListParams) -> dict[str, datetime]:
+        """The last slot fired (or recorded) for every known schedule."""
+
+    def periodic_fire(self, params: PeriodicFireParams) -> InsertedJob | None:
+        """Compare-and-set the schedule's last slot to ``slot`` (only forward) and, in the same
+        transaction, insert the job; returns it, or None when another scheduler won the slot."""
 
     def leader_elect(self, params: LeaderElectParams) -> bool:
         """Acquire or extend leadership of ``name``; at most one holder at any instant."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from workhorse.app import Workhorse
+from workhorse.tasks import JobSpec
 
 app = Workhorse()
 
@@ -18,3 +19,10 @@ async def noop() -> None:
 async def hold(ms: float) -> None:
     """Holds a slot for ``ms`` milliseconds without using the CPU."""
     await asyncio.sleep(ms / 1000)
+
+
+def specs(queue: str, count: int, job_ms: float) -> list[JobSpec]:
+    """``count`` benchmark jobs for ``queue``: no-ops, or slot holders when ``job_ms`` > 0."""
+    if job_ms:
+        return [hold.with_options(queue=queue).prepare(job_ms) for _ in range(count)]
+    return [noop.with_options(queue=queue).prepare() for _ in range(count)]

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from workhorse.app import Workhorse
 from workhorse.bench.tasks import app as bench_app
-from workhorse.bench.tasks import hold, noop
+from workhorse.bench.tasks import specs as make_specs
 from workhorse.jobs import Job, JobState
 
 ENQUEUE_BATCH = 1000
@@ -36,25 +36,26 @@ def run_once(
     app.close()
     app.database_url = database_url
     queue = f"bench-{uuid.uuid4().hex[:8]}"
-    bound = (hold if job_ms else noop).with_options(queue=queue)
     started = time.perf_counter()
     for offset in range(0, jobs, ENQUEUE_BATCH):
         count = min(ENQUEUE_BATCH, jobs - offset)
-        specs = [bound.prepare(job_ms) if job_ms else bound.prepare() for _ in range(count)]  # type: ignore[call-arg]
+        specs = make_specs(queue, count, job_ms)
         app.enqueue_many(specs)
     enqueue_s = time.perf_counter() - started
-    cpu_before = _children_cpu()
-    procs = [_spawn_worker(database_url, queue, concurrency) for _ in range(workers)]
+    cpu_before = children_cpu()
+    procs = [spawn_worker(database_url, queue, concurrency) for _ in range(workers)]
     for proc in procs:
         if proc.wait() != 0:
             raise RuntimeError(f"bench worker exited with {proc.returncode}")
-    cpu_s = _children_cpu() - cpu_before
-    done = _all_jobs(app, queue)
+    cpu_s = children_cpu() - cpu_before
+    done = all_jobs(app, queue)
     app.close()
-    return _summarise(done, jobs, enqueue_s, cpu_s)
+    return summarise(done, jobs, enqueue_s, cpu_s)
 
 
-def _spawn_worker(database_url: str, queue: str, concurrency: int) -> subprocess.Popen[bytes]:
+def spawn_worker(
+    database_url: str, queue: str, concurrency: int, *, burst: bool = True
+) -> subprocess.Popen[bytes]:
     argv = [
         sys.executable,
         "-m",
@@ -68,19 +69,20 @@ def _spawn_worker(database_url: str, queue: str, concurrency: int) -> subprocess
         queue,
         "--concurrency",
         str(concurrency),
-        "--burst",
         "--log-level",
         "warning",
     ]
+    if burst:
+        argv.append("--burst")
     return subprocess.Popen(argv)
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)
     return usage.ru_utime + usage.ru_stime
 
 
-def _all_jobs(app: Workhorse, queue: str) -> list[Job]:
+def all_jobs(app: Workhorse, queue: str) -> list[Job]:
     found: list[Job] = []
     before = None
     while True:
@@ -91,7 +93,7 @@ def _all_jobs(app: Workhorse, queue: str) -> list[Job]:
         before = page[-1].id
 
 
-def _summarise(done: list[Job], jobs: int, enqueue_s: float, cpu_s: float) -> RunResult:
+def summarise(done: list[Job], jobs: int, enqueue_s: float, cpu_s: float) -> RunResult:
     succeeded = [job for job in done if job.state == JobState.SUCCEEDED]
     starts = [job.started_at for job in succeeded if job.started_at]
     ends = [job.finished_at for job in succeeded if job.finished_at]

@@ -9,7 +9,8 @@ from dataclasses import asdict
 
 import click
 
-from workhorse.bench.throughput import RunResult, run_once
+from workhorse.bench import latency, throughput
+from workhorse.bench.throughput import RunResult
 from workhorse.cli._common import friendly_errors
 
 
@@ -19,7 +20,23 @@ from workhorse.cli._common import friendly_errors
     envvar="WORKHORSE_BENCH_DATABASE_URL",
     help="Database to benchmark (default: a fresh SQLite file in a temporary directory).",
 )
-@click.option("--mode", type=click.Choice(["throughput"]), default="throughput", show_default=True)
+@click.option(
+    "--mode", type=click.Choice(["throughput", "latency"]), default="throughput", show_default=True
+)
+@click.option(
+    "--rate",
+    type=click.FloatRange(min=1),
+    default=500.0,
+    show_default=True,
+    help="latency: jobs/s offered.",
+)
+@click.option(
+    "--duration",
+    type=click.FloatRange(min=1),
+    default=10.0,
+    show_default=True,
+    help="latency: seconds.",
+)
 @click.option("--jobs", "-n", type=click.IntRange(min=1), default=10_000, show_default=True)
 @click.option("--workers", "-p", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=50, show_default=True)
@@ -32,6 +49,8 @@ from workhorse.cli._common import friendly_errors
 def bench(
     database_url: str | None,
     mode: str,
+    rate: float,
+    duration: float,
     jobs: int,
     workers: int,
     concurrency: int,
@@ -39,14 +58,28 @@ def bench(
     runs: int,
     as_json: bool,
 ) -> None:
-    """Enqueue JOBS no-op jobs, then time WORKERS processes draining them (medians over RUNS)."""
+    """Measure Workhorse with real worker processes running no-op jobs (medians over RUNS).
+
+    throughput: bulk-enqueue JOBS, then time WORKERS processes draining them.
+    latency: offer RATE jobs/s for DURATION seconds to running workers; ready -> start latency.
+    """
     with tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp:
         url = database_url or f"sqlite:///{tmp}/bench.db"
         results: list[RunResult] = []
         for run in range(runs):
-            result = run_once(
-                url, jobs=jobs, workers=workers, concurrency=concurrency, job_ms=job_ms
-            )
+            if mode == "latency":
+                result = latency.run_once(
+                    url,
+                    rate=rate,
+                    duration=duration,
+                    workers=workers,
+                    concurrency=concurrency,
+                    job_ms=job_ms,
+                )
+            else:
+                result = throughput.run_once(
+                    url, jobs=jobs, workers=workers, concurrency=concurrency, job_ms=job_ms
+                )
             results.append(result)
             if not as_json:
                 click.echo(
@@ -58,7 +91,7 @@ def bench(
     summary = {
         "backend": url.split(":", 1)[0],
         "mode": mode,
-        "jobs": jobs,
+        "jobs": jobs if mode == "throughput" else int(rate * duration),
         "workers": workers,
         "concurrency": concurrency,
         **_medians(results),

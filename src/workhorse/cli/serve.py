@@ -87,13 +87,7 @@ async def _serve(
         else None,
     )
     db = thread_db_call(ThreadPoolExecutor(2, thread_name_prefix="workhorse-db"))
-    maintenance = Maintenance(
-        app.backend,
-        holder=f"serve-{os.getpid()}",
-        db=db,
-        clock=app.clock,
-        policy_for=lambda name: app.tasks[name].retry if name in app.tasks else app.default_retry,
-    )
+    maintenance = Maintenance(app, holder=f"serve-{os.getpid()}", db=db)
     tasks = [asyncio.create_task(supervisor.run()), asyncio.create_task(maintenance.run())]
     if demo:
         tasks.append(asyncio.create_task(_demo_traffic(app)))

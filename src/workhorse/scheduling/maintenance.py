@@ -13,14 +13,18 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
 
 from workhorse.backends import base as b
-from workhorse.retry import RetryPolicy
+from workhorse.backoff import Backoff
+from workhorse.scheduling.cron import fire_due
 from workhorse.scheduling.promoter import promote
 from workhorse.scheduling.pruner import forget_workers, prune
 from workhorse.scheduling.reaper import reap
-from workhorse.types import Clock
 from workhorse.worker.dbcall import DbCall
+
+if TYPE_CHECKING:
+    from workhorse.app import Workhorse
 
 log = logging.getLogger("workhorse.maintenance")
 
@@ -33,6 +37,7 @@ class MaintenanceConfig:
     leader_ttl: timedelta = timedelta(seconds=10)
     promote_interval: timedelta = timedelta(milliseconds=200)
     reap_interval: timedelta = timedelta(seconds=1)
+    cron_interval: timedelta = timedelta(seconds=1)
     prune_interval: timedelta = timedelta(minutes=1)
     retention: timedelta = timedelta(days=7)
     """How long finished jobs are kept."""
@@ -53,21 +58,21 @@ class Maintenance:
 
     def __init__(
         self,
-        backend: b.Backend,
+        app: Workhorse,
         *,
         holder: str,
         db: DbCall,
-        clock: Clock,
-        policy_for: Callable[[str], RetryPolicy],
         config: MaintenanceConfig | None = None,
     ) -> None:
         self.config = config or MaintenanceConfig()
+        backend = app.backend
         self._backend = backend
         self._holder = holder
         self._db = db
-        self._clock = clock
+        self._clock = app.clock
         self._elected_at: float | None = None
         cfg = self.config
+        schedules = list(app.schedules.values())
         self._services = [
             _Service(
                 "promote", cfg.promote_interval.total_seconds(), lambda now: promote(backend, now)
@@ -75,7 +80,10 @@ class Maintenance:
             _Service(
                 "reap",
                 cfg.reap_interval.total_seconds(),
-                lambda now: reap(backend, now, policy_for),
+                lambda now: reap(backend, now, app.retry_policy_for),
+            ),
+            _Service(
+                "cron", cfg.cron_interval.total_seconds(), lambda now: fire_due(app, schedules, now)
             ),
             _Service(
                 "prune",
@@ -98,12 +106,17 @@ class Maintenance:
     async def run(self) -> None:
         """Elect and serve until cancelled; errors are logged, never raised."""
         tick = min(s.interval for s in self._services)
+        backoff = Backoff()
         while True:
             try:
                 await self.tick()
-            except Exception:
-                log.exception("maintenance tick failed")
-            await asyncio.sleep(tick)
+                backoff.reset()
+                await asyncio.sleep(tick)
+            except Exception as exc:
+                self._elected_at = None  # cannot prove we still lead: stand down until re-elected
+                delay = backoff.next()
+                log.warning("maintenance failed (%s); retrying in %.2fs", exc, delay)
+                await asyncio.sleep(delay)
 
     async def tick(self) -> None:
         """One round: renew leadership when due, then run the services that are due."""

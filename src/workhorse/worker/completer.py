@@ -7,6 +7,7 @@ import logging
 from datetime import timedelta
 
 from workhorse.backends import base as b
+from workhorse.backoff import Backoff
 from workhorse.serialization import dumps
 from workhorse.types import JSON, Clock
 from workhorse.worker.dbcall import DbCall
@@ -61,18 +62,17 @@ class Completer:
 
     async def run(self) -> None:
         """Write batches until cancelled; cancel only after ``drained``."""
-        failures = 0
+        backoff = Backoff()
         while True:
             await self._pending.wait()
             if len(self._outcomes) < self._batch and self._delay:
                 await asyncio.sleep(self._delay)
             try:
                 await self._flush()
-                failures = 0
-            except Exception:
-                failures += 1
-                delay = min(5.0, 0.05 * 2**failures)
-                log.exception("writing outcomes failed; retrying in %.2fs", delay)
+                backoff.reset()
+            except Exception as exc:
+                delay = backoff.next()
+                log.warning("writing outcomes failed (%s); retrying in %.2fs", exc, delay)
                 await asyncio.sleep(delay)
 
     async def _flush(self) -> None:

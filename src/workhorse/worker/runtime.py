@@ -24,9 +24,9 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from workhorse.backends import base as b
+from workhorse.backoff import Backoff
 from workhorse.context import JobContext, _current
 from workhorse.errors import JobTimeoutError, UnknownTaskError
-from workhorse.retry import RetryPolicy
 from workhorse.scheduling.maintenance import Maintenance, MaintenanceConfig
 from workhorse.types import JSON
 from workhorse.worker import outcomes
@@ -156,12 +156,7 @@ class Worker:
         maintenance = None
         if self.config.maintenance:
             maintenance = Maintenance(
-                self._backend,
-                holder=self.id,
-                db=self._db,
-                clock=self.app.clock,
-                policy_for=self._policy_for,
-                config=self._maintenance_config,
+                self.app, holder=self.id, db=self._db, config=self._maintenance_config
             )
             background.append(asyncio.create_task(maintenance.run(), name="maintenance"))
         listener = self._backend.listener(self.config.queues)
@@ -198,6 +193,7 @@ class Worker:
 
     async def _fetch_loop(self) -> None:
         idle_since: float | None = None
+        backoff = Backoff()
         while not self._stopping.is_set():
             free = self.config.concurrency - self._busy()
             if free <= 0:
@@ -205,9 +201,11 @@ class Worker:
                 continue
             try:
                 claimed = await self._claim(min(free, self.config.claim_limit))
-            except Exception:
-                log.exception("claim failed; retrying")
-                await self._wait(self._stopping, 1.0)
+                backoff.reset()
+            except Exception as exc:
+                delay = backoff.next()
+                log.warning("claim failed (%s); retrying in %.2fs", exc, delay)
+                await self._wait(self._stopping, delay)
                 continue
             if claimed:
                 idle_since = None
@@ -303,7 +301,7 @@ class Worker:
 
     async def _execute(self, running: _Running) -> None:
         job = running.job
-        policy = self._policy_for(job.task)
+        policy = self.app.retry_policy_for(job.task)
         try:
             result = await self._call(running)
         except asyncio.CancelledError:
@@ -366,20 +364,21 @@ class Worker:
         # Called from the loop (async tasks) or a task thread (sync tasks): always hop safely.
         self._loop.call_soon_threadsafe(self._completer.progress, job_id, token, value)
 
-    def _policy_for(self, task_name: str) -> RetryPolicy:
-        task = self.app.tasks.get(task_name)
-        return task.retry if task is not None else self.app.default_retry
-
     # -- heartbeats and hand-back ------------------------------------------------------------
 
     async def _heartbeat_loop(self) -> None:
         interval = self.config.heartbeat_interval.total_seconds()
+        backoff = Backoff(cap=interval)
+        delay = interval
         while True:
-            await asyncio.sleep(interval)
+            await asyncio.sleep(delay)
             try:
                 await self._heartbeat()
-            except Exception:
-                log.exception("heartbeat failed; leases will expire if this persists")
+                backoff.reset()
+                delay = interval
+            except Exception as exc:
+                delay = backoff.next()
+                log.warning("heartbeat failed (%s); leases expire if this persists", exc)
 
     async def _heartbeat(self) -> None:
         started = time.monotonic()

@@ -304,6 +304,21 @@ class PostgresBackend:
             )
         return cursor.rowcount
 
+    # -- periodic schedules ------------------------------------------------------------------
+
+    def periodic_list(self, params: base.PeriodicListParams) -> dict[str, datetime]:
+        return {row["name"]: _utc(row["last_slot"]) for row in self._all("periodic_list", {})}
+
+    def periodic_fire(self, params: base.PeriodicFireParams) -> base.InsertedJob | None:
+        query = {"name": params.name, "slot": params.slot, "now": params.now}
+        with self._tx() as conn:
+            if params.job is None:
+                conn.execute(_Q["periodic_init"], query)
+                return None
+            if conn.execute(_Q["periodic_fire"], query).rowcount == 0:
+                return None
+            return _insert_many(conn, [params.job], params.now)[0]
+
     # -- leadership and the worker registry --------------------------------------------------
 
     def leader_elect(self, params: base.LeaderElectParams) -> bool:

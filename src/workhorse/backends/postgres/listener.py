@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 
 import psycopg
+
+from workhorse.backoff import Backoff
 
 log = logging.getLogger("workhorse.postgres")
 
@@ -20,10 +23,11 @@ class PostgresListener:
     polling covers the gap.
     """
 
-    def __init__(self, conninfo: str, queues: Sequence[str]) -> None:
+    def __init__(self, conninfo: str, queues: Sequence[str], timeout_cap: float = 5.0) -> None:
         self._conninfo = conninfo
         self._queues = set(queues)
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._backoff = Backoff(cap=timeout_cap)
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
@@ -38,8 +42,12 @@ class PostgresListener:
                 if notify.payload in self._queues:
                     return True
         except psycopg.Error as exc:
-            log.warning("listener connection lost (%s); polling until it is back", exc)
+            delay = self._backoff.next()
+            log.warning("listener connection lost (%s); polling, reconnecting in %.1fs", exc, delay)
             self.close()
+            time.sleep(min(delay, timeout))
+            return False
+        self._backoff.reset()
         return False
 
     def close(self) -> None:

@@ -207,3 +207,14 @@ ORDER BY started_at, id
 DELETE FROM workhorse_workers
 WHERE (%(id)s::text IS NOT NULL AND id = %(id)s)
    OR (%(seen_before)s::timestamptz IS NOT NULL AND last_seen_at < %(seen_before)s)
+
+-- name: periodic_list
+SELECT name, last_slot FROM workhorse_periodic
+
+-- name: periodic_init
+INSERT INTO workhorse_periodic (name, last_slot, updated_at) VALUES (%(name)s, %(slot)s, %(now)s)
+ON CONFLICT (name) DO NOTHING
+
+-- name: periodic_fire
+UPDATE workhorse_periodic SET last_slot = %(slot)s, updated_at = %(now)s
+WHERE name = %(name)s AND last_slot < %(slot)s

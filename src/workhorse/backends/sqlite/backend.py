@@ -20,6 +20,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -332,6 +333,22 @@ class SQLiteBackend:
                 {"finished_before": to_epoch(params.finished_before), "limit": params.limit},
             )
         return cursor.rowcount
+
+    # -- periodic schedules ------------------------------------------------------------------
+
+    def periodic_list(self, params: base.PeriodicListParams) -> dict[str, datetime]:
+        return {row["name"]: at_epoch(row["last_slot"]) for row in self._read("periodic_list", {})}
+
+    def periodic_fire(self, params: base.PeriodicFireParams) -> base.InsertedJob | None:
+        now = to_epoch(params.now)
+        query = {"name": params.name, "slot": to_epoch(params.slot), "now": now}
+        with self._write() as conn:
+            if params.job is None:
+                conn.execute(_Q["periodic_init"], query)
+                return None
+            if conn.execute(_Q["periodic_fire"], query).rowcount == 0:
+                return None
+            return _insert_one(conn, params.job, now)
 
     # -- leadership and the worker registry --------------------------------------------------
 

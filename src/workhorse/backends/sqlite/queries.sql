@@ -166,3 +166,14 @@ ORDER BY started_at, id
 DELETE FROM workhorse_workers
 WHERE (:id IS NOT NULL AND id = :id)
    OR (:seen_before IS NOT NULL AND last_seen_at < :seen_before)
+
+-- name: periodic_list
+SELECT name, last_slot FROM workhorse_periodic
+
+-- name: periodic_init
+INSERT INTO workhorse_periodic (name, last_slot, updated_at) VALUES (:name, :slot, :now)
+ON CONFLICT (name) DO NOTHING
+
+-- name: periodic_fire
+UPDATE workhorse_periodic SET last_slot = :slot, updated_at = :now
+WHERE name = :name AND last_slot < :slot
