@@ -121,9 +121,9 @@ class Workhorse:
             task = Task(
                 self,
                 func,
-                name=name or func.__name__,
-                queue=queue or self.default_queue,
-                max_attempts=max_attempts or self.default_max_attempts,
+                name=func.__name__ if name is None else name,
+                queue=self.default_queue if queue is None else queue,
+                max_attempts=self.default_max_attempts if max_attempts is None else max_attempts,
                 timeout=timeout,
                 retry=retry or self.default_retry,
                 priority=priority,
@@ -249,7 +249,7 @@ class Workhorse:
             priority=task.priority if opts.priority is None else opts.priority,
             run_at=run_at,
             state=JobState.SCHEDULED if run_at > now else JobState.QUEUED,
-            max_attempts=opts.max_attempts or task.max_attempts,
+            max_attempts=task.max_attempts if opts.max_attempts is None else opts.max_attempts,
             timeout=timeout,
             unique_key=opts.unique_key,
         )

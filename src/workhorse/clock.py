@@ -10,11 +10,16 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def to_epoch(value: datetime) -> float:
-    """Seconds since the epoch; naive datetimes are refused."""
+def require_aware(value: datetime) -> datetime:
+    """``value`` itself; a naive datetime is refused with ValueError."""
     if value.tzinfo is None:
         raise ValueError(f"naive datetime {value!r}: pass an aware datetime (e.g. tzinfo=UTC)")
-    return value.timestamp()
+    return value
+
+
+def to_epoch(value: datetime) -> float:
+    """Seconds since the epoch; naive datetimes are refused."""
+    return require_aware(value).timestamp()
 
 
 def at_epoch(value: float) -> datetime:

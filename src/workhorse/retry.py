@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,16 +24,19 @@ class RetryPolicy:
     def __post_init__(self) -> None:
         if self.base < timedelta(0):
             raise ValueError(f"retry base must not be negative, got {self.base}")
-        if self.factor < 1:
-            raise ValueError(f"retry factor must be >= 1, got {self.factor}")
+        if not self.factor >= 1 or math.isinf(self.factor):  # `not >=` also rejects NaN
+            raise ValueError(f"retry factor must be a finite number >= 1, got {self.factor}")
         if self.max_delay < timedelta(0):
             raise ValueError(f"retry max_delay must not be negative, got {self.max_delay}")
 
     def ceiling(self, attempt: int) -> timedelta:
         """The largest delay after failed attempt number ``attempt`` (1-based)."""
-        exponent = min(max(attempt - 1, 0), 64)
-        seconds = 2 * self.base.total_seconds() * self.factor**exponent
-        return min(self.max_delay, timedelta(seconds=seconds))
+        cap = self.max_delay.total_seconds()
+        try:
+            seconds = 2 * self.base.total_seconds() * self.factor ** max(attempt - 1, 0)
+        except OverflowError:
+            seconds = cap
+        return timedelta(seconds=min(cap, seconds))
 
     def delay(self, attempt: int, rng: random.Random | None = None) -> timedelta:
         """A jittered delay after failed attempt ``attempt``."""

@@ -92,6 +92,8 @@ class Task(Generic[P, R]):
         _check_name(name, "task name")
         _check_name(queue, "queue")
         _check_attempts(max_attempts)
+        if not _is_int(priority):
+            raise ConfigurationError(f"priority must be an int, got {priority!r}")
         self.app = app
         self.fn = fn
         self.name = name

@@ -48,7 +48,7 @@ def load_app(path: str | None, database_url: str) -> Workhorse:
         return Workhorse(database_url)
     module_name, _, attr = path.partition(":")
     if not module_name or not attr:
-        raise click.UsageError(f"--app must look like module:attr, got {path!r}")
+        raise click.ClickException(f"--app must look like module:attr, got {path!r}")
     if os.getcwd() not in sys.path:
         sys.path.insert(0, os.getcwd())
     try:
@@ -62,19 +62,18 @@ def load_app(path: str | None, database_url: str) -> Workhorse:
     return app
 
 
-def parse_json(text: str | None, what: str, expect: type) -> Any:
+def parse_json(text: str | None, what: str, expect: type[list[Any]] | type[dict[str, Any]]) -> Any:
+    """Parse a JSON option; a one-line ClickException when it is malformed or the wrong shape."""
     if text is None:
         return expect()
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise click.BadParameter(
-            f"not valid JSON ({exc.msg} at column {exc.colno})", param_hint=what
-        ) from None
+        message = f"{what} is not valid JSON ({exc.msg} at column {exc.colno})"
+        raise click.ClickException(message) from None
     if not isinstance(value, expect):
-        raise click.BadParameter(
-            f"must be a JSON {expect.__name__ if expect is not dict else 'object'}", param_hint=what
-        )
+        shape = "array" if expect is list else "object"
+        raise click.ClickException(f"{what} must be a JSON {shape}, got {type(value).__name__}")
     return value
 
 

@@ -183,7 +183,7 @@ class Worker:
                 await _quietly(maintenance.resign())
             await _quietly(self._db(self._backend.worker_delete, b.WorkerDeleteParams(id=self.id)))
         log.info(
-            "worker %s stopped: %d succeeded, %d failed, %d handed back, %d lost",
+            "worker %s stopped: %d succeeded, %d failed, %d handed back, %d cancelled or lost",
             self.id,
             self.stats.succeeded,
             self.stats.failed,

@@ -25,7 +25,7 @@ from psycopg_pool import ConnectionPool, PoolTimeout
 from workhorse.backends import base
 from workhorse.backends.postgres.listener import PostgresListener
 from workhorse.backends.sql import load_blocks, load_migrations
-from workhorse.clock import utcnow
+from workhorse.clock import require_aware, utcnow
 from workhorse.errors import ConfigurationError, DatabaseError, InvalidTransitionError, SchemaError
 from workhorse.jobs import AttemptError, Job, JobState
 
@@ -426,6 +426,9 @@ def _as_dict_conn(connection: Any) -> Conn:
 
 def _insert_many(conn: Conn, jobs: Sequence[base.NewJob], now: datetime) -> list[base.InsertedJob]:
     """Jobs with a unique key go one by one (ON CONFLICT); the rest in one COPY, ids reserved."""
+    require_aware(now)
+    for job in jobs:
+        require_aware(job.run_at)
     results: list[base.InsertedJob | None] = [None] * len(jobs)
     plain = [index for index, job in enumerate(jobs) if job.unique_key is None]
     with conn.cursor(row_factory=dict_row) as cur:

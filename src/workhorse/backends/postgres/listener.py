@@ -28,6 +28,11 @@ class PostgresListener:
         self._queues = set(queues)
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._backoff = Backoff(cap=timeout_cap)
+        try:  # listen at once, so nothing committed from now on is missed
+            self._connect()
+        except psycopg.Error as exc:
+            log.warning("cannot listen for new jobs yet (%s); polling meanwhile", exc)
+            self.close()
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:

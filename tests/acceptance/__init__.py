@@ -1,0 +1,1 @@
+"""Acceptance tests: the real ``workhorse`` CLI as subprocesses, with signals and SIGKILL."""

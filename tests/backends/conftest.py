@@ -1,0 +1,75 @@
+"""The conformance suite's fixtures: every test runs once per backend in ``STORES``.
+
+A store factory gets the test's private temporary directory and provides the URL of a fresh,
+empty store for that one test (and cleans it up afterwards). Adding PostgreSQL means adding one
+entry that creates a database (or schema) per test, skipping when the server is unreachable
+locally and failing in CI (see ``tests/pgtest.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from pathlib import Path
+from typing import Protocol
+
+import pytest
+
+from pgtest import postgres_schema
+from workhorse.backends import Backend, open_backend
+
+from .support import Jobs
+
+
+@contextmanager
+def _sqlite_store(tmp_path: Path) -> Iterator[str]:
+    yield f"sqlite:///{tmp_path}/conformance.db"
+
+
+@contextmanager
+def _postgres_store(tmp_path: Path) -> Iterator[str]:
+    with postgres_schema() as url:
+        yield url
+
+
+STORES: dict[str, Callable[[Path], AbstractContextManager[str]]] = {
+    "sqlite": _sqlite_store,
+    "postgres": _postgres_store,
+}
+
+
+class OpenStore(Protocol):
+    def __call__(self, *, auto_migrate: bool = True) -> Backend: ...
+
+
+@pytest.fixture(params=sorted(STORES))
+def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """The URL of a fresh store of each backend kind."""
+    with STORES[request.param](tmp_path) as url:
+        yield url
+
+
+@pytest.fixture
+def open_store(backend_url: str) -> Iterator[OpenStore]:
+    """Opens (more) backends on the test's store; all are closed at the end of the test."""
+    opened: list[Backend] = []
+
+    def open_(*, auto_migrate: bool = True) -> Backend:
+        backend = open_backend(backend_url, auto_migrate=auto_migrate)
+        opened.append(backend)
+        return backend
+
+    yield open_
+    for backend in opened:
+        backend.close()
+
+
+@pytest.fixture
+def backend(open_store: OpenStore) -> Backend:
+    """A migrated backend on a fresh store."""
+    return open_store()
+
+
+@pytest.fixture
+def jobs(backend: Backend) -> Jobs:
+    return Jobs(backend)

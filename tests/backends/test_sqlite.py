@@ -1,0 +1,109 @@
+"""What only the SQLite backend promises: its URL, its schema checks and its locking."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+import pytest
+
+from workhorse.backends import base as b
+from workhorse.backends import open_backend
+from workhorse.backends.sqlite import SQLiteBackend
+from workhorse.errors import ConfigurationError, DatabaseError, SchemaError
+
+from .support import T0, new_job
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///:memory:",
+        "sqlite://host/x.db",
+        "sqlite:///",
+        "sqlite:///x.db?synchronous=sometimes",
+        "sqlite:///x.db?busy_timeout=soon",
+        "sqlite:///x.db?journal=wal",
+        "mysql://localhost/db",
+    ],
+)
+def test_bad_urls_raise_configuration_error(url: str) -> None:
+    with pytest.raises(ConfigurationError):
+        open_backend(url)
+
+
+def test_url_options_are_accepted(tmp_path: Path) -> None:
+    backend = open_backend(f"sqlite:///{tmp_path}/opts.db?synchronous=full&busy_timeout=2")
+    try:
+        assert backend.schema_version() > 0
+    finally:
+        backend.close()
+
+
+def test_a_missing_directory_is_named_in_the_error(tmp_path: Path) -> None:
+    with pytest.raises(DatabaseError, match="does not exist"):
+        open_backend(f"sqlite:///{tmp_path}/missing/dir/x.db")
+
+
+def test_a_file_that_is_not_a_database_raises_schema_error(tmp_path: Path) -> None:
+    path = tmp_path / "notes.db"
+    path.write_text("these are not the pages you are looking for\n" * 200)
+    with pytest.raises(SchemaError):
+        open_backend(f"sqlite:///{path}")
+
+
+def test_a_schema_newer_than_the_code_raises_schema_error(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path}/future.db"
+    open_backend(url).close()
+    with sqlite3.connect(tmp_path / "future.db") as conn:
+        conn.execute("INSERT INTO workhorse_migrations VALUES (9999, 'future', 0)")
+    conn.close()
+    with pytest.raises(SchemaError, match="newer than this Workhorse"):
+        open_backend(url)
+
+
+def test_an_unmigrated_store_opened_without_auto_migrate_says_so(tmp_path: Path) -> None:
+    backend = SQLiteBackend(f"sqlite:///{tmp_path}/empty.db", auto_migrate=False)
+    try:
+        assert backend.schema_version() == 0
+        with pytest.raises(SchemaError, match="workhorse migrate"):
+            backend.job_get(b.JobGetParams(id=1))
+    finally:
+        backend.close()
+
+
+def test_transactional_enqueue_is_refused(tmp_path: Path) -> None:
+    backend = open_backend(f"sqlite:///{tmp_path}/t.db")
+    try:
+        params = b.JobInsertManyParams(jobs=[new_job()], now=T0, connection=object())
+        with pytest.raises(ConfigurationError, match="PostgreSQL"):
+            backend.job_insert_many(params)
+    finally:
+        backend.close()
+
+
+def test_a_closed_backend_refuses_work(tmp_path: Path) -> None:
+    backend = open_backend(f"sqlite:///{tmp_path}/t.db")
+    backend.close()
+    with pytest.raises(DatabaseError, match="closed"):
+        backend.job_get(b.JobGetParams(id=1))
+
+
+def test_opening_a_fresh_file_waits_for_another_writer(tmp_path: Path) -> None:
+    """Processes that start together on a fresh file must queue on the lock (busy_timeout), not
+    fail: here another connection holds the write lock for a moment, as a racing process that
+    is creating the schema does."""
+    path = tmp_path / "fresh.db"
+    holder = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE other_app (x)")
+    release = threading.Timer(0.2, holder.execute, ["COMMIT"])
+    release.start()
+    try:
+        backend = open_backend(f"sqlite:///{path}?busy_timeout=30")
+        assert backend.schema_version() > 0
+        backend.close()
+    finally:
+        release.join()
+        holder.close()

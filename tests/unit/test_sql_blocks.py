@@ -1,0 +1,114 @@
+"""Named SQL blocks: one name in the .sql file, the backend and the Protocol."""
+
+from __future__ import annotations
+
+import ast
+import inspect
+from pathlib import Path
+
+import pytest
+
+from workhorse.backends import base
+from workhorse.backends.sql import load_blocks, load_migrations, parse_blocks
+from workhorse.backends.sqlite import backend as sqlite_backend
+
+SQLITE = "workhorse.backends.sqlite"
+
+
+def _names_used(source: str) -> set[str]:
+    """Block names the module uses: ``_Q["name"]`` and ``self._read("name", ...)``."""
+    used: set[str] = set()
+    for node in ast.walk(ast.parse(source)):
+        key: object = None
+        if (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "_Q"
+            and isinstance(node.slice, ast.Constant)
+        ):
+            key = node.slice.value
+        elif (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr == "_read"
+            and node.args
+            and isinstance(node.args[0], ast.Constant)
+        ):
+            key = node.args[0].value
+        if isinstance(key, str):
+            used.add(key)
+    return used
+
+
+def _protocol_operations() -> set[str]:
+    return {
+        name
+        for name, _ in inspect.getmembers(base.Backend, inspect.isfunction)
+        if name.startswith(("job_", "leader_", "worker_"))
+    }
+
+
+def test_parse_blocks_splits_named_blocks() -> None:
+    text = (
+        "-- a header comment, not a block\n"
+        "-- name: first\n"
+        "SELECT 1\n"
+        "\n"
+        "-- name: second\n"
+        "-- a comment inside the block\n"
+        "UPDATE t\n"
+        "SET x = 1\n"
+    )
+    assert parse_blocks(text) == {
+        "first": "SELECT 1",
+        "second": "-- a comment inside the block\nUPDATE t\nSET x = 1",
+    }
+
+
+def test_parse_blocks_of_text_without_names_is_empty() -> None:
+    assert parse_blocks("SELECT 1;\n-- just a comment\n") == {}
+
+
+def test_parse_blocks_rejects_duplicate_names() -> None:
+    with pytest.raises(ValueError, match="'twice' is defined twice"):
+        parse_blocks("-- name: twice\nSELECT 1\n-- name: other\nSELECT 2\n-- name: twice\nSELECT 3")
+
+
+def test_parse_blocks_tolerates_spacing_in_the_name_line() -> None:
+    assert parse_blocks("--name:a\nSELECT 1\n--   name:   b  \nSELECT 2") == {
+        "a": "SELECT 1",
+        "b": "SELECT 2",
+    }
+
+
+def test_every_sqlite_block_is_used_by_the_backend_and_vice_versa() -> None:
+    blocks = set(load_blocks(SQLITE, "queries.sql"))
+    used = _names_used(Path(inspect.getfile(sqlite_backend)).read_text("utf-8"))
+    assert used, "found no block names in the backend source: has the lookup changed?"
+    assert blocks - used == set(), "blocks nobody runs"
+    assert used - blocks == set(), "blocks the backend needs but the file lacks"
+
+
+def test_no_sqlite_block_is_empty() -> None:
+    for name, sql in load_blocks(SQLITE, "queries.sql").items():
+        statement = "\n".join(line for line in sql.splitlines() if not line.startswith("--"))
+        assert statement.strip(), name
+
+
+def test_every_protocol_operation_has_a_sqlite_block_of_its_name() -> None:
+    """One name in three places; a ``*_many`` operation may loop over its one-row block."""
+    blocks = set(load_blocks(SQLITE, "queries.sql"))
+    missing = {
+        op
+        for op in _protocol_operations()
+        if op not in blocks and op.removesuffix("_many") not in blocks
+    }
+    assert missing == set()
+
+
+def test_load_migrations_returns_one_to_n_in_order() -> None:
+    migrations = load_migrations(f"{SQLITE}.migrations")
+    versions = [version for version, _, _ in migrations]
+    assert versions == list(range(1, len(migrations) + 1))
+    assert migrations[0][1] == "initial"
+    assert all(sql.strip() for _, _, sql in migrations)
