@@ -1,23 +1,46 @@
 #!/usr/bin/env bash
-# Make sure the services the tests talk to are installed and running (Debian/Ubuntu).
+# Make sure the PostgreSQL server the tests use is installed, running and reachable as
+# postgresql://postgres@127.0.0.1:5432/test (Debian/Ubuntu; run as root or with sudo).
+# Set WORKHORSE_TEST_POSTGRES_URL to use another server instead: then nothing is changed here.
 set -euo pipefail
 
-as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
-
-apt_updated=
-apt_install() {
-    if [ -z "$apt_updated" ]; then as_root apt-get update -qq; apt_updated=1; fi
-    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq "$@" >/dev/null
-}
-
-# PostgreSQL on 127.0.0.1:5432 with a database named "test".
-if ! command -v pg_ctlcluster >/dev/null 2>&1; then
-    echo "installing PostgreSQL"
-    apt_install postgresql
+if [ -n "${WORKHORSE_TEST_POSTGRES_URL:-}" ]; then
+    exit 0
 fi
+
+as_root() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+as_postgres() { as_root su postgres -s /bin/sh -c "$1"; }
+reachable() { psql -X -q -h 127.0.0.1 -p 5432 -U postgres -d test -c 'SELECT 1' >/dev/null 2>&1; }
+
+if reachable; then
+    exit 0
+fi
+
+if ! command -v pg_ctlcluster >/dev/null 2>&1 || ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    echo "installing PostgreSQL"
+    as_root apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq postgresql >/dev/null
+fi
+
+version=$(ls /etc/postgresql | sort -V | tail -1)
 if ! pg_isready -q -h 127.0.0.1 -p 5432; then
-    version=$(ls /etc/postgresql | sort -V | tail -1)
     echo "starting PostgreSQL $version"
     as_root pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
     for _ in $(seq 1 30); do pg_isready -q -h 127.0.0.1 -p 5432 && break; sleep 1; done
 fi
+
+if ! reachable; then
+    # A fresh cluster: create the test database and let the local postgres role in over TCP.
+    echo "configuring PostgreSQL $version for the tests"
+    if [ -z "$(as_postgres "psql -XtAc \"SELECT 1 FROM pg_database WHERE datname = 'test'\"")" ]; then
+        as_postgres "createdb test"
+    fi
+    hba=$(as_postgres "psql -XtAc 'SHOW hba_file'")
+    if ! as_root grep -q '^host all postgres 127.0.0.1/32 trust' "$hba"; then
+        as_root sed -i '1i host all postgres 127.0.0.1/32 trust' "$hba"
+        as_root sed -i '2i host all postgres ::1/128 trust' "$hba"
+        as_postgres "psql -XtAc 'SELECT pg_reload_conf()'" >/dev/null
+    fi
+fi
+
+reachable || { echo "PostgreSQL is still unreachable at 127.0.0.1:5432" >&2; exit 1; }

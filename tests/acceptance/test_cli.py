@@ -67,7 +67,7 @@ CASES = {
         "not valid JSON",
     ),
     "--args not an array": Case(
-        ("enqueue", "add", "--args", "{}", "--app", APP, "--database-url", "{db}"),
+        ("enqueue", "add", "--args", "{{}}", "--app", APP, "--database-url", "{db}"),
         "must be a JSON array",
     ),
     "--kwargs not an object": Case(

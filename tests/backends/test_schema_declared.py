@@ -1,0 +1,55 @@
+"""The migrated schema equals the declared one (``backends/postgres/schema.sql``)."""
+
+from __future__ import annotations
+
+from importlib import resources
+from typing import Any
+
+import psycopg
+
+from pgtest import postgres_schema
+from workhorse.backends import open_backend
+
+
+def _catalog(url: str) -> dict[str, Any]:
+    """Columns, indexes and constraints of the current schema, minus the migrations table."""
+    with psycopg.connect(url) as conn:
+        columns = conn.execute(
+            """
+            SELECT table_name, column_name, data_type, is_nullable, column_default, is_identity
+            FROM information_schema.columns
+            WHERE table_schema = current_schema() AND table_name <> 'workhorse_migrations'
+            ORDER BY table_name, column_name
+            """
+        ).fetchall()
+        indexes = conn.execute(
+            """
+            SELECT indexname, replace(indexdef, current_schema() || '.', '')
+            FROM pg_indexes
+            WHERE schemaname = current_schema() AND tablename <> 'workhorse_migrations'
+            ORDER BY indexname
+            """
+        ).fetchall()
+        constraints = conn.execute(
+            """
+            SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid)
+            FROM pg_constraint
+            WHERE connamespace = current_schema()::regnamespace
+              AND conrelid::regclass::text <> 'workhorse_migrations'
+            ORDER BY 1, 2
+            """
+        ).fetchall()
+    return {"columns": columns, "indexes": indexes, "constraints": constraints}
+
+
+def test_migrations_produce_the_declared_schema() -> None:
+    declared_sql = (
+        resources.files("workhorse.backends.postgres").joinpath("schema.sql").read_text("utf-8")
+    )
+    with postgres_schema() as migrated_url, postgres_schema() as declared_url:
+        open_backend(migrated_url, auto_migrate=True).close()
+        with psycopg.connect(declared_url) as conn:
+            conn.execute(declared_sql.encode())
+        migrated, declared = _catalog(migrated_url), _catalog(declared_url)
+    assert migrated["columns"], "the migrations created no tables"
+    assert migrated == declared
