@@ -4,6 +4,16 @@
 # Set WORKHORSE_TEST_POSTGRES_URL to use another server instead: then nothing is changed here.
 set -euo pipefail
 
+# Headless Chromium and its driver for the browser tests (tests/e2e), from Debian's packages:
+# installed only when missing (Playwright drives it; it never downloads a browser of its own).
+if [ ! -x /usr/bin/chromium ]; then
+    echo "installing Chromium for the browser tests"
+    sudo_=""
+    if [ "$(id -u)" != 0 ]; then sudo_=sudo; fi
+    $sudo_ apt-get update -qq
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
 if [ -n "${WORKHORSE_TEST_POSTGRES_URL:-}" ]; then
     exit 0
 fi

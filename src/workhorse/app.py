@@ -6,6 +6,7 @@ import asyncio
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, overload
 
@@ -23,13 +24,17 @@ from workhorse.retry import RetryPolicy
 from workhorse.scheduling.cron import Schedule
 from workhorse.serialization import check_json, dumps
 from workhorse.tasks import Duration, JobOptions, JobSpec, Task, to_seconds
+from workhorse.tenants import Tenant, TenantStats
 from workhorse.types import Clock
 
 P = ParamSpec("P")
 R = TypeVar("R")
 
 DEFAULT_TENANT = "default"
+_TENANT_SETTINGS = {"weight", "max_running", "max_queued", "rate", "burst", "paused"}
 DEFAULT_QUEUE = "default"
+REDRIVE_BATCH = 1000
+"""Dead jobs changed per transaction by ``redrive``."""
 
 
 class Workhorse:
@@ -48,6 +53,7 @@ class Workhorse:
         default_queue: str = DEFAULT_QUEUE,
         default_max_attempts: int = 3,
         default_retry: RetryPolicy | None = None,
+        fair_share_window: timedelta = timedelta(minutes=1),
     ) -> None:
         self.database_url = (
             database_url or os.environ.get("WORKHORSE_DATABASE_URL") or DEFAULT_DATABASE_URL
@@ -59,6 +65,10 @@ class Workhorse:
             raise ConfigurationError("default_max_attempts must be >= 1")
         self.default_max_attempts = default_max_attempts
         self.default_retry = default_retry or RetryPolicy()
+        if fair_share_window <= timedelta(0):
+            raise ConfigurationError("fair_share_window must be positive")
+        self.fair_share_window = fair_share_window
+        """Recent usage decays with this time constant; every process should use the same."""
         self.tasks: dict[str, Task[Any, Any]] = {}
         self.schedules: dict[str, Schedule] = {}
         self._backend: Backend | None = None
@@ -252,6 +262,10 @@ class Workhorse:
             max_attempts=task.max_attempts if opts.max_attempts is None else opts.max_attempts,
             timeout=timeout,
             unique_key=opts.unique_key,
+            concurrency_key=opts.concurrency_key,
+            concurrency_limit=(
+                opts.concurrency_limit or 1 if opts.concurrency_key is not None else None
+            ),
         )
 
     def get_job(self, job_id: int, *, tenant: str | None = None) -> Job:
@@ -310,6 +324,73 @@ class Workhorse:
             )
         return change.job
 
+    # -- tenants -----------------------------------------------------------------------------
+
+    def get_tenant(self, name: str) -> Tenant:
+        """A tenant's configuration (the defaults for a tenant never configured)."""
+        found = self.backend.tenant_get(b.TenantGetParams(name=name))
+        return found if found is not None else Tenant(name=name)
+
+    def set_tenant(self, name: str, **changes: Any) -> Tenant:
+        """Change some of a tenant's settings (weight, max_running, max_queued, rate, burst,
+        paused); the others keep their values. Returns the tenant as stored."""
+        unknown = set(changes) - _TENANT_SETTINGS
+        if unknown:
+            raise ConfigurationError(f"unknown tenant settings: {sorted(unknown)}")
+        tenant = replace(self.get_tenant(name), **changes)
+        return self.backend.tenant_upsert(b.TenantUpsertParams(tenant=tenant, now=self.clock()))
+
+    def pause_tenant(self, name: str) -> Tenant:
+        """Start nothing more of this tenant until resumed (running jobs finish)."""
+        return self.set_tenant(name, paused=True)
+
+    def resume_tenant(self, name: str) -> Tenant:
+        return self.set_tenant(name, paused=False)
+
+    def tenant_stats(self) -> list[TenantStats]:
+        """Every tenant with its running, waiting and recently started jobs and usage."""
+        params = b.TenantStatsParams(now=self.clock(), usage_window=self.fair_share_window)
+        return self.backend.tenant_stats(params)
+
     async def run_async(self, fn: Callable[..., R], *args: Any) -> R:
         """Run a blocking app method in a thread: ``await app.run_async(app.get_job, 42)``."""
         return await asyncio.to_thread(fn, *args)
+
+    # -- redrive: dead jobs in bulk ----------------------------------------------------------
+
+    def redrive(
+        self,
+        action: b.RedriveAction,
+        *,
+        tenant: str | None = None,
+        queue: str | None = None,
+        task: str | None = None,
+        error_type: str | None = None,
+        finished_after: datetime | None = None,
+        finished_before: datetime | None = None,
+        dry_run: bool = False,
+    ) -> int:
+        """Retry (requeue) or cancel (discard) every dead job matching the filters, in batches;
+        returns how many changed, or with ``dry_run`` how many would."""
+
+        def batch() -> int:
+            return self.backend.job_redrive(
+                b.JobRedriveParams(
+                    action=action,
+                    now=self.clock(),
+                    tenant=tenant,
+                    queue=queue,
+                    task=task,
+                    error_type=error_type,
+                    finished_after=finished_after,
+                    finished_before=finished_before,
+                    dry_run=dry_run,
+                    limit=REDRIVE_BATCH,
+                )
+            )
+
+        total = count = batch()
+        while not dry_run and count == REDRIVE_BATCH:
+            count = batch()
+            total += count
+        return total

@@ -29,6 +29,10 @@ class JobNotFoundError(WorkhorseError, LookupError):
     """No such job."""
 
 
+class QuotaExceededError(WorkhorseError):
+    """The tenant's quota does not allow this."""
+
+
 class InvalidTransitionError(WorkhorseError):
     """The job is not in a state that allows this change."""
 

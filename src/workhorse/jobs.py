@@ -42,7 +42,8 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     _S.RUNNING: frozenset({_S.SUCCEEDED, _S.RETRYING, _S.DEAD, _S.QUEUED, _S.CANCELLED}),
     _S.RETRYING: frozenset({_S.QUEUED, _S.CANCELLED}),
     _S.SUCCEEDED: frozenset(),
-    _S.DEAD: frozenset({_S.QUEUED}),
+    # dead -> queued is a retry by hand; dead -> cancelled discards it (a redrive's cancel).
+    _S.DEAD: frozenset({_S.QUEUED, _S.CANCELLED}),
     _S.CANCELLED: frozenset(),
 }
 
@@ -79,6 +80,8 @@ class Job:
     max_attempts: int
     timeout: float | None
     unique_key: str | None
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
     result: JSON
     errors: list[AttemptError] = field(default_factory=list)
     progress: JSON = None

@@ -47,6 +47,9 @@ class JobOptions:
     unique_key: str | None = None
     max_attempts: int | None = None
     timeout: Duration | None = None
+    concurrency_key: str | None = None
+    """Jobs of one tenant with this key run at most ``concurrency_limit`` at a time."""
+    concurrency_limit: int | None = None
 
     def __post_init__(self) -> None:
         if self.delay is not None and self.run_at is not None:
@@ -62,6 +65,14 @@ class JobOptions:
             raise ConfigurationError(f"priority must be an int, got {self.priority!r}")
         _check_attempts(self.max_attempts)
         to_seconds(self.timeout, "timeout")
+        _check_name(self.concurrency_key, "concurrency_key")
+        if self.concurrency_limit is not None:
+            if self.concurrency_key is None:
+                raise ConfigurationError("concurrency_limit needs a concurrency_key")
+            if not _is_int(self.concurrency_limit) or self.concurrency_limit < 1:
+                raise ConfigurationError(
+                    f"concurrency_limit must be an int >= 1, got {self.concurrency_limit!r}"
+                )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -18,7 +18,7 @@ def test_serve_demo_runs_jobs_for_every_tenant_and_stops_on_sigterm(
     workspace: Workspace,
 ) -> None:
     # No --database-url: the default sqlite:///./workhorse.db lands in the working directory.
-    serve = workspace.start("serve", "--demo", "--workers", "1", name="serve")
+    serve = workspace.start("serve", "--demo", "--workers", "1", "--no-api", name="serve")
     database = workspace.root / "workhorse.db"
     app = Workhorse(f"sqlite:///{database}")
 

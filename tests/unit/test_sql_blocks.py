@@ -16,7 +16,8 @@ SQLITE = "workhorse.backends.sqlite"
 
 
 def _names_used(source: str) -> set[str]:
-    """Block names the module uses: ``_Q["name"]`` and ``self._read("name", ...)``."""
+    """Block names the module uses: ``_Q["name"]`` and ``self._read("name", ...)`` (or
+    ``self._all``)."""
     used: set[str] = set()
     for node in ast.walk(ast.parse(source)):
         key: object = None
@@ -30,7 +31,7 @@ def _names_used(source: str) -> set[str]:
         elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "_read"
+            and node.func.attr in {"_read", "_all"}
             and node.args
             and isinstance(node.args[0], ast.Constant)
         ):
@@ -81,9 +82,11 @@ def test_parse_blocks_tolerates_spacing_in_the_name_line() -> None:
     }
 
 
-def test_every_sqlite_block_is_used_by_the_backend_and_vice_versa() -> None:
-    blocks = set(load_blocks(SQLITE, "queries.sql"))
-    used = _names_used(Path(inspect.getfile(sqlite_backend)).read_text("utf-8"))
+@pytest.mark.parametrize("package", [SQLITE, "workhorse.backends.postgres"])
+def test_every_block_is_used_by_its_backend_and_vice_versa(package: str) -> None:
+    blocks = set(load_blocks(package, "queries.sql"))
+    folder = Path(inspect.getfile(sqlite_backend)).parent.parent / package.rsplit(".", 1)[1]
+    used = set().union(*(_names_used(f.read_text("utf-8")) for f in folder.glob("*.py")))
     assert used, "found no block names in the backend source: has the lookup changed?"
     assert blocks - used == set(), "blocks nobody runs"
     assert used - blocks == set(), "blocks the backend needs but the file lacks"

@@ -48,9 +48,10 @@ def test_terminal_states_are_exactly_succeeded_dead_cancelled() -> None:
     assert set(JobState) - terminal == ACTIVE_STATES
 
 
-def test_terminal_states_have_no_exit_except_dead_to_queued() -> None:
+def test_terminal_states_have_no_exit_except_from_dead_by_hand() -> None:
+    """A dead job may be retried (queued) or discarded (cancelled), both by hand."""
     exits = {(source, target) for source in TERMINAL_STATES for target in TRANSITIONS[source]}
-    assert exits == {(S.DEAD, S.QUEUED)}
+    assert exits == {(S.DEAD, S.QUEUED), (S.DEAD, S.CANCELLED)}
 
 
 @pytest.mark.parametrize("state", list(JobState))

@@ -10,9 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Protocol
 
 from workhorse.jobs import Job, JobState
+from workhorse.tenants import Tenant, TenantStats
 from workhorse.types import JSON
 
 
@@ -31,6 +33,9 @@ class NewJob:
     max_attempts: int
     timeout: float | None
     unique_key: str | None
+    concurrency_key: str | None = None
+    concurrency_limit: int | None = None
+    """At most this many jobs of the tenant with ``concurrency_key`` run at once."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -52,12 +57,17 @@ class InsertedJob:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobClaimParams:
+    """Claim fairly: tenants are served by least recent usage per weight, within their quotas
+    (paused, ``max_running``, start rate) and concurrency-key limits; priority orders a tenant's
+    own jobs."""
+
     worker_id: str
     queues: Sequence[str]
     limit: int
     lease_token: str
     lease_for: timedelta
     now: datetime
+    usage_window: timedelta = timedelta(minutes=1)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -101,8 +111,11 @@ class Outcome:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobFinishManyParams:
+    """Also adds each finished attempt's run time to its tenant's decayed usage."""
+
     outcomes: Sequence[Outcome]
     now: datetime
+    usage_window: timedelta = timedelta(minutes=1)
     only_expired: bool = False
     """Apply an outcome only if the job's lease has expired (the reaper's fencing)."""
 
@@ -215,6 +228,7 @@ class JobPollParams:
 
     queues: Sequence[str]
     now: datetime
+    include_queued: bool = True
     include_retrying: bool = False
     """Also count retrying jobs (waiting for their next attempt) as pending work."""
 
@@ -294,6 +308,205 @@ class PeriodicFireParams:
     slot: datetime
     job: NewJob | None
     now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantUpsertParams:
+    """Create or replace a tenant's configuration (its usage and tokens are kept)."""
+
+    tenant: Tenant
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantGetParams:
+    name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantListParams:
+    pass
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TenantStatsParams:
+    now: datetime
+    usage_window: timedelta = timedelta(minutes=1)
+
+
+# -- API keys, idempotency keys and redrive (the HTTP API's operations) ----------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKey:
+    """A stored API key. Its secret is never stored: only the SHA-256 of the whole key."""
+
+    id: int
+    prefix: str
+    """Public and unique: finds the key and names it in listings."""
+    secret_hash: str
+    tenant: str | None
+    """The only tenant the key may see; None for an admin key."""
+    name: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeyInsertParams:
+    prefix: str
+    secret_hash: str
+    tenant: str | None
+    name: str
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeyGetParams:
+    prefix: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeyListParams:
+    include_revoked: bool = True
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeyRevokeParams:
+    """Revoke the key with this ``id`` or this ``prefix`` (exactly one of them)."""
+
+    id: int | None = None
+    prefix: str | None = None
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiKeyTouchParams:
+    """Record a use of key ``id`` at ``now``, unless one was recorded after ``stale_before``
+    (so that a busy key costs a write a minute, not a write a request)."""
+
+    id: int
+    now: datetime
+    stale_before: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdempotencyInsertParams:
+    """Insert ``jobs`` and remember them under (``scope``, ``key``) until ``expires_at``, in one
+    transaction; or, when a live record of the key exists, insert nothing and return it."""
+
+    scope: str
+    """Who may see the key: the requesting key's tenant, or '' for admin keys."""
+    key: str
+    request_hash: str
+    jobs: Sequence[NewJob]
+    now: datetime
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdempotencyRecord:
+    """The outcome of ``idempotency_insert``.
+
+    ``replayed`` is True when the key was already used: ``request_hash`` and ``jobs`` are then
+    those of the first request (every job with ``created`` False), and nothing was inserted.
+    """
+
+    request_hash: str
+    jobs: list[InsertedJob]
+    replayed: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdempotencyPruneParams:
+    """Delete idempotency records that expired before ``now``."""
+
+    now: datetime
+    limit: int
+
+
+class RedriveAction(StrEnum):
+    RETRY = "retry"
+    """Requeue with a fresh budget of attempts (as ``job_retry``)."""
+    CANCEL = "cancel"
+    """Discard: the dead job becomes cancelled and is never retried."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobRedriveParams:
+    """Retry or cancel dead jobs matching every filter given (None matches anything).
+
+    ``error_type`` is the type of the last attempt's error; ``finished_after`` is inclusive,
+    ``finished_before`` exclusive.
+    """
+
+    action: RedriveAction
+    now: datetime
+    tenant: str | None = None
+    queue: str | None = None
+    task: str | None = None
+    error_type: str | None = None
+    finished_after: datetime | None = None
+    finished_before: datetime | None = None
+    dry_run: bool = False
+    limit: int = 1000
+    """Change at most this many jobs per call (a dry run counts them all)."""
+
+
+# -- dashboard reads ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobStatsParams:
+    """Jobs that finished in [``since``, ``until``), counted per ``bucket``-long interval starting
+    at ``since``; only ``tenant``'s when set."""
+
+    since: datetime
+    until: datetime
+    bucket: timedelta
+    tenant: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.bucket <= timedelta(0):
+            raise ValueError(f"bucket must be positive, got {self.bucket}")
+        if self.until < self.since:
+            raise ValueError("until must not be before since")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobStatsBucket:
+    """The jobs that finished in one bucket, by end state, and how long they waited.
+
+    A job's wait runs from when its last attempt was due (``run_at``) to when that attempt
+    started; the percentiles are nearest-rank over the bucket's jobs that started at all (a job
+    cancelled before it ran has no wait), None when there are none.
+    """
+
+    start: datetime
+    succeeded: int
+    dead: int
+    cancelled: int
+    wait_p50: timedelta | None
+    wait_p95: timedelta | None
+
+    @property
+    def finished(self) -> int:
+        return self.succeeded + self.dead + self.cancelled
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobCountByWorkerParams:
+    """Running jobs per worker: what each worker's utilisation is made of."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobDiscardParams:
+    """Cancel one dead job, so it never runs again (a redrive's cancel, for one job)."""
+
+    id: int
+    now: datetime
+    tenant: str | None = None
 
 
 class Listener(Protocol):
@@ -380,6 +593,19 @@ class Backend(Protocol):
         """Compare-and-set the schedule's last slot to ``slot`` (only forward) and, in the same
         transaction, insert the job; returns it, or None when another scheduler won the slot."""
 
+    def tenant_upsert(self, params: TenantUpsertParams) -> Tenant:
+        """Create or update a tenant's configuration; returns it as stored."""
+
+    def tenant_get(self, params: TenantGetParams) -> Tenant | None:
+        """A configured (or already active) tenant, or None."""
+
+    def tenant_list(self, params: TenantListParams) -> list[Tenant]:
+        """Every tenant with a row, by name."""
+
+    def tenant_stats(self, params: TenantStatsParams) -> list[TenantStats]:
+        """Running, waiting and recently started jobs and decayed usage, for every tenant that
+        has a row or jobs."""
+
     def leader_elect(self, params: LeaderElectParams) -> bool:
         """Acquire or extend leadership of ``name``; at most one holder at any instant."""
 
@@ -394,3 +620,48 @@ class Backend(Protocol):
 
     def worker_delete(self, params: WorkerDeleteParams) -> int:
         """Remove one worker, or every worker last seen before a time; returns how many."""
+
+    # -- API keys, idempotency keys and redrive ----------------------------------------------
+
+    def api_key_insert(self, params: ApiKeyInsertParams) -> ApiKey | None:
+        """Store a new key; None (and nothing stored) if its prefix is taken."""
+
+    def api_key_get(self, params: ApiKeyGetParams) -> ApiKey | None:
+        """The key with this prefix (revoked or not), or None."""
+
+    def api_key_list(self, params: ApiKeyListParams) -> list[ApiKey]:
+        """Keys in creation order."""
+
+    def api_key_revoke(self, params: ApiKeyRevokeParams) -> ApiKey | None:
+        """Revoke a key (revoking a revoked key keeps its first ``revoked_at``); None if there
+        is no such key."""
+
+    def api_key_touch(self, params: ApiKeyTouchParams) -> None:
+        """Set ``last_used_at`` to ``now`` if it is unset or older than ``stale_before``."""
+
+    def idempotency_insert(self, params: IdempotencyInsertParams) -> IdempotencyRecord:
+        """Atomically claim the key and insert the jobs, or return the live record that holds the
+        key; an expired record is replaced. Racing callers: exactly one inserts."""
+
+    def idempotency_prune(self, params: IdempotencyPruneParams) -> int:
+        """Delete up to ``limit`` expired records; returns how many."""
+
+    def job_redrive(self, params: JobRedriveParams) -> int:
+        """Retry or cancel up to ``limit`` matching dead jobs, oldest id first; returns how many
+        changed. A dry run changes nothing and returns how many match in all. A retry leaves
+        alone (and does not count) a dead job whose unique key a live job or a newer dead job
+        holds, since requeueing it would duplicate the key."""
+
+    # -- dashboard reads ---------------------------------------------------------------------
+
+    def job_stats(self, params: JobStatsParams) -> list[JobStatsBucket]:
+        """Per bucket, in time order and only buckets with jobs: the jobs that finished in it
+        and their wait percentiles. Reads the window through the finished-time index, never
+        the whole table."""
+
+    def job_count_by_worker(self, params: JobCountByWorkerParams) -> dict[str, int]:
+        """Running jobs per worker id; a worker running nothing is absent."""
+
+    def job_discard(self, params: JobDiscardParams) -> JobChange | None:
+        """Move a dead job to cancelled, keeping ``finished_at`` (when it died); a job in any
+        other state is left as it is (``changed`` False). None if not found."""

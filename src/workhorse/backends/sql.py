@@ -7,6 +7,7 @@ the next such line. Names match the Protocol operation they implement.
 from __future__ import annotations
 
 import re
+from functools import cache
 from importlib import resources
 
 _NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
@@ -23,6 +24,7 @@ def parse_blocks(text: str) -> dict[str, str]:
     return blocks
 
 
+@cache
 def load_blocks(package: str, filename: str) -> dict[str, str]:
     """The named blocks of a ``.sql`` file shipped in ``package``."""
     return parse_blocks(resources.files(package).joinpath(filename).read_text("utf-8"))

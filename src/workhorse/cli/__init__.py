@@ -5,9 +5,12 @@ from __future__ import annotations
 import click
 
 from workhorse import __version__
+from workhorse.cli.api import api
 from workhorse.cli.bench import bench
 from workhorse.cli.jobs import enqueue, jobs, migrate, workers
+from workhorse.cli.keys import keys
 from workhorse.cli.serve import serve
+from workhorse.cli.tenants import tenants
 from workhorse.cli.worker import worker
 
 
@@ -24,6 +27,9 @@ cli.add_command(enqueue)
 cli.add_command(jobs)
 cli.add_command(workers)
 cli.add_command(bench)
+cli.add_command(api)
+cli.add_command(keys)
+cli.add_command(tenants)
 
 
 def main() -> None:

@@ -9,7 +9,7 @@ from dataclasses import asdict
 
 import click
 
-from workhorse.bench import latency, throughput
+from workhorse.bench import latency, noisy, throughput
 from workhorse.bench.throughput import RunResult
 from workhorse.cli._common import friendly_errors
 
@@ -21,7 +21,17 @@ from workhorse.cli._common import friendly_errors
     help="Database to benchmark (default: a fresh SQLite file in a temporary directory).",
 )
 @click.option(
-    "--mode", type=click.Choice(["throughput", "latency"]), default="throughput", show_default=True
+    "--mode",
+    type=click.Choice(["throughput", "latency", "noisy-neighbor"]),
+    default="throughput",
+    show_default=True,
+)
+@click.option(
+    "--burst",
+    type=click.IntRange(min=1),
+    default=100,
+    show_default=True,
+    help="noisy-neighbor: jobs tenant B sends (tenant A's backlog is --jobs).",
 )
 @click.option(
     "--rate",
@@ -51,6 +61,7 @@ def bench(
     mode: str,
     rate: float,
     duration: float,
+    burst: int,
     jobs: int,
     workers: int,
     concurrency: int,
@@ -63,6 +74,9 @@ def bench(
     throughput: bulk-enqueue JOBS, then time WORKERS processes draining them.
     latency: offer RATE jobs/s for DURATION seconds to running workers; ready -> start latency.
     """
+    if mode == "noisy-neighbor":
+        _noisy(database_url, jobs, burst, workers, concurrency, job_ms or 10.0, as_json)
+        return
     with tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp:
         url = database_url or f"sqlite:///{tmp}/bench.db"
         results: list[RunResult] = []
@@ -114,3 +128,45 @@ def _medians(results: list[RunResult]) -> dict[str, object]:
 
 def _human(summary: dict[str, object]) -> str:
     return "\n".join(f"{key:>17}: {value}" for key, value in summary.items())
+
+
+def _noisy(
+    database_url: str | None,
+    backlog: int,
+    burst: int,
+    workers: int,
+    concurrency: int,
+    job_ms: float,
+    as_json: bool,
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp:
+        url = database_url or f"sqlite:///{tmp}/bench.db"
+        result = noisy.run_once(
+            url,
+            backlog=backlog,
+            burst=burst,
+            workers=workers,
+            concurrency=concurrency,
+            job_ms=job_ms,
+        )
+    summary = {
+        "backend": url.split(":", 1)[0],
+        "mode": "noisy-neighbor",
+        "workers": workers,
+        "concurrency": concurrency,
+        "job_ms": job_ms,
+        **asdict(result),
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    idle, loaded = result.b_wait_idle_ms, result.b_wait_loaded_ms
+    click.echo(
+        f"B's wait, idle system:    p50 {idle['p50']:.1f} ms, p99 {idle['p99']:.1f} ms\n"
+        f"B's wait, A's backlog:    p50 {loaded['p50']:.1f} ms, p99 {loaded['p99']:.1f} ms\n"
+        f"A still waiting when B done: {result.a_waiting_when_b_done:,} of {result.a_backlog:,}"
+    )
+    for row in result.shares:
+        click.echo(
+            f"  t={row['t']:>5}s  A {row.get('noisy-a', 0):.0%}  B {row.get('quiet-b', 0):.0%}"
+        )

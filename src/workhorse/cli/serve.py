@@ -7,6 +7,7 @@ import logging
 import os
 import random
 import signal
+import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 
@@ -16,6 +17,7 @@ from rich.live import Live
 
 from workhorse.app import Workhorse
 from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
+from workhorse.cli.api import host_option, port_option
 from workhorse.cli.logs import log_level_option, setup_logging
 from workhorse.scheduling.maintenance import Maintenance
 from workhorse.serve.supervisor import Supervisor, WorkerCommand
@@ -35,6 +37,9 @@ DEMO_APP = "workhorse.demo:app"
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--queues", "-q", default="default", show_default=True)
 @click.option("--view/--no-view", default=None, help="Live view (default: when stdout is a TTY).")
+@click.option("--api/--no-api", "with_api", default=True, help="Serve the REST API too (default).")
+@host_option
+@port_option
 @log_level_option
 @friendly_errors
 def serve(
@@ -45,9 +50,12 @@ def serve(
     concurrency: int,
     queues: str,
     view: bool | None,
+    with_api: bool,
+    host: str,
+    port: int,
     log_level: str,
 ) -> None:
-    """Run worker processes and the maintenance loops until Ctrl-C / SIGTERM."""
+    """Run worker processes, the maintenance loops and the REST API until Ctrl-C / SIGTERM."""
     if demo and app_path:
         raise click.UsageError("--demo runs the demo app; drop --app or --demo")
     if not demo and not app_path:
@@ -64,11 +72,20 @@ def serve(
         queues=queues,
         log_level="warning" if live else log_level,
     )
-    asyncio.run(_serve(app, command, workers, demo=demo, live=live))
+    api_socket = _listen(host, port) if with_api else None
+    if demo and api_socket is not None:
+        _print_demo_key(app, api_socket)
+    asyncio.run(_serve(app, command, workers, demo=demo, live=live, api_socket=api_socket))
 
 
 async def _serve(
-    app: Workhorse, command: WorkerCommand, count: int, *, demo: bool, live: bool
+    app: Workhorse,
+    command: WorkerCommand,
+    count: int,
+    *,
+    demo: bool,
+    live: bool,
+    api_socket: socket.socket | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -92,6 +109,8 @@ async def _serve(
     if demo:
         tasks.append(asyncio.create_task(_demo_traffic(app)))
     tasks.append(asyncio.create_task(_show(app, console, live, command)))
+    if api_socket is not None:
+        tasks.append(asyncio.create_task(_api(app, api_socket, live)))
     log.info(
         "serving %s on %s with %d worker process(es)", command.app_path, app.database_url, count
     )
@@ -130,3 +149,38 @@ async def _show(app: Workhorse, console: Console, live: bool, command: WorkerCom
             snapshot = await asyncio.to_thread(take_snapshot, app)
             view.update(render(snapshot, rates.add(snapshot), title))
             await asyncio.sleep(1)
+
+
+# -- the REST API ----------------------------------------------------------------------------
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """Bind the API's port before anything starts, so a port in use is a one-line error."""
+    from workhorse.api.server import listen
+
+    try:
+        return listen(host, port)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve the API on {host}:{port} ({exc.strerror}); pass --port or --no-api"
+        ) from None
+
+
+def _print_demo_key(app: Workhorse, sock: socket.socket) -> None:
+    """``--demo``: the dashboard's address and a fresh admin key to sign in to it with."""
+    from workhorse.apikeys import create_key
+
+    host, port = sock.getsockname()[:2]
+    key = create_key(app.backend, tenant=None, name="serve --demo", now=app.clock())
+    click.echo(f"Dashboard: http://{host}:{port}/ui  (sign in with the demo admin key {key.token})")
+
+
+async def _api(app: Workhorse, sock: socket.socket, live: bool) -> None:
+    """Serve the REST API in this event loop; uvicorn's signal handling stays off (ours drains
+    the workers), and cancelling this task stops it gracefully."""
+    from workhorse.api.server import EmbeddedServer, server_config
+
+    host, port = sock.getsockname()[:2]
+    log.info("REST API on http://%s:%d (docs at /docs)", host, port)
+    config = server_config(app, log_level="warning" if live else "info", access_log=False)
+    await EmbeddedServer(config).serve_until_cancelled(sock)

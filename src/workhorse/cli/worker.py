@@ -18,7 +18,9 @@ from workhorse.worker import Worker, WorkerConfig
 @database_url_option
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--queues", "-q", default="default", show_default=True, help="Comma-separated.")
-@click.option("--burst", is_flag=True, help="Exit once no job is queued or retrying.")
+@click.option(
+    "--burst", is_flag=True, help="Exit once nothing is runnable and no job waits for a retry."
+)
 @click.option(
     "--grace",
     type=click.FloatRange(min=0),

@@ -19,7 +19,7 @@ from workhorse.backends import base as b
 from workhorse.backoff import Backoff
 from workhorse.scheduling.cron import fire_due
 from workhorse.scheduling.promoter import promote
-from workhorse.scheduling.pruner import forget_workers, prune
+from workhorse.scheduling.pruner import forget_idempotency_keys, forget_workers, prune
 from workhorse.scheduling.reaper import reap
 from workhorse.worker.dbcall import DbCall
 
@@ -91,6 +91,7 @@ class Maintenance:
                 lambda now: (
                     prune(backend, now, cfg.retention)
                     + forget_workers(backend, now, cfg.worker_ttl)
+                    + forget_idempotency_keys(backend, now)
                 ),
             ),
         ]

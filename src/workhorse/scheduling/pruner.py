@@ -23,3 +23,13 @@ def prune(backend: b.Backend, now: datetime, retention: timedelta) -> int:
 def forget_workers(backend: b.Backend, now: datetime, after: timedelta) -> int:
     """Remove registry rows of workers not seen for ``after``; returns how many."""
     return backend.worker_delete(b.WorkerDeleteParams(seen_before=now - after))
+
+
+def forget_idempotency_keys(backend: b.Backend, now: datetime) -> int:
+    """Delete expired Idempotency-Key records (the HTTP API's); returns how many."""
+    total = 0
+    while True:
+        count = backend.idempotency_prune(b.IdempotencyPruneParams(now=now, limit=BATCH))
+        total += count
+        if count < BATCH:
+            return total

@@ -30,11 +30,13 @@ class Completer:
         *,
         batch: int,
         delay: timedelta,
+        usage_window: timedelta = timedelta(minutes=1),
     ) -> None:
         self._backend = backend
         self._run = run
         self._clock = clock
         self._batch = batch
+        self._usage_window = usage_window
         self._delay = delay.total_seconds()
         self._outcomes: list[b.Outcome] = []
         self._progress: dict[int, str] = {}
@@ -90,7 +92,9 @@ class Completer:
                 raise
         batch = self._outcomes[: self._batch]
         if batch:
-            params2 = b.JobFinishManyParams(outcomes=batch, now=self._clock())
+            params2 = b.JobFinishManyParams(
+                outcomes=batch, now=self._clock(), usage_window=self._usage_window
+            )
             written = await self._run(self._backend.job_finish_many, params2)
             del self._outcomes[: len(batch)]
             count = len(written)

@@ -14,7 +14,8 @@ class WorkerConfig:
 
     ``lease`` is how long a claim stays valid without a heartbeat; a worker that dies is noticed
     within about ``lease``. ``grace`` is how long SIGTERM waits for running jobs before handing
-    them back. ``burst`` exits once no job in ``queues`` is queued or retrying and nothing runs.
+    them back. ``burst`` exits once its claims find nothing runnable, nothing runs here, and no job
+    in ``queues`` waits for a retry (jobs of paused tenants or tenants at a quota are left).
     """
 
     concurrency: int = 10

@@ -105,6 +105,7 @@ class Worker:
             self.app.clock,
             batch=self.config.completion_batch,
             delay=self.config.completion_delay,
+            usage_window=self.app.fair_share_window,
         )
         if install_signal_handlers:
             for sig in (signal.SIGTERM, signal.SIGINT):
@@ -240,6 +241,7 @@ class Worker:
             lease_token=uuid.uuid4().hex,
             lease_for=self.config.lease,
             now=self.app.clock(),
+            usage_window=self.app.fair_share_window,
         )
         poll = b.JobPollParams(queues=self.config.queues, now=params.now)
         if not await self._db(self._backend.job_poll, poll):
@@ -256,8 +258,13 @@ class Worker:
         if self._running or self._threads_alive:
             return False
         await self._completer.drained()
+        # The claim just found nothing runnable; what is left is waiting for a retry, or not
+        # runnable now (a paused tenant, a quota): burst waits only for the retries.
         poll = b.JobPollParams(
-            queues=self.config.queues, now=self.app.clock(), include_retrying=True
+            queues=self.config.queues,
+            now=self.app.clock(),
+            include_queued=False,
+            include_retrying=True,
         )
         return not await self._db(self._backend.job_poll, poll)
 

@@ -14,7 +14,7 @@ import json
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
@@ -23,11 +23,23 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from workhorse.backends import base
+from workhorse.backends.claiming import claim
+from workhorse.backends.postgres.api_ops import PostgresApiOps
+from workhorse.backends.postgres.claims import PostgresClaims
+from workhorse.backends.postgres.dashboard_ops import PostgresDashboardOps
 from workhorse.backends.postgres.listener import PostgresListener
 from workhorse.backends.sql import load_blocks, load_migrations
 from workhorse.clock import require_aware, utcnow
-from workhorse.errors import ConfigurationError, DatabaseError, InvalidTransitionError, SchemaError
+from workhorse.errors import (
+    ConfigurationError,
+    DatabaseError,
+    InvalidTransitionError,
+    QuotaExceededError,
+    SchemaError,
+)
 from workhorse.jobs import AttemptError, Job, JobState
+from workhorse.scheduling.fairness import decayed
+from workhorse.tenants import Tenant, TenantStats
 
 _Q = load_blocks("workhorse.backends.postgres", "queries.sql")
 _COPY_THRESHOLD = 2
@@ -37,7 +49,7 @@ Row = dict[str, Any]
 Conn = psycopg.Connection[Row]
 
 
-class PostgresBackend:
+class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
     """A Backend over one PostgreSQL database, safe for any number of processes and hosts."""
 
     def __init__(self, url: str, *, auto_migrate: bool = False) -> None:
@@ -145,26 +157,17 @@ class PostgresBackend:
             return _insert_many(conn, params.jobs, params.now)
 
     def job_claim(self, params: base.JobClaimParams) -> list[base.ClaimedJob]:
-        if params.limit <= 0 or not params.queues:
-            return []
-        rows = self._all(
-            "job_claim",
-            {
-                "queues": list(dict.fromkeys(params.queues)),
-                "limit": params.limit,
-                "lease_token": params.lease_token,
-                "worker_id": params.worker_id,
-                "lease_expires_at": params.now + params.lease_for,
-                "now": params.now,
-            },
-        )
-        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        return [_claimed(row, params.lease_token) for row in rows]
+        with self._tx() as conn:
+            return claim(PostgresClaims(conn), params)
 
     def job_poll(self, params: base.JobPollParams) -> bool:
         rows = self._all(
             "job_poll",
-            {"queues": list(params.queues), "include_retrying": params.include_retrying},
+            {
+                "queues": list(params.queues),
+                "include_queued": params.include_queued,
+                "include_retrying": params.include_retrying,
+            },
         )
         return bool(rows[0]["exists"])
 
@@ -172,19 +175,21 @@ class PostgresBackend:
         if not params.outcomes:
             return []
         outcomes = params.outcomes
-        rows = self._all(
-            "job_finish_many",
-            {
-                "ids": [o.id for o in outcomes],
-                "tokens": [o.lease_token for o in outcomes],
-                "states": [str(o.state) for o in outcomes],
-                "results": [o.result_json for o in outcomes],
-                "errors": [_error_json(o, params.now) for o in outcomes],
-                "run_ats": [o.run_at for o in outcomes],
-                "only_expired": params.only_expired,
-                "now": params.now,
-            },
-        )
+        with self._tx() as conn:
+            rows = conn.execute(
+                _Q["job_finish_many"],
+                {
+                    "ids": [o.id for o in outcomes],
+                    "tokens": [o.lease_token for o in outcomes],
+                    "states": [str(o.state) for o in outcomes],
+                    "results": [o.result_json for o in outcomes],
+                    "errors": [_error_json(o, params.now) for o in outcomes],
+                    "run_ats": [o.run_at for o in outcomes],
+                    "only_expired": params.only_expired,
+                    "now": params.now,
+                },
+            ).fetchall()
+            _add_usage(conn, rows, params)
         return sorted(row["id"] for row in rows)
 
     def job_heartbeat(self, params: base.JobHeartbeatParams) -> list[int]:
@@ -303,6 +308,43 @@ class PostgresBackend:
                 _Q["job_prune"], {"finished_before": params.finished_before, "limit": params.limit}
             )
         return cursor.rowcount
+
+    # -- tenants -----------------------------------------------------------------------------
+
+    def tenant_upsert(self, params: base.TenantUpsertParams) -> Tenant:
+        tenant = params.tenant
+        query = {
+            "name": tenant.name,
+            "weight": tenant.weight,
+            "max_running": tenant.max_running,
+            "max_queued": tenant.max_queued,
+            "rate": tenant.rate,
+            "burst": tenant.burst,
+            "paused": tenant.paused,
+            "now": params.now,
+        }
+        return _tenant(self._all("tenant_upsert", query)[0])
+
+    def tenant_get(self, params: base.TenantGetParams) -> Tenant | None:
+        rows = self._all("tenant_get", {"name": params.name})
+        return _tenant(rows[0]) if rows else None
+
+    def tenant_list(self, params: base.TenantListParams) -> list[Tenant]:
+        return [_tenant(row) for row in self._all("tenant_list", {})]
+
+    def tenant_stats(self, params: base.TenantStatsParams) -> list[TenantStats]:
+        since = params.now - timedelta(minutes=1)
+        with self._tx() as conn:
+            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
+            configured = {r["name"]: r for r in conn.execute(_Q["tenant_list"]).fetchall()}
+            counts = {
+                r["tenant"]: r
+                for r in conn.execute(_Q["tenant_stats"], {"since": since}).fetchall()
+            }
+        return [
+            _stats(name, configured.get(name), counts.get(name), params)
+            for name in sorted(configured.keys() | counts.keys())
+        ]
 
     # -- periodic schedules ------------------------------------------------------------------
 
@@ -429,6 +471,7 @@ def _insert_many(conn: Conn, jobs: Sequence[base.NewJob], now: datetime) -> list
     require_aware(now)
     for job in jobs:
         require_aware(job.run_at)
+    _check_max_queued(conn, jobs)
     results: list[base.InsertedJob | None] = [None] * len(jobs)
     plain = [index for index, job in enumerate(jobs) if job.unique_key is None]
     with conn.cursor(row_factory=dict_row) as cur:
@@ -459,6 +502,8 @@ def _insert_one(cur: psycopg.Cursor[Row], job: base.NewJob, now: datetime) -> ba
         "max_attempts": job.max_attempts,
         "timeout": job.timeout,
         "unique_key": job.unique_key,
+        "concurrency_key": job.concurrency_key,
+        "concurrency_limit": job.concurrency_limit,
         "run_at": job.run_at,
         "now": now,
     }
@@ -485,10 +530,49 @@ def _copy_row(job_id: int, job: base.NewJob, now: datetime) -> tuple[Any, ...]:
         job.max_attempts,
         job.timeout,
         job.unique_key,
+        job.concurrency_key,
+        job.concurrency_limit,
         now,
         job.run_at,
         now,
     )
+
+
+def _add_usage(conn: Conn, rows: list[Row], params: base.JobFinishManyParams) -> None:
+    """Add finished attempts' run time to their tenants' decayed usage."""
+    per_tenant: dict[str, list[float]] = {}
+    for row in rows:
+        per_tenant.setdefault(row["tenant"], []).append(row["run_seconds"] or 0.0)
+    if not per_tenant:
+        return
+    names = sorted(per_tenant)
+    conn.execute(
+        _Q["tenant_add_usage"],
+        {
+            "names": names,
+            "seconds": [sum(per_tenant[n]) for n in names],
+            "means": [sum(per_tenant[n]) / len(per_tenant[n]) for n in names],
+            "window": params.usage_window.total_seconds(),
+            "now": params.now,
+        },
+    )
+
+
+def _check_max_queued(conn: Conn, jobs: Sequence[base.NewJob]) -> None:
+    """Refuse the whole batch if it would take a tenant past its ``max_queued``."""
+    adding: dict[str, int] = {}
+    for job in jobs:
+        adding[job.tenant] = adding.get(job.tenant, 0) + 1
+    limited = conn.execute(_Q["tenant_lock_quota"], {"names": sorted(adding)}).fetchall()
+    for row in limited:
+        tenant, count = row["name"], adding[row["name"]]
+        waiting = conn.execute(_Q["tenant_waiting"], {"tenant": tenant}).fetchone()
+        have = waiting["count"] if waiting else 0
+        if have + count > row["max_queued"]:
+            raise QuotaExceededError(
+                f"tenant {tenant!r} has {have} waiting job(s); max_queued is "
+                f"{row['max_queued']}, so {count} more cannot be enqueued"
+            )
 
 
 def _notify(conn: Conn, queues: set[str]) -> None:
@@ -519,18 +603,32 @@ def _opt_utc(value: datetime | None) -> datetime | None:
     return None if value is None else value.astimezone(UTC)
 
 
-def _claimed(row: Row, token: str) -> base.ClaimedJob:
-    return base.ClaimedJob(
-        id=row["id"],
-        tenant=row["tenant"],
-        queue=row["queue"],
-        task=row["task"],
-        args=row["args"],
-        kwargs=row["kwargs"],
-        attempt=row["attempts"],
-        max_attempts=row["max_attempts"],
-        timeout=row["timeout"],
-        lease_token=token,
+def _tenant(row: Row) -> Tenant:
+    return Tenant(
+        name=row["name"],
+        weight=row["weight"],
+        max_running=row["max_running"],
+        max_queued=row["max_queued"],
+        rate=row["rate"],
+        burst=row["burst"],
+        paused=row["paused"],
+        created_at=_utc(row["created_at"]),
+        updated_at=_utc(row["updated_at"]),
+    )
+
+
+def _stats(
+    name: str, row: Row | None, counts: Row | None, params: base.TenantStatsParams
+) -> TenantStats:
+    usage = 0.0
+    if row is not None:
+        usage = decayed(row["usage"], params.now - row["usage_at"], params.usage_window)
+    return TenantStats(
+        tenant=_tenant(row) if row is not None else Tenant(name=name),
+        running=counts["running"] if counts else 0,
+        waiting=counts["waiting"] if counts else 0,
+        started_last_minute=counts["started"] if counts else 0,
+        usage=usage,
     )
 
 
@@ -548,6 +646,8 @@ def _job(row: Row) -> Job:
         max_attempts=row["max_attempts"],
         timeout=row["timeout"],
         unique_key=row["unique_key"],
+        concurrency_key=row["concurrency_key"],
+        concurrency_limit=row["concurrency_limit"],
         result=row["result"],
         errors=[
             AttemptError(

@@ -7,12 +7,14 @@ import time
 from collections.abc import Sequence
 
 import psycopg
+from psycopg import sql
 
+from workhorse.backends.sql import load_blocks
 from workhorse.backoff import Backoff
 
 log = logging.getLogger("workhorse.postgres")
 
-CHANNEL = "workhorse_jobs"
+_Q = load_blocks("workhorse.backends.postgres", "queries.sql")
 
 
 class PostgresListener:
@@ -37,7 +39,9 @@ class PostgresListener:
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
-            self._conn.execute(f"LISTEN {CHANNEL}")
+            row = self._conn.execute(_Q["listen_channel"]).fetchone()
+            channel = str(row[0]) if row else "workhorse_jobs"
+            self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         return self._conn
 
     def wait(self, timeout: float) -> bool:

@@ -25,10 +25,11 @@ INSERT INTO workhorse_migrations (version, name, applied_at) VALUES (%(version)s
 -- name: job_insert
 INSERT INTO workhorse_jobs (
     tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    created_at, run_at, updated_at
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at
 ) VALUES (
     %(tenant)s, %(queue)s, %(task)s, %(args)s::jsonb, %(kwargs)s::jsonb, %(state)s, %(priority)s,
-    %(max_attempts)s, %(timeout)s, %(unique_key)s, %(now)s, %(run_at)s, %(now)s
+    %(max_attempts)s, %(timeout)s, %(unique_key)s, %(concurrency_key)s, %(concurrency_limit)s,
+    %(now)s, %(run_at)s, %(now)s
 )
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -44,41 +45,22 @@ SELECT nextval(pg_get_serial_sequence('workhorse_jobs', 'id')) FROM generate_ser
 -- name: job_copy
 COPY workhorse_jobs (
     id, tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    created_at, run_at, updated_at
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at
 ) FROM STDIN
 
--- name: job_notify
-SELECT pg_notify('workhorse_jobs', queue) FROM unnest(%(queues)s::text[]) AS q(queue)
+-- name: listen_channel
+SELECT 'workhorse_jobs.' || current_schema() AS channel
 
--- name: job_claim
--- One index walk per queue (a LATERAL per name): `queue = ANY(...)` would make the planner sort
--- the whole backlog. SKIP LOCKED lets concurrent claimers pass each other without waiting.
-WITH candidates AS (
-    SELECT c.id
-    FROM unnest(%(queues)s::text[]) AS q(name)
-    CROSS JOIN LATERAL (
-        SELECT id, priority, run_at FROM workhorse_jobs
-        WHERE state = 'queued' AND queue = q.name
-        ORDER BY priority DESC, run_at, id
-        LIMIT %(limit)s
-        FOR UPDATE SKIP LOCKED
-    ) AS c
-    ORDER BY c.priority DESC, c.run_at, c.id
-    LIMIT %(limit)s
-)
-UPDATE workhorse_jobs AS j
-SET state = 'running', attempts = j.attempts + 1, lease_token = %(lease_token)s,
-    worker_id = %(worker_id)s, lease_expires_at = %(lease_expires_at)s, started_at = %(now)s,
-    updated_at = %(now)s
-FROM candidates
-WHERE j.id = candidates.id
-RETURNING j.id, j.tenant, j.queue, j.task, j.args, j.kwargs, j.attempts, j.max_attempts,
-          j.timeout, j.priority, j.run_at
+-- name: job_notify
+-- One channel per schema, so deployments sharing a database do not wake each other.
+SELECT pg_notify('workhorse_jobs.' || current_schema(), queue)
+FROM unnest(%(queues)s::text[]) AS q(queue)
 
 -- name: job_poll
 SELECT EXISTS (
     SELECT 1 FROM unnest(%(queues)s::text[]) AS q(name)
-    WHERE EXISTS (SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.name)
+    WHERE (%(include_queued)s AND EXISTS (
+              SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.name))
        OR (%(include_retrying)s AND EXISTS (
               SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.name))
 )
@@ -99,7 +81,8 @@ FROM unnest(%(ids)s::bigint[], %(tokens)s::text[], %(states)s::text[], %(results
      AS o(id, token, state, result, error, run_at)
 WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
   AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
-RETURNING j.id
+RETURNING j.id, j.tenant,
+          greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds
 
 -- name: job_heartbeat
 UPDATE workhorse_jobs
@@ -218,3 +201,301 @@ ON CONFLICT (name) DO NOTHING
 -- name: periodic_fire
 UPDATE workhorse_periodic SET last_slot = %(slot)s, updated_at = %(now)s
 WHERE name = %(name)s AND last_slot < %(slot)s
+
+-- name: claim_tenants
+-- The tenants with queued jobs in these queues, with their settings, usage and running jobs.
+-- A skip scan finds them: one probe of the claim index per tenant, whatever the backlog.
+-- Planner lessons: `ORDER BY tenant, queue` (not min(tenant)) keeps the walk on the claim index,
+-- which alone yields that order, instead of the bigger (tenant, id) index with a filter on
+-- state; the queue check is a scalar subquery with LIMIT 1, which cannot become a hashed subplan
+-- that reads every queued row.
+WITH RECURSIVE t(tenant) AS (
+    (SELECT tenant FROM workhorse_jobs WHERE state = 'queued' ORDER BY tenant, queue LIMIT 1)
+    UNION ALL
+    SELECT (SELECT j.tenant FROM workhorse_jobs AS j
+            WHERE j.state = 'queued' AND j.tenant > t.tenant
+            ORDER BY j.tenant, j.queue LIMIT 1)
+    FROM t WHERE t.tenant IS NOT NULL
+), work AS (
+    SELECT t.tenant FROM t
+    WHERE t.tenant IS NOT NULL
+      AND (SELECT 1 FROM workhorse_jobs AS j
+           WHERE j.state = 'queued' AND j.tenant = t.tenant
+             AND j.queue = ANY(%(queues)s::text[])
+           LIMIT 1) IS NOT NULL
+), running AS (
+    -- One pass over the running jobs (bounded by the slots in use), not a probe per tenant.
+    SELECT tenant, count(*) AS count,
+           sum(greatest(0, extract(epoch FROM %(now)s - started_at)))::float8 AS elapsed
+    FROM workhorse_jobs WHERE state = 'running'
+    GROUP BY tenant
+)
+SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
+       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
+       coalesce(r.count, 0) AS count, coalesce(r.elapsed, 0) AS elapsed
+FROM work
+LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
+LEFT JOIN running AS r ON r.tenant = work.tenant
+
+-- name: claim_lock_tenants
+-- SKIP LOCKED: a tenant another claimer is serving is skipped this round, never waited for.
+-- Returns the rows as they stand once locked: tokens spent by the claimer we may have queued
+-- behind are seen.
+SELECT * FROM workhorse_tenants WHERE name = ANY(%(names)s::text[])
+ORDER BY name
+FOR UPDATE SKIP LOCKED
+
+-- name: claim_running
+SELECT tenant, count(*) AS count,
+       sum(greatest(0, extract(epoch FROM %(now)s - started_at)))::float8 AS elapsed
+FROM workhorse_jobs
+WHERE state = 'running' AND tenant = ANY(%(names)s::text[])
+GROUP BY tenant
+
+-- name: claim_candidates
+SELECT c.* FROM unnest(%(tenants)s::text[], %(limits)s::int[]) AS t(name, n)
+CROSS JOIN unnest(%(queues)s::text[]) AS q(name)
+CROSS JOIN LATERAL (
+    SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
+    WHERE state = 'queued' AND tenant = t.name AND queue = q.name
+      AND id <> ALL(%(exclude)s::bigint[])
+      AND (concurrency_key IS NULL
+           OR NOT (tenant || '/' || concurrency_key) = ANY(%(blocked)s::text[]))
+    ORDER BY priority DESC, run_at, id
+    LIMIT t.n
+    FOR UPDATE SKIP LOCKED
+) AS c
+
+-- name: claim_blocked_keys
+-- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.
+SELECT tenant, concurrency_key AS key FROM workhorse_jobs
+WHERE state = 'running' AND tenant = ANY(%(names)s::text[]) AND concurrency_key IS NOT NULL
+GROUP BY tenant, concurrency_key
+HAVING count(*) >= max(concurrency_limit)
+
+-- name: claim_running_by_key
+-- Only keys whose transaction-scoped advisory lock we get: two claimers never both admit a key.
+SELECT k.tenant, k.key,
+       (SELECT count(*) FROM workhorse_jobs
+        WHERE state = 'running' AND tenant = k.tenant AND concurrency_key = k.key) AS count
+FROM unnest(%(tenants)s::text[], %(keys)s::text[]) AS k(tenant, key)
+WHERE pg_try_advisory_xact_lock(hashtextextended(k.tenant || '/' || k.key, 7215))
+
+-- name: claim_mark_running
+UPDATE workhorse_jobs
+SET state = 'running', attempts = attempts + 1, lease_token = %(lease_token)s,
+    worker_id = %(worker_id)s, lease_expires_at = %(lease_expires_at)s, started_at = %(now)s,
+    updated_at = %(now)s
+WHERE id = ANY(%(ids)s::bigint[]) AND state = 'queued'
+RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout
+
+-- name: claim_spend_tokens
+-- tokens_at never moves back: a claim whose clock reading is older than the last one's must not
+-- make the next claim refill the same interval twice.
+UPDATE workhorse_tenants AS t
+SET tokens = s.tokens, tokens_at = greatest(coalesce(t.tokens_at, %(now)s), %(now)s)
+FROM unnest(%(names)s::text[], %(tokens)s::float8[]) AS s(name, tokens)
+WHERE t.name = s.name
+
+-- name: tenant_add_usage
+-- Decayed usage: usage * e^(-elapsed / window) + the new run time; mean cost as a moving average.
+INSERT INTO workhorse_tenants AS t (name, usage, usage_at, mean_cost, created_at, updated_at)
+SELECT u.name, u.seconds, %(now)s, u.mean, %(now)s, %(now)s
+FROM unnest(%(names)s::text[], %(seconds)s::float8[], %(means)s::float8[])
+     AS u(name, seconds, mean)
+ORDER BY u.name
+ON CONFLICT (name) DO UPDATE SET
+    usage = t.usage * exp(-greatest(0, extract(epoch FROM %(now)s - t.usage_at))::float8
+                          / %(window)s) + excluded.usage,
+    usage_at = excluded.usage_at,
+    mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
+                     ELSE 0.8 * t.mean_cost + 0.2 * excluded.mean_cost END
+
+-- name: tenant_upsert
+INSERT INTO workhorse_tenants AS t (
+    name, weight, max_running, max_queued, rate, burst, paused, usage_at, created_at, updated_at
+) VALUES (
+    %(name)s, %(weight)s, %(max_running)s, %(max_queued)s, %(rate)s, %(burst)s, %(paused)s,
+    %(now)s, %(now)s, %(now)s
+)
+ON CONFLICT (name) DO UPDATE SET
+    weight = excluded.weight, max_running = excluded.max_running,
+    max_queued = excluded.max_queued, rate = excluded.rate, burst = excluded.burst,
+    paused = excluded.paused, updated_at = excluded.updated_at,
+    -- a changed rate starts from a full bucket
+    tokens = CASE WHEN t.rate IS NOT DISTINCT FROM excluded.rate
+                   AND t.burst IS NOT DISTINCT FROM excluded.burst THEN t.tokens END,
+    tokens_at = CASE WHEN t.rate IS NOT DISTINCT FROM excluded.rate
+                      AND t.burst IS NOT DISTINCT FROM excluded.burst THEN t.tokens_at END
+RETURNING *
+
+-- name: tenant_get
+SELECT * FROM workhorse_tenants WHERE name = %(name)s
+
+-- name: tenant_list
+SELECT * FROM workhorse_tenants ORDER BY name
+
+-- name: tenant_lock_quota
+-- Enqueue checks max_queued under this lock, so racing enqueuers cannot overshoot it together.
+SELECT name, max_queued FROM workhorse_tenants
+WHERE name = ANY(%(names)s::text[]) AND max_queued IS NOT NULL
+ORDER BY name
+FOR UPDATE
+
+-- name: tenant_waiting
+SELECT count(*) AS count FROM workhorse_jobs
+WHERE tenant = %(tenant)s AND state IN ('scheduled', 'queued', 'retrying')
+
+-- name: tenant_stats
+-- Per tenant: running, waiting, started in the last minute. Bounded by the tenants' live jobs.
+SELECT tenant,
+       count(*) FILTER (WHERE state = 'running') AS running,
+       count(*) FILTER (WHERE state IN ('scheduled', 'queued', 'retrying')) AS waiting,
+       count(*) FILTER (WHERE started_at >= %(since)s) AS started
+FROM (
+    SELECT tenant, state, started_at FROM workhorse_jobs
+    WHERE state IN ('scheduled', 'queued', 'retrying', 'running')
+    UNION ALL
+    -- a job that started in the last minute and has ended, ended in the last minute too
+    SELECT tenant, state, started_at FROM workhorse_jobs
+    WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at >= %(since)s
+      AND started_at >= %(since)s
+) AS live
+GROUP BY tenant
+
+-- API keys, idempotency keys and redrive (the HTTP API's operations) -------------------------
+
+-- name: api_key_insert
+INSERT INTO workhorse_api_keys (prefix, secret_hash, tenant, name, created_at)
+VALUES (%(prefix)s, %(secret_hash)s, %(tenant)s, %(name)s, %(now)s)
+ON CONFLICT (prefix) DO NOTHING
+RETURNING *
+
+-- name: api_key_get
+SELECT * FROM workhorse_api_keys WHERE prefix = %(prefix)s
+
+-- name: api_key_list
+SELECT * FROM workhorse_api_keys
+WHERE %(include_revoked)s OR revoked_at IS NULL
+ORDER BY id
+
+-- name: api_key_revoke
+UPDATE workhorse_api_keys SET revoked_at = COALESCE(revoked_at, %(now)s)
+WHERE (%(id)s::bigint IS NOT NULL AND id = %(id)s)
+   OR (%(prefix)s::text IS NOT NULL AND prefix = %(prefix)s)
+RETURNING *
+
+-- name: api_key_touch
+UPDATE workhorse_api_keys SET last_used_at = %(now)s
+WHERE id = %(id)s AND (last_used_at IS NULL OR last_used_at < %(stale_before)s)
+
+-- name: idempotency_insert
+-- Take the key when it is free or its record has expired; no row back: a live record holds it.
+-- A racing request with the same key waits here on our uncommitted row, then sees it committed
+-- (ON CONFLICT re-checks the latest version), so exactly one of them inserts jobs.
+INSERT INTO workhorse_idempotency AS i (scope, key, request_hash, job_ids, created_at, expires_at)
+VALUES (%(scope)s, %(key)s, %(request_hash)s, '{}', %(now)s, %(expires_at)s)
+ON CONFLICT (scope, key) DO UPDATE
+SET request_hash = excluded.request_hash, job_ids = '{}', created_at = excluded.created_at,
+    expires_at = excluded.expires_at
+WHERE i.expires_at <= %(now)s
+RETURNING key
+
+-- name: idempotency_get
+SELECT request_hash, job_ids FROM workhorse_idempotency
+WHERE scope = %(scope)s AND key = %(key)s
+
+-- name: idempotency_set_jobs
+UPDATE workhorse_idempotency SET job_ids = %(job_ids)s::bigint[]
+WHERE scope = %(scope)s AND key = %(key)s
+
+-- name: idempotency_prune
+DELETE FROM workhorse_idempotency
+WHERE ctid IN (
+    SELECT ctid FROM workhorse_idempotency WHERE expires_at < %(now)s LIMIT %(limit)s
+)
+
+-- name: job_redrive
+-- The dead jobs a redrive changes, oldest first. A retry leaves out a job whose unique key a live
+-- job or a newer dead job holds: requeueing it would break the unique index.
+SELECT id FROM workhorse_jobs AS j
+WHERE state = 'dead'
+  AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+  AND (%(task)s::text IS NULL OR task = %(task)s)
+  AND (%(error_type)s::text IS NULL OR errors -> -1 ->> 'type' = %(error_type)s)
+  AND (%(finished_after)s::timestamptz IS NULL OR finished_at >= %(finished_after)s)
+  AND (%(finished_before)s::timestamptz IS NULL OR finished_at < %(finished_before)s)
+  AND (%(action)s <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM workhorse_jobs AS o
+      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
+        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
+  ))
+ORDER BY id
+LIMIT %(limit)s
+FOR UPDATE SKIP LOCKED
+
+-- name: job_redrive_count
+-- The dry run: job_redrive's filter, counted without a limit.
+SELECT count(*) AS count FROM workhorse_jobs AS j
+WHERE state = 'dead'
+  AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+  AND (%(task)s::text IS NULL OR task = %(task)s)
+  AND (%(error_type)s::text IS NULL OR errors -> -1 ->> 'type' = %(error_type)s)
+  AND (%(finished_after)s::timestamptz IS NULL OR finished_at >= %(finished_after)s)
+  AND (%(finished_before)s::timestamptz IS NULL OR finished_at < %(finished_before)s)
+  AND (%(action)s <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM workhorse_jobs AS o
+      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
+        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
+  ))
+
+-- name: job_redrive_retry
+UPDATE workhorse_jobs
+SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
+    started_at = NULL, updated_at = %(now)s
+WHERE id = ANY(%(ids)s::bigint[]) AND state = 'dead'
+RETURNING queue
+
+-- name: job_redrive_cancel
+-- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
+UPDATE workhorse_jobs SET state = 'cancelled', updated_at = %(now)s
+WHERE id = ANY(%(ids)s::bigint[]) AND state = 'dead'
+RETURNING queue
+
+-- Dashboard reads -----------------------------------------------------------------------------
+
+-- name: job_stats
+-- Jobs that finished in [since, until), per bucket: counts by end state and nearest-rank wait
+-- percentiles (percentile_disc). The MATERIALIZED CTE is an optimisation fence: the window is
+-- read as a range scan of workhorse_jobs_finished, and the tenant filter applies after it; left
+-- to itself, the planner may walk a tenant's whole history through workhorse_jobs_tenant.
+WITH finished AS MATERIALIZED (
+    SELECT tenant, state, finished_at,
+           CASE WHEN started_at IS NOT NULL
+                THEN greatest(started_at - run_at, interval '0') END AS wait
+    FROM workhorse_jobs
+    WHERE state IN ('succeeded', 'dead', 'cancelled')
+      AND finished_at >= %(since)s AND finished_at < %(until)s
+)
+SELECT floor(extract(epoch FROM finished_at - %(since)s) / %(bucket)s)::integer AS bucket,
+       count(*) FILTER (WHERE state = 'succeeded') AS succeeded,
+       count(*) FILTER (WHERE state = 'dead') AS dead,
+       count(*) FILTER (WHERE state = 'cancelled') AS cancelled,
+       percentile_disc(0.5) WITHIN GROUP (ORDER BY wait) AS wait_p50,
+       percentile_disc(0.95) WITHIN GROUP (ORDER BY wait) AS wait_p95
+FROM finished
+WHERE %(tenant)s::text IS NULL OR tenant = %(tenant)s
+GROUP BY 1
+ORDER BY 1
+
+-- name: job_count_by_worker
+SELECT worker_id, count(*) AS running FROM workhorse_jobs
+WHERE state = 'running' AND worker_id IS NOT NULL
+GROUP BY worker_id
+
+-- name: job_discard
+-- finished_at stays when the job died, as job_redrive_cancel keeps it.
+UPDATE workhorse_jobs SET state = 'cancelled', updated_at = %(now)s
+WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND state = 'dead'

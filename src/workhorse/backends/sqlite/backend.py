@@ -16,6 +16,7 @@ Limits, stated plainly:
 from __future__ import annotations
 
 import json
+import random
 import sqlite3
 import threading
 import time
@@ -27,17 +28,29 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from workhorse.backends import base
+from workhorse.backends.claiming import claim
 from workhorse.backends.sql import load_blocks, load_migrations
+from workhorse.backends.sqlite.api_ops import SQLiteApiOps
+from workhorse.backends.sqlite.claims import SQLiteClaims
+from workhorse.backends.sqlite.dashboard_ops import SQLiteDashboardOps
 from workhorse.clock import at_epoch, from_epoch, to_epoch, utcnow
-from workhorse.errors import ConfigurationError, DatabaseError, InvalidTransitionError, SchemaError
+from workhorse.errors import (
+    ConfigurationError,
+    DatabaseError,
+    InvalidTransitionError,
+    QuotaExceededError,
+    SchemaError,
+)
 from workhorse.jobs import AttemptError, Job, JobState
+from workhorse.scheduling.fairness import decayed
 from workhorse.serialization import loads
+from workhorse.tenants import Tenant, TenantStats
 
 _Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
 _SYNCHRONOUS = {"off", "normal", "full", "extra"}
 
 
-class SQLiteBackend:
+class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps):
     """A Backend over one SQLite file, shared safely by threads and processes."""
 
     def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
@@ -99,7 +112,7 @@ class SQLiteBackend:
         """One write transaction; BEGIN IMMEDIATE takes the lock up front so it cannot deadlock."""
         conn = self._conn()
         try:
-            conn.execute("BEGIN IMMEDIATE")
+            self._begin(conn)
         except sqlite3.DatabaseError as exc:
             raise _translate(exc, self.path) from None
         try:
@@ -111,6 +124,29 @@ class SQLiteBackend:
             conn.execute("COMMIT")
         except sqlite3.DatabaseError as exc:
             raise _translate(exc, self.path) from None
+
+    def _begin(self, conn: sqlite3.Connection) -> None:
+        """BEGIN IMMEDIATE, retried every few milliseconds while another process writes.
+
+        SQLite's own busy handler backs off to 100 ms sleeps, so under steady contention a
+        waiting writer (an enqueue among busy workers) keeps losing the lock to writers that
+        retry sooner; short jittered sleeps keep the wait close to the time the lock is held.
+        """
+        deadline = time.monotonic() + self._busy_timeout
+        delay = 0.0005
+        conn.execute("PRAGMA busy_timeout = 0")
+        try:
+            while True:
+                try:
+                    conn.execute("BEGIN IMMEDIATE")
+                    return
+                except sqlite3.OperationalError as exc:
+                    if "locked" not in str(exc) or time.monotonic() > deadline:
+                        raise
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 1.5, 0.005)
+        finally:
+            conn.execute(f"PRAGMA busy_timeout = {int(self._busy_timeout * 1000)}")
 
     def _read(self, name: str, params: dict[str, Any]) -> list[sqlite3.Row]:
         try:
@@ -177,43 +213,24 @@ class SQLiteBackend:
     def job_insert_many(self, params: base.JobInsertManyParams) -> list[base.InsertedJob]:
         if params.connection is not None:
             raise ConfigurationError("transactional enqueue needs the PostgreSQL backend")
-        now = to_epoch(params.now)
-        inserted = []
         with self._write() as conn:
-            for job in params.jobs:
-                inserted.append(_insert_one(conn, job, now))
-        return inserted
+            return self._insert_in(conn, params.jobs, to_epoch(params.now))
+
+    def _insert_in(
+        self, conn: sqlite3.Connection, jobs: Sequence[base.NewJob], now: float
+    ) -> list[base.InsertedJob]:
+        """Insert jobs in the caller's write transaction (job_insert_many, idempotency_insert)."""
+        _check_max_queued(conn, jobs)
+        return [_insert_one(conn, job, now) for job in jobs]
 
     def job_claim(self, params: base.JobClaimParams) -> list[base.ClaimedJob]:
-        if params.limit <= 0 or not params.queues:
-            return []
-        now = to_epoch(params.now)
         with self._write() as conn:
-            candidates: list[tuple[int, float, int]] = []
-            for queue in dict.fromkeys(params.queues):
-                rows = conn.execute(
-                    _Q["job_claim_candidates"], {"queue": queue, "limit": params.limit}
-                )
-                candidates.extend((-row["priority"], row["run_at"], row["id"]) for row in rows)
-            chosen = sorted(candidates)[: params.limit]
-            if not chosen:
-                return []
-            claimed = conn.execute(
-                _Q["job_claim"],
-                {
-                    "ids": json.dumps([job_id for _, _, job_id in chosen]),
-                    "lease_token": params.lease_token,
-                    "worker_id": params.worker_id,
-                    "lease_expires_at": now + params.lease_for.total_seconds(),
-                    "now": now,
-                },
-            ).fetchall()
-        claimed.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        return [_claimed(row, params.lease_token) for row in claimed]
+            return claim(SQLiteClaims(conn), params)
 
     def job_poll(self, params: base.JobPollParams) -> bool:
         query = {
             "queues": json.dumps(list(params.queues)),
+            "include_queued": int(params.include_queued),
             "include_retrying": int(params.include_retrying),
         }
         return bool(self._read("job_poll", query))
@@ -221,13 +238,16 @@ class SQLiteBackend:
     def job_finish_many(self, params: base.JobFinishManyParams) -> list[int]:
         now = to_epoch(params.now)
         written = []
+        run_times: dict[str, list[float]] = {}
         with self._write() as conn:
             for outcome in params.outcomes:
-                cursor = conn.execute(
+                row = conn.execute(
                     _Q["job_finish_many"], _outcome_params(outcome, now, params.only_expired)
-                )
-                if cursor.rowcount:
+                ).fetchone()
+                if row is not None:
                     written.append(outcome.id)
+                    run_times.setdefault(row["tenant"], []).append(now - (row["started_at"] or now))
+            _add_usage(conn, run_times, now, params.usage_window.total_seconds())
         return written
 
     def job_heartbeat(self, params: base.JobHeartbeatParams) -> list[int]:
@@ -347,6 +367,42 @@ class SQLiteBackend:
                 {"finished_before": to_epoch(params.finished_before), "limit": params.limit},
             )
         return cursor.rowcount
+
+    # -- tenants -----------------------------------------------------------------------------
+
+    def tenant_upsert(self, params: base.TenantUpsertParams) -> Tenant:
+        tenant = params.tenant
+        query = {
+            "name": tenant.name,
+            "weight": tenant.weight,
+            "max_running": tenant.max_running,
+            "max_queued": tenant.max_queued,
+            "rate": tenant.rate,
+            "burst": tenant.burst,
+            "paused": int(tenant.paused),
+            "now": to_epoch(params.now),
+        }
+        with self._write() as conn:
+            conn.execute(_Q["tenant_upsert"], query)
+            row = conn.execute(_Q["tenant_get"], {"name": tenant.name}).fetchone()
+        return _tenant(row)
+
+    def tenant_get(self, params: base.TenantGetParams) -> Tenant | None:
+        rows = self._read("tenant_get", {"name": params.name})
+        return _tenant(rows[0]) if rows else None
+
+    def tenant_list(self, params: base.TenantListParams) -> list[Tenant]:
+        return [_tenant(row) for row in self._read("tenant_list", {})]
+
+    def tenant_stats(self, params: base.TenantStatsParams) -> list[TenantStats]:
+        now = to_epoch(params.now)
+        with self._write() as conn:  # one snapshot for both reads
+            configured = {r["name"]: r for r in conn.execute(_Q["tenant_list"])}
+            counts = {r["tenant"]: r for r in conn.execute(_Q["tenant_stats"], {"since": now - 60})}
+        return [
+            _stats(name, configured.get(name), counts.get(name), params)
+            for name in sorted(configured.keys() | counts.keys())
+        ]
 
     # -- periodic schedules ------------------------------------------------------------------
 
@@ -468,6 +524,22 @@ def _run_script(conn: sqlite3.Connection, script: str) -> None:
         raise SchemaError(f"incomplete SQL statement in migration: {statement.strip()[:80]}")
 
 
+def _check_max_queued(conn: sqlite3.Connection, jobs: Sequence[base.NewJob]) -> None:
+    """Refuse the whole batch if it would take a tenant past its ``max_queued``."""
+    adding: dict[str, int] = {}
+    for job in jobs:
+        adding[job.tenant] = adding.get(job.tenant, 0) + 1
+    limited = conn.execute(_Q["tenant_quota_limits"], {"names": json.dumps(sorted(adding))})
+    for row in limited.fetchall():
+        tenant, count = row["name"], adding[row["name"]]
+        waiting = conn.execute(_Q["tenant_waiting"], {"tenant": tenant}).fetchone()[0]
+        if waiting + count > row["max_queued"]:
+            raise QuotaExceededError(
+                f"tenant {tenant!r} has {waiting} waiting job(s); max_queued is "
+                f"{row['max_queued']}, so {count} more cannot be enqueued"
+            )
+
+
 def _insert_one(conn: sqlite3.Connection, job: base.NewJob, now: float) -> base.InsertedJob:
     values = {
         "tenant": job.tenant,
@@ -480,6 +552,8 @@ def _insert_one(conn: sqlite3.Connection, job: base.NewJob, now: float) -> base.
         "max_attempts": job.max_attempts,
         "timeout": job.timeout,
         "unique_key": job.unique_key,
+        "concurrency_key": job.concurrency_key,
+        "concurrency_limit": job.concurrency_limit,
         "run_at": to_epoch(job.run_at),
         "now": now,
     }
@@ -490,6 +564,22 @@ def _insert_one(conn: sqlite3.Connection, job: base.NewJob, now: float) -> base.
     if existing is None:  # pragma: no cover - the write lock makes this unreachable
         raise DatabaseError("insert conflicted but no live job holds the unique key")
     return base.InsertedJob(id=existing[0], created=False)
+
+
+def _add_usage(
+    conn: sqlite3.Connection, run_times: dict[str, list[float]], now: float, window: float
+) -> None:
+    """Add finished attempts' run time to their tenants' decayed usage (tenants in name order)."""
+    for tenant in sorted(run_times):
+        seconds = [max(0.0, value) for value in run_times[tenant]]
+        query = {
+            "name": tenant,
+            "seconds": sum(seconds),
+            "mean": sum(seconds) / len(seconds),
+            "window": window,
+            "now": now,
+        }
+        conn.execute(_Q["tenant_add_usage"], query)
 
 
 def _outcome_params(outcome: base.Outcome, now: float, only_expired: bool) -> dict[str, Any]:
@@ -514,21 +604,6 @@ def _outcome_params(outcome: base.Outcome, now: float, only_expired: bool) -> di
         "only_expired": int(only_expired),
         "now": now,
     }
-
-
-def _claimed(row: sqlite3.Row, token: str) -> base.ClaimedJob:
-    return base.ClaimedJob(
-        id=row["id"],
-        tenant=row["tenant"],
-        queue=row["queue"],
-        task=row["task"],
-        args=json.loads(row["args"]),
-        kwargs=json.loads(row["kwargs"]),
-        attempt=row["attempts"],
-        max_attempts=row["max_attempts"],
-        timeout=row["timeout"],
-        lease_token=token,
-    )
 
 
 def _errors(text: str) -> list[AttemptError]:
@@ -558,6 +633,8 @@ def _job(row: sqlite3.Row) -> Job:
         max_attempts=row["max_attempts"],
         timeout=row["timeout"],
         unique_key=row["unique_key"],
+        concurrency_key=row["concurrency_key"],
+        concurrency_limit=row["concurrency_limit"],
         result=loads(row["result"]),
         errors=_errors(row["errors"]),
         progress=loads(row["progress"]),
@@ -567,6 +644,38 @@ def _job(row: sqlite3.Row) -> Job:
         started_at=from_epoch(row["started_at"]),
         finished_at=from_epoch(row["finished_at"]),
         lease_expires_at=from_epoch(row["lease_expires_at"]),
+    )
+
+
+def _tenant(row: sqlite3.Row) -> Tenant:
+    return Tenant(
+        name=row["name"],
+        weight=row["weight"],
+        max_running=row["max_running"],
+        max_queued=row["max_queued"],
+        rate=row["rate"],
+        burst=row["burst"],
+        paused=bool(row["paused"]),
+        created_at=at_epoch(row["created_at"]),
+        updated_at=at_epoch(row["updated_at"]),
+    )
+
+
+def _stats(
+    name: str,
+    row: sqlite3.Row | None,
+    counts: sqlite3.Row | None,
+    params: base.TenantStatsParams,
+) -> TenantStats:
+    usage = 0.0
+    if row is not None:
+        usage = decayed(row["usage"], params.now - at_epoch(row["usage_at"]), params.usage_window)
+    return TenantStats(
+        tenant=_tenant(row) if row is not None else Tenant(name=name),
+        running=int(counts["running"]) if counts else 0,
+        waiting=int(counts["waiting"]) if counts else 0,
+        started_last_minute=int(counts["started"]) if counts else 0,
+        usage=usage,
     )
 
 

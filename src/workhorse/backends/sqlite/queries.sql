@@ -18,10 +18,10 @@ INSERT INTO workhorse_migrations (version, name, applied_at) VALUES (:version, :
 -- name: job_insert
 INSERT INTO workhorse_jobs (
     tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    created_at, run_at, updated_at
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at
 ) VALUES (
     :tenant, :queue, :task, :args, :kwargs, :state, :priority, :max_attempts, :timeout,
-    :unique_key, :now, :run_at, :now
+    :unique_key, :concurrency_key, :concurrency_limit, :now, :run_at, :now
 )
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -30,13 +30,6 @@ RETURNING id
 SELECT id FROM workhorse_jobs
 WHERE tenant = :tenant AND unique_key = :unique_key
   AND state NOT IN ('succeeded', 'dead', 'cancelled')
-
--- name: job_claim_candidates
--- One queue at a time: an IN list over queues would make SQLite sort the whole backlog.
-SELECT id, priority, run_at FROM workhorse_jobs
-WHERE state = 'queued' AND queue = :queue
-ORDER BY priority DESC, run_at, id
-LIMIT :limit
 
 -- name: job_claim
 UPDATE workhorse_jobs
@@ -47,10 +40,11 @@ WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'queued'
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at
 
 -- name: job_poll
-SELECT 1 FROM workhorse_jobs
-WHERE (state = 'queued' OR (:include_retrying AND state = 'retrying'))
-  AND queue IN (SELECT value FROM json_each(:queues))
-LIMIT 1
+SELECT 1 FROM json_each(:queues) AS q
+WHERE (:include_queued AND EXISTS (
+          SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.value))
+   OR (:include_retrying AND EXISTS (
+          SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.value))
 
 -- name: job_finish_many
 -- Run once per outcome, inside one transaction.
@@ -66,6 +60,7 @@ SET state = :state,
     updated_at = :now
 WHERE id = :id AND state = 'running' AND lease_token = :lease_token
   AND (:only_expired = 0 OR lease_expires_at < :now)
+RETURNING tenant, started_at
 
 -- name: job_heartbeat
 UPDATE workhorse_jobs
@@ -177,3 +172,258 @@ ON CONFLICT (name) DO NOTHING
 -- name: periodic_fire
 UPDATE workhorse_periodic SET last_slot = :slot, updated_at = :now
 WHERE name = :name AND last_slot < :slot
+
+-- name: claim_tenants
+-- The tenants with queued jobs in these queues, with their settings, usage and running jobs.
+-- A skip scan finds them: one probe of the claim index per tenant, whatever the backlog.
+WITH RECURSIVE t(tenant) AS (
+    SELECT (SELECT min(tenant) FROM workhorse_jobs WHERE state = 'queued')
+    UNION ALL
+    SELECT (SELECT min(tenant) FROM workhorse_jobs WHERE state = 'queued' AND tenant > t.tenant)
+    FROM t WHERE t.tenant IS NOT NULL
+), work AS (
+    SELECT tenant FROM t
+    WHERE tenant IS NOT NULL AND EXISTS (
+        SELECT 1 FROM json_each(:queues) AS q
+        WHERE EXISTS (SELECT 1 FROM workhorse_jobs
+                      WHERE state = 'queued' AND tenant = t.tenant AND queue = q.value))
+), running AS (
+    -- One pass over the running jobs (bounded by the slots in use), not a probe per tenant.
+    SELECT tenant, count(*) AS count, total(max(0, :now - started_at)) AS elapsed
+    FROM workhorse_jobs INDEXED BY workhorse_jobs_running
+    WHERE state = 'running'
+    GROUP BY tenant
+)
+SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
+       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
+       coalesce(r.count, 0) AS count, coalesce(r.elapsed, 0) AS elapsed
+FROM work
+LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
+LEFT JOIN running AS r ON r.tenant = work.tenant
+
+-- name: claim_tenant_rows
+SELECT * FROM workhorse_tenants WHERE name IN (SELECT value FROM json_each(:names))
+
+-- name: claim_running
+SELECT tenant, count(*) AS count, total(max(0, :now - started_at)) AS elapsed
+FROM workhorse_jobs INDEXED BY workhorse_jobs_running
+WHERE state = 'running' AND tenant IN (SELECT value FROM json_each(:names))
+GROUP BY tenant
+
+-- name: claim_candidates
+SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
+WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
+  AND id NOT IN (SELECT value FROM json_each(:exclude))
+  AND (concurrency_key IS NULL
+       OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
+ORDER BY priority DESC, run_at, id
+LIMIT :limit
+
+-- name: claim_blocked_keys
+-- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.
+SELECT tenant, concurrency_key AS key FROM workhorse_jobs INDEXED BY workhorse_jobs_running
+WHERE state = 'running' AND tenant IN (SELECT value FROM json_each(:names))
+  AND concurrency_key IS NOT NULL
+GROUP BY tenant, concurrency_key
+HAVING count(*) >= max(concurrency_limit)
+
+-- name: claim_running_by_key
+SELECT count(*) FROM workhorse_jobs
+WHERE state = 'running' AND tenant = :tenant AND concurrency_key = :key
+
+-- name: claim_spend_tokens
+-- tokens_at never moves back: a claim whose clock reading is older than the last one's must not
+-- make the next claim refill the same interval twice.
+UPDATE workhorse_tenants SET tokens = :tokens, tokens_at = max(coalesce(tokens_at, :now), :now)
+WHERE name = :name
+
+-- name: tenant_add_usage
+-- Decayed usage: usage * e^(-elapsed / window) + the new run time; mean cost as a moving average.
+INSERT INTO workhorse_tenants (name, usage, usage_at, mean_cost, created_at, updated_at)
+VALUES (:name, :seconds, :now, :mean, :now, :now)
+ON CONFLICT (name) DO UPDATE SET
+    usage = workhorse_tenants.usage
+            * exp(-max(0, :now - workhorse_tenants.usage_at) / :window) + excluded.usage,
+    usage_at = excluded.usage_at,
+    mean_cost = CASE WHEN workhorse_tenants.mean_cost IS NULL THEN excluded.mean_cost
+                     ELSE 0.8 * workhorse_tenants.mean_cost + 0.2 * excluded.mean_cost END
+
+-- name: tenant_upsert
+INSERT INTO workhorse_tenants (
+    name, weight, max_running, max_queued, rate, burst, paused, usage_at, created_at, updated_at
+) VALUES (
+    :name, :weight, :max_running, :max_queued, :rate, :burst, :paused, :now, :now, :now
+)
+ON CONFLICT (name) DO UPDATE SET
+    weight = excluded.weight, max_running = excluded.max_running,
+    max_queued = excluded.max_queued, rate = excluded.rate, burst = excluded.burst,
+    paused = excluded.paused, updated_at = excluded.updated_at,
+    -- a changed rate starts from a full bucket
+    tokens = CASE WHEN workhorse_tenants.rate IS excluded.rate
+                   AND workhorse_tenants.burst IS excluded.burst
+                  THEN workhorse_tenants.tokens END,
+    tokens_at = CASE WHEN workhorse_tenants.rate IS excluded.rate
+                      AND workhorse_tenants.burst IS excluded.burst
+                     THEN workhorse_tenants.tokens_at END
+
+-- name: tenant_get
+SELECT * FROM workhorse_tenants WHERE name = :name
+
+-- name: tenant_list
+SELECT * FROM workhorse_tenants ORDER BY name
+
+-- name: tenant_quota_limits
+SELECT name, max_queued FROM workhorse_tenants
+WHERE name IN (SELECT value FROM json_each(:names)) AND max_queued IS NOT NULL
+
+-- name: tenant_waiting
+SELECT count(*) FROM workhorse_jobs
+WHERE tenant = :tenant AND state IN ('scheduled', 'queued', 'retrying')
+
+-- name: tenant_stats
+-- Per tenant: running, waiting, started in the last minute. Bounded by the tenants' live jobs.
+SELECT tenant,
+       total(state = 'running') AS running,
+       total(state IN ('scheduled', 'queued', 'retrying')) AS waiting,
+       total(started_at >= :since) AS started
+FROM (
+    SELECT tenant, state, started_at FROM workhorse_jobs
+    WHERE state IN ('scheduled', 'queued', 'retrying', 'running')
+    UNION ALL
+    -- a job that started in the last minute and has ended, ended in the last minute too
+    SELECT tenant, state, started_at FROM workhorse_jobs
+    WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at >= :since
+      AND started_at >= :since
+)
+GROUP BY tenant
+
+-- API keys, idempotency keys and redrive (the HTTP API's operations) -------------------------
+
+-- name: api_key_insert
+INSERT INTO workhorse_api_keys (prefix, secret_hash, tenant, name, created_at)
+VALUES (:prefix, :secret_hash, :tenant, :name, :now)
+ON CONFLICT (prefix) DO NOTHING
+RETURNING *
+
+-- name: api_key_get
+SELECT * FROM workhorse_api_keys WHERE prefix = :prefix
+
+-- name: api_key_list
+SELECT * FROM workhorse_api_keys
+WHERE :include_revoked OR revoked_at IS NULL
+ORDER BY id
+
+-- name: api_key_revoke
+UPDATE workhorse_api_keys SET revoked_at = COALESCE(revoked_at, :now)
+WHERE (:id IS NOT NULL AND id = :id) OR (:prefix IS NOT NULL AND prefix = :prefix)
+RETURNING *
+
+-- name: api_key_touch
+UPDATE workhorse_api_keys SET last_used_at = :now
+WHERE id = :id AND (last_used_at IS NULL OR last_used_at < :stale_before)
+
+-- name: idempotency_insert
+-- Take the key when it is free or its record has expired; no row back: a live record holds it.
+INSERT INTO workhorse_idempotency (scope, key, request_hash, job_ids, created_at, expires_at)
+VALUES (:scope, :key, :request_hash, '[]', :now, :expires_at)
+ON CONFLICT (scope, key) DO UPDATE
+SET request_hash = excluded.request_hash, job_ids = '[]', created_at = excluded.created_at,
+    expires_at = excluded.expires_at
+WHERE workhorse_idempotency.expires_at <= :now
+RETURNING key
+
+-- name: idempotency_get
+SELECT request_hash, job_ids FROM workhorse_idempotency WHERE scope = :scope AND key = :key
+
+-- name: idempotency_set_jobs
+UPDATE workhorse_idempotency SET job_ids = :job_ids WHERE scope = :scope AND key = :key
+
+-- name: idempotency_prune
+DELETE FROM workhorse_idempotency
+WHERE rowid IN (SELECT rowid FROM workhorse_idempotency WHERE expires_at < :now LIMIT :limit)
+
+-- name: job_redrive
+-- The dead jobs a redrive changes, oldest first. A retry leaves out a job whose unique key a live
+-- job or a newer dead job holds: requeueing it would break the unique index.
+SELECT id FROM workhorse_jobs AS j
+WHERE state = 'dead'
+  AND (:tenant IS NULL OR tenant = :tenant)
+  AND (:queue IS NULL OR queue = :queue)
+  AND (:task IS NULL OR task = :task)
+  AND (:error_type IS NULL OR json_extract(errors, '$[#-1].type') = :error_type)
+  AND (:finished_after IS NULL OR finished_at >= :finished_after)
+  AND (:finished_before IS NULL OR finished_at < :finished_before)
+  AND (:action <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM workhorse_jobs AS o
+      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
+        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
+  ))
+ORDER BY id
+LIMIT :limit
+
+-- name: job_redrive_count
+-- The dry run: job_redrive's filter, counted without a limit.
+SELECT count(*) FROM workhorse_jobs AS j
+WHERE state = 'dead'
+  AND (:tenant IS NULL OR tenant = :tenant)
+  AND (:queue IS NULL OR queue = :queue)
+  AND (:task IS NULL OR task = :task)
+  AND (:error_type IS NULL OR json_extract(errors, '$[#-1].type') = :error_type)
+  AND (:finished_after IS NULL OR finished_at >= :finished_after)
+  AND (:finished_before IS NULL OR finished_at < :finished_before)
+  AND (:action <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
+      SELECT 1 FROM workhorse_jobs AS o
+      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
+        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
+  ))
+
+-- name: job_redrive_retry
+UPDATE workhorse_jobs
+SET state = 'queued', attempts = 0, run_at = :now, result = NULL, finished_at = NULL,
+    started_at = NULL, updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead'
+
+-- name: job_redrive_cancel
+-- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
+UPDATE workhorse_jobs SET state = 'cancelled', updated_at = :now
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead'
+
+-- Dashboard reads -----------------------------------------------------------------------------
+
+-- name: job_stats
+-- Jobs that finished in [since, until), per bucket: counts by end state and nearest-rank wait
+-- percentiles (rank ceil(p * n) among the bucket's n waits, in integer arithmetic). INDEXED BY
+-- keeps the read a range scan of the window: with a tenant filter the planner would otherwise
+-- walk the tenant's whole history through workhorse_jobs_tenant.
+WITH finished AS (
+    SELECT CAST((finished_at - :since) / :bucket AS INTEGER) AS bucket, state,
+           CASE WHEN started_at IS NOT NULL THEN max(0, started_at - run_at) END AS wait
+    FROM workhorse_jobs INDEXED BY workhorse_jobs_finished
+    WHERE state IN ('succeeded', 'dead', 'cancelled')
+      AND finished_at >= :since AND finished_at < :until
+      AND (:tenant IS NULL OR tenant = :tenant)
+), ranked AS (
+    SELECT bucket, state, wait,
+           row_number() OVER (PARTITION BY bucket ORDER BY wait IS NULL, wait) AS rank,
+           count(wait) OVER (PARTITION BY bucket) AS waits
+    FROM finished
+)
+SELECT bucket,
+       total(state = 'succeeded') AS succeeded,
+       total(state = 'dead') AS dead,
+       total(state = 'cancelled') AS cancelled,
+       max(CASE WHEN rank = (waits + 1) / 2 THEN wait END) AS wait_p50,
+       max(CASE WHEN rank = (waits * 95 + 99) / 100 THEN wait END) AS wait_p95
+FROM ranked
+GROUP BY bucket
+ORDER BY bucket
+
+-- name: job_count_by_worker
+SELECT worker_id, count(*) AS running FROM workhorse_jobs INDEXED BY workhorse_jobs_worker
+WHERE state = 'running' AND worker_id IS NOT NULL
+GROUP BY worker_id
+
+-- name: job_discard
+-- finished_at stays when the job died, as job_redrive_cancel keeps it.
+UPDATE workhorse_jobs SET state = 'cancelled', updated_at = :now
+WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant) AND state = 'dead'

@@ -1,0 +1,151 @@
+"""Claim cost against the size of the backlog.
+
+Fills a fresh store with N queued jobs spread over T tenants, then times `job_claim` (50 jobs,
+the default worker concurrency) many times, handing the claimed jobs back after each claim so the
+backlog stays the same size. Prints one JSON object per backlog size.
+
+    python benchmarks/claim_cost.py --database-url postgresql://postgres@127.0.0.1/wh_claim \\
+        --tenants 1000 --sizes 10000,1000000
+    python benchmarks/claim_cost.py --tenants 1000 --sizes 10000,1000000      # SQLite
+
+PostgreSQL: the database must exist; the script drops and recreates the Workhorse tables in it.
+With --explain it also prints EXPLAIN ANALYZE of the two statements that walk the backlog.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import timedelta
+
+from workhorse.backends import base as b
+from workhorse.backends import open_backend
+from workhorse.backends.sql import load_blocks
+from workhorse.clock import utcnow
+from workhorse.jobs import JobState
+
+BATCH = 10_000
+
+
+def fill(backend: b.Backend, jobs: int, tenants: int) -> None:
+    now = utcnow()
+    for offset in range(0, jobs, BATCH):
+        rows = [
+            b.NewJob(
+                tenant=f"tenant-{(offset + i) % tenants:04d}",
+                queue="default",
+                task="noop",
+                args_json="[]",
+                kwargs_json="{}",
+                priority=0,
+                run_at=now,
+                state=JobState.QUEUED,
+                max_attempts=3,
+                timeout=None,
+                unique_key=None,
+            )
+            for i in range(min(BATCH, jobs - offset))
+        ]
+        backend.job_insert_many(b.JobInsertManyParams(jobs=rows, now=now))
+
+
+def time_claims(backend: b.Backend, rounds: int, limit: int) -> list[float]:
+    timings = []
+    for _ in range(rounds):
+        token = uuid.uuid4().hex
+        params = b.JobClaimParams(
+            worker_id="bench",
+            queues=["default"],
+            limit=limit,
+            lease_token=token,
+            lease_for=timedelta(seconds=30),
+            now=utcnow(),
+        )
+        started = time.perf_counter()
+        claimed = backend.job_claim(params)
+        timings.append((time.perf_counter() - started) * 1000)
+        backend.job_release(
+            b.JobReleaseParams(
+                ids=[job.id for job in claimed],
+                lease_token_by_id={job.id: token for job in claimed},
+                now=utcnow(),
+            )
+        )
+    return timings
+
+
+def explain(url: str) -> None:
+    import psycopg
+
+    blocks = load_blocks("workhorse.backends.postgres", "queries.sql")
+    with psycopg.connect(url) as conn:
+        conn.execute("ANALYZE workhorse_jobs")
+        for name, params in (
+            ("claim_tenants", {"queues": ["default"], "now": utcnow()}),
+            (
+                "claim_candidates",
+                {
+                    "tenants": ["tenant-0001"],
+                    "limits": [50],
+                    "queues": ["default"],
+                    "blocked": [],
+                    "exclude": [],
+                },
+            ),
+        ):
+            print(f"-- EXPLAIN ANALYZE {name}")
+            for (line,) in conn.execute(f"EXPLAIN (ANALYZE, BUFFERS) {blocks[name]}", params):
+                print(line)
+            conn.rollback()
+
+
+def reset_postgres(url: str) -> None:
+    import psycopg
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        for table in ("jobs", "leaders", "workers", "periodic", "tenants", "api_keys",
+                      "idempotency", "migrations"):  # fmt: skip
+            conn.execute(f"DROP TABLE IF EXISTS workhorse_{table} CASCADE")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url")
+    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--sizes", default="10000,1000000")
+    parser.add_argument("--rounds", type=int, default=200)
+    parser.add_argument("--limit", type=int, default=50)
+    parser.add_argument("--explain", action="store_true")
+    args = parser.parse_args()
+    for size in (int(s) for s in args.sizes.split(",")):
+        with tempfile.TemporaryDirectory() as tmp:
+            url = args.database_url or f"sqlite:///{tmp}/claims.db"
+            if url.startswith("postgres"):
+                reset_postgres(url)
+            backend = open_backend(url, auto_migrate=True)
+            started = time.perf_counter()
+            fill(backend, size, args.tenants)
+            fill_s = time.perf_counter() - started
+            time_claims(backend, 20, args.limit)  # warm caches and prepared statements
+            timings = time_claims(backend, args.rounds, args.limit)
+            backend.close()
+            result = {
+                "backend": url.split(":", 1)[0],
+                "queued": size,
+                "tenants": args.tenants,
+                "claim_limit": args.limit,
+                "claim_ms_p50": round(statistics.median(timings), 3),
+                "claim_ms_p95": round(statistics.quantiles(timings, n=20)[18], 3),
+                "fill_s": round(fill_s, 1),
+            }
+            print(json.dumps(result), flush=True)
+            if args.explain and url.startswith("postgres"):
+                explain(url)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,94 @@
+"""The API application: ``create_api(workhorse)`` returns the ASGI app to serve."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from fastapi import FastAPI
+
+from workhorse import __version__
+from workhorse.api.body_limit import DEFAULT_MAX_BODY, BodyLimit
+from workhorse.api.errors import install_error_handlers
+from workhorse.api.routes import discard, health, jobs, me, stats, system, tenants
+from workhorse.api.schemas import ErrorBody
+from workhorse.app import Workhorse
+from workhorse.dashboard import mount_dashboard
+
+_DESCRIPTION = """\
+Submit and watch Workhorse jobs over HTTP. Every `/v1` endpoint needs an API key
+(`Authorization: Bearer wh_…`, made with `workhorse keys create`). A tenant key sees and changes
+only its tenant's jobs; an admin key sees every tenant. Errors are
+`{"error": {"code": …, "message": …}}`.
+"""
+
+_ERRORS: dict[int | str, dict[str, Any]] = {
+    status: {"model": ErrorBody, "description": description}
+    for status, description in {
+        400: "Malformed JSON",
+        401: "Missing, invalid or revoked API key",
+        403: "The key may not do this",
+        404: "No such job (or not the key's tenant's)",
+        409: "Conflicting state or Idempotency-Key",
+        413: "Body over the size limit",
+        422: "Invalid request",
+    }.items()
+}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ApiSettings:
+    max_body: int = DEFAULT_MAX_BODY
+    """Largest request body accepted, in bytes (413 beyond)."""
+    idempotency_ttl: timedelta = timedelta(hours=24)
+    """How long an Idempotency-Key is remembered."""
+
+    def __post_init__(self) -> None:
+        if self.max_body < 1:
+            raise ValueError("max_body must be at least 1 byte")
+        if self.idempotency_ttl <= timedelta(0):
+            raise ValueError("idempotency_ttl must be positive")
+
+
+def create_api(app: Workhorse, settings: ApiSettings | None = None) -> FastAPI:
+    """The REST API over ``app``: its task registry, database and clock."""
+    settings = settings or ApiSettings()
+    api = FastAPI(
+        title="Workhorse",
+        version=__version__,
+        description=_DESCRIPTION,
+        redoc_url=None,
+    )
+    api.state.workhorse = app
+    api.state.settings = settings
+    install_error_handlers(api)
+    api.include_router(health.router)
+    api.include_router(jobs.router, prefix="/v1", responses=_ERRORS)
+    api.include_router(system.router, prefix="/v1", responses=_ERRORS)
+    api.include_router(tenants.router, prefix="/v1", responses=_ERRORS)
+    api.include_router(discard.router, prefix="/v1", responses=_ERRORS)
+    api.include_router(stats.router, prefix="/v1", responses=_ERRORS)
+    api.include_router(me.router, prefix="/v1", responses=_ERRORS)
+    mount_dashboard(api)
+    api.add_middleware(BodyLimit, max_body=settings.max_body)
+    _document_tasks(api, app)
+    return api
+
+
+def _document_tasks(api: FastAPI, app: Workhorse) -> None:
+    """List the app's registered tasks as the values ``task`` may take in the OpenAPI schema
+    (read when the schema is first served, so tasks registered after ``create_api`` count)."""
+    generate = api.openapi
+
+    def openapi() -> dict[str, Any]:
+        if api.openapi_schema is None:
+            schema = generate()
+            job = schema.get("components", {}).get("schemas", {}).get("JobCreate", {})
+            task = job.get("properties", {}).get("task")
+            if task is not None and app.tasks:
+                task["enum"] = sorted(app.tasks)
+            api.openapi_schema = schema
+        return api.openapi_schema
+
+    api.openapi = openapi  # type: ignore[method-assign]

@@ -1,0 +1,104 @@
+"""Enqueueing over HTTP: request bodies become jobs, once per ``Idempotency-Key``.
+
+With an ``Idempotency-Key``, the jobs and the key's record are written in one transaction: a
+repeat of the request (same key, same body, same caller's scope) within the key's lifetime gets
+the same jobs back and creates nothing; the same key with another body is a 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import timedelta
+
+from workhorse.api.auth import Principal
+from workhorse.api.errors import ApiError, from_workhorse_error
+from workhorse.api.schemas import JobCreate
+from workhorse.app import Workhorse
+from workhorse.backends import base as b
+from workhorse.errors import WorkhorseError
+from workhorse.tasks import JobOptions, JobSpec
+
+
+@dataclass(frozen=True, slots=True)
+class Idempotency:
+    key: str
+    request_hash: str
+    ttl: timedelta
+
+
+@dataclass(frozen=True, slots=True)
+class Enqueued:
+    jobs: list[b.InsertedJob]
+    replayed: bool
+    """True when an earlier request with the same Idempotency-Key made these jobs."""
+
+
+def request_hash(route: str, body: object) -> str:
+    """What makes two requests "the same": the route and the body's canonical JSON."""
+    canonical = json.dumps([route, body], sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def to_spec(app: Workhorse, caller: Principal, job: JobCreate) -> JobSpec:
+    """The job a request asks for, in the caller's tenant; 403 for a tenant key naming another
+    tenant, 422 for an unknown task or options the task refuses."""
+    tenant = caller.tenant_filter(job.tenant)
+    app.get_task(job.task)
+    options = JobOptions(
+        tenant=tenant,
+        queue=job.queue,
+        priority=job.priority,
+        delay=job.delay,
+        run_at=job.run_at,
+        unique_key=job.unique_key,
+        max_attempts=job.max_attempts,
+        timeout=job.timeout,
+        concurrency_key=job.concurrency_key,
+        concurrency_limit=job.concurrency_limit,
+    )
+    return JobSpec(task=job.task, args=job.args, kwargs=job.kwargs, options=options)
+
+
+def to_specs(app: Workhorse, caller: Principal, jobs: Sequence[JobCreate]) -> list[JobSpec]:
+    """``to_spec`` for each job; an error names the job's index, e.g. ``jobs[3]: …``."""
+    specs = []
+    for index, job in enumerate(jobs):
+        try:
+            specs.append(to_spec(app, caller, job))
+        except WorkhorseError as exc:
+            error = from_workhorse_error(exc)
+            raise ApiError(error.status, error.code, f"jobs[{index}]: {error.message}") from None
+        except ApiError as exc:
+            raise ApiError(exc.status, exc.code, f"jobs[{index}]: {exc.message}") from None
+    return specs
+
+
+def enqueue(
+    app: Workhorse, caller: Principal, specs: Sequence[JobSpec], idem: Idempotency | None
+) -> Enqueued:
+    """Store the jobs in one transaction, or find those of an earlier identical request."""
+    if idem is None:
+        handles = app.enqueue_many(specs)
+        inserted = [b.InsertedJob(id=h.id, created=h.created) for h in handles]
+        return Enqueued(jobs=inserted, replayed=False)
+    now = app.clock()
+    record = app.backend.idempotency_insert(
+        b.IdempotencyInsertParams(
+            scope=caller.idempotency_scope,
+            key=idem.key,
+            request_hash=idem.request_hash,
+            jobs=[app.new_job(spec, now) for spec in specs],
+            now=now,
+            expires_at=now + idem.ttl,
+        )
+    )
+    if record.replayed and record.request_hash != idem.request_hash:
+        raise ApiError(
+            409,
+            "idempotency_conflict",
+            "this Idempotency-Key was used with a different request body",
+        )
+    return Enqueued(jobs=record.jobs, replayed=record.replayed)

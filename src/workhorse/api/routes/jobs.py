@@ -1,0 +1,190 @@
+"""``/v1/jobs``: enqueue, read, list, cancel, retry and redrive jobs.
+
+Handlers are plain functions: FastAPI runs them in its threadpool, so their (blocking) database
+calls never hold up the event loop.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Header, Path, Query, Request, Response
+from starlette.convertors import IntegerConvertor, register_url_convertor
+
+from workhorse.api.auth import App, Caller
+from workhorse.api.enqueue import Idempotency, enqueue, request_hash, to_spec, to_specs
+from workhorse.api.errors import ApiError
+from workhorse.api.pagination import decode_cursor, encode_cursor
+from workhorse.api.schemas import (
+    EnqueuedJob,
+    JobBatchCreate,
+    JobBatchOut,
+    JobCreate,
+    JobOut,
+    JobPage,
+    RedriveOut,
+    RedriveRequest,
+)
+from workhorse.api.types import Name
+from workhorse.jobs import JobState
+
+router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+class _JobIdConvertor(IntegerConvertor):
+    """Path segments of 1 to 19 digits: anything else is no job path at all (404, or 405 for
+    ``GET /v1/jobs/redrive``), and a 5,000-digit segment never reaches ``int()``'s limit."""
+
+    regex = "[0-9]{1,19}"
+
+
+register_url_convertor("job_id", _JobIdConvertor())
+
+JobPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The job's id.")]
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        description="Repeat a request safely: the same key and body return the same job(s).",
+    ),
+]
+
+
+_LINKS = {
+    name: {"operationId": operation, "parameters": {"job_id": "$response.body#/id"}}
+    for name, operation in (
+        ("GetJob", "getJob"),
+        ("CancelJob", "cancelJob"),
+        ("RetryJob", "retryJob"),
+    )
+}
+_CREATED: dict[int | str, dict[str, Any]] = {
+    201: {"description": "Enqueued", "links": _LINKS},
+    200: {
+        "description": "An existing job (unique key or repeated Idempotency-Key)",
+        "model": JobOut,
+    },
+}
+
+
+def _idempotency(request: Request, key: str | None, body: Any) -> Idempotency | None:
+    if key is None:
+        return None
+    if not key.isprintable() or not key.isascii():
+        raise ApiError(422, "invalid_request", "Idempotency-Key must be printable ASCII")
+    ttl = request.app.state.settings.idempotency_ttl
+    return Idempotency(key=key, request_hash=request_hash(request.url.path, body), ttl=ttl)
+
+
+@router.post(
+    "", status_code=201, response_model=JobOut, operation_id="createJob", responses=_CREATED
+)
+def create_job(
+    *,
+    body: JobCreate,
+    request: Request,
+    response: Response,
+    app: App,
+    caller: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> JobOut:
+    """Enqueue one job: 201 with the job, or 200 with the existing job when a unique key or a
+    repeated Idempotency-Key matched one."""
+    spec = to_spec(app, caller, body)
+    idem = _idempotency(request, idempotency_key, body.model_dump(mode="json"))
+    [inserted] = enqueue(app, caller, [spec], idem).jobs
+    if not inserted.created:
+        response.status_code = 200
+    return JobOut.of(app.get_job(inserted.id))
+
+
+@router.post(
+    "/batch",
+    status_code=201,
+    response_model=JobBatchOut,
+    operation_id="createJobs",
+    responses={200: {"description": "A repeated Idempotency-Key", "model": JobBatchOut}},
+)
+def create_jobs(
+    *,
+    body: JobBatchCreate,
+    request: Request,
+    response: Response,
+    app: App,
+    caller: Caller,
+    idempotency_key: IdempotencyKey = None,
+) -> JobBatchOut:
+    """Enqueue up to 1,000 jobs in one transaction: all are stored, or none (200 for a replayed
+    Idempotency-Key)."""
+    specs = to_specs(app, caller, body.jobs)
+    idem = _idempotency(request, idempotency_key, body.model_dump(mode="json"))
+    result = enqueue(app, caller, specs, idem)
+    if result.replayed:
+        response.status_code = 200
+    return JobBatchOut(jobs=[EnqueuedJob(id=job.id, created=job.created) for job in result.jobs])
+
+
+@router.post("/redrive", response_model=RedriveOut, operation_id="redriveJobs")
+def redrive(body: RedriveRequest, app: App, caller: Caller) -> RedriveOut:
+    """Retry (requeue) or cancel (discard) every dead job matching the filters; with dry_run,
+    count them. A tenant key acts on its own tenant only."""
+    count = app.redrive(
+        body.action,
+        tenant=caller.tenant_filter(body.tenant),
+        queue=body.queue,
+        task=body.task,
+        error_type=body.error_type,
+        finished_after=body.finished_after,
+        finished_before=body.finished_before,
+        dry_run=body.dry_run,
+    )
+    return RedriveOut(action=body.action, dry_run=body.dry_run, count=count)
+
+
+@router.get("", response_model=JobPage, operation_id="listJobs")
+def list_jobs(
+    *,
+    app: App,
+    caller: Caller,
+    state: Annotated[list[JobState] | None, Query(description="Repeatable.")] = None,
+    queue: Annotated[Name | None, Query()] = None,
+    task: Annotated[Name | None, Query()] = None,
+    tenant: Annotated[Name | None, Query(description="Admin keys only.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+) -> JobPage:
+    """Jobs, newest first, a page at a time: pass ``next_cursor`` back as ``cursor``."""
+    found = app.list_jobs(
+        tenant=caller.tenant_filter(tenant),
+        states=state or (),
+        queue=queue,
+        task=task,
+        before_id=None if cursor is None else decode_cursor(cursor),
+        limit=limit + 1,
+    )
+    page, more = found[:limit], len(found) > limit
+    return JobPage(
+        jobs=[JobOut.of(job) for job in page],
+        next_cursor=encode_cursor(page[-1].id) if more else None,
+    )
+
+
+@router.get("/{job_id:job_id}", response_model=JobOut, operation_id="getJob")
+def get_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
+    """One job, with its result and every failed attempt's error."""
+    return JobOut.of(app.get_job(job_id, tenant=caller.tenant))
+
+
+@router.post("/{job_id:job_id}/cancel", response_model=JobOut, operation_id="cancelJob")
+def cancel_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
+    """Cancel a job that has not ended (409 if it has); a running job stops at its next
+    heartbeat."""
+    return JobOut.of(app.cancel(job_id, tenant=caller.tenant))
+
+
+@router.post("/{job_id:job_id}/retry", response_model=JobOut, operation_id="retryJob")
+def retry_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
+    """Requeue a dead job with a fresh budget of attempts (409 if it is not dead)."""
+    return JobOut.of(app.retry(job_id, tenant=caller.tenant))

@@ -1,0 +1,200 @@
+"""Request and response bodies of the REST API."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+
+from workhorse.api.types import (
+    Count,
+    JSONList,
+    JSONObject,
+    Name,
+    Priority,
+    Seconds,
+    Time,
+)
+from workhorse.backends import base as b
+from workhorse.jobs import Job, JobState
+
+MAX_BATCH = 1000
+
+
+class _Request(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class JobCreate(_Request):
+    """One job to enqueue. Options left out take the task's defaults."""
+
+    task: Name
+    args: JSONList = Field(default_factory=list, description="Positional arguments.")
+    kwargs: JSONObject = Field(default_factory=dict, description="Keyword arguments.")
+    tenant: Name | None = Field(None, description="Admin keys only; a tenant key's is implied.")
+    queue: Name | None = None
+    priority: Priority | None = None
+    delay: Seconds | None = Field(None, description="Seconds to wait before running.")
+    run_at: Time | None = Field(None, description="When to run (not with delay).")
+    unique_key: Name | None = Field(
+        None, description="While a job of the tenant with this key is live, return it instead."
+    )
+    max_attempts: Count | None = None
+    timeout: Seconds | None = Field(None, description="Seconds one attempt may run.")
+    concurrency_key: Name | None = Field(
+        None, description="Jobs of the tenant with this key run at most concurrency_limit at once."
+    )
+    concurrency_limit: Count | None = None
+
+    @model_validator(mode="after")
+    def _one_start_time(self) -> JobCreate:
+        if self.delay is not None and self.run_at is not None:
+            raise ValueError("pass delay or run_at, not both")
+        if self.concurrency_limit is not None and self.concurrency_key is None:
+            raise ValueError("concurrency_limit needs a concurrency_key")
+        return self
+
+
+class JobBatchCreate(_Request):
+    jobs: list[JobCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class RedriveRequest(_Request):
+    """Which dead jobs to retry (requeue) or cancel (discard). Filters left out match all."""
+
+    action: b.RedriveAction
+    tenant: Name | None = Field(None, description="Admin keys only; a tenant key's is implied.")
+    queue: Name | None = None
+    task: Name | None = None
+    error_type: Name | None = Field(None, description="The type of the last attempt's error.")
+    finished_after: Time | None = Field(None, description="Died at or after this time.")
+    finished_before: Time | None = Field(None, description="Died before this time.")
+    dry_run: StrictBool = Field(False, description="Only count the jobs that would change.")
+
+
+class AttemptErrorOut(BaseModel):
+    attempt: int
+    type: str
+    message: str
+    traceback: str | None
+    at: datetime
+
+
+class JobOut(BaseModel):
+    id: int
+    tenant: str
+    queue: str
+    task: str
+    args: list[Any]
+    kwargs: dict[str, Any]
+    state: JobState
+    priority: int
+    attempts: int
+    max_attempts: int
+    timeout: float | None
+    unique_key: str | None
+    concurrency_key: str | None
+    result: Any
+    errors: list[AttemptErrorOut]
+    progress: Any
+    worker_id: str | None
+    created_at: datetime
+    run_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+
+    @classmethod
+    def of(cls, job: Job) -> JobOut:
+        return cls(
+            id=job.id,
+            tenant=job.tenant,
+            queue=job.queue,
+            task=job.task,
+            args=job.args,
+            kwargs=job.kwargs,
+            state=job.state,
+            priority=job.priority,
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+            timeout=job.timeout,
+            unique_key=job.unique_key,
+            concurrency_key=job.concurrency_key,
+            result=job.result,
+            errors=[
+                AttemptErrorOut(
+                    attempt=e.attempt,
+                    type=e.type,
+                    message=e.message,
+                    traceback=e.traceback,
+                    at=e.at,
+                )
+                for e in job.errors
+            ],
+            progress=job.progress,
+            worker_id=job.worker_id,
+            created_at=job.created_at,
+            run_at=job.run_at,
+            started_at=job.started_at,
+            finished_at=job.finished_at,
+        )
+
+
+class JobPage(BaseModel):
+    jobs: list[JobOut]
+    next_cursor: str | None = Field(
+        description="Pass as ?cursor= for the next page; null on the last page."
+    )
+
+
+class EnqueuedJob(BaseModel):
+    id: int
+    created: bool = Field(description="False: an existing job was returned (unique or replay).")
+
+
+class JobBatchOut(BaseModel):
+    jobs: list[EnqueuedJob]
+
+
+class RedriveOut(BaseModel):
+    action: b.RedriveAction
+    dry_run: bool
+    count: int = Field(description="Jobs changed, or with dry_run, jobs that would change.")
+
+
+class QueueOut(BaseModel):
+    tenant: str
+    queue: str
+    counts: dict[JobState, int]
+
+
+class QueuesOut(BaseModel):
+    queues: list[QueueOut]
+
+
+class WorkerOut(BaseModel):
+    id: str
+    host: str
+    pid: int
+    queues: list[str]
+    concurrency: int
+    started_at: datetime
+    last_seen_at: datetime
+
+
+class WorkersOut(BaseModel):
+    workers: list[WorkerOut]
+
+
+class Health(BaseModel):
+    status: Literal["ok", "ready"]
+    schema_version: int | None = None
+
+
+class ErrorDetail(BaseModel):
+    code: str = Field(examples=["not_found"])
+    message: str
+
+
+class ErrorBody(BaseModel):
+    error: ErrorDetail

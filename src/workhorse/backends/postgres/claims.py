@@ -1,0 +1,133 @@
+"""The PostgreSQL side of the fair claim: each step one named SQL block in the claim's
+transaction. Tenants with quotas are locked with ``FOR UPDATE SKIP LOCKED`` and concurrency keys
+with transaction-scoped advisory locks, so racing claimers on any number of hosts never both
+spend the same quota, and never wait for each other."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import psycopg
+
+from workhorse.backends import base as b
+from workhorse.backends.claiming import Candidate, Running, TenantRow
+from workhorse.backends.sql import load_blocks
+
+_Q = load_blocks("workhorse.backends.postgres", "queries.sql")
+
+Row = dict[str, Any]
+
+
+class PostgresClaims:
+    def __init__(self, conn: psycopg.Connection[Row]) -> None:
+        self._conn = conn
+
+    def _all(self, name: str, params: dict[str, Any]) -> list[Row]:
+        return self._conn.execute(_Q[name], params).fetchall()
+
+    def tenants(self, queues: Sequence[str], now: datetime) -> list[tuple[TenantRow, Running]]:
+        rows = self._all("claim_tenants", {"queues": list(queues), "now": now})
+        return [
+            (tenant_row(row), Running(count=row["count"], elapsed=row["elapsed"])) for row in rows
+        ]
+
+    def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
+        rows = self._all("claim_lock_tenants", {"names": list(names)})
+        return {row["name"]: tenant_row(row) for row in rows}
+
+    def running(self, names: Sequence[str], now: datetime) -> dict[str, Running]:
+        rows = self._all("claim_running", {"names": list(names), "now": now})
+        return {row["tenant"]: Running(count=row["count"], elapsed=row["elapsed"]) for row in rows}
+
+    def blocked_keys(self, names: Sequence[str]) -> set[tuple[str, str]]:
+        rows = self._all("claim_blocked_keys", {"names": list(names)})
+        return {(row["tenant"], row["key"]) for row in rows}
+
+    def candidates(
+        self,
+        limits: dict[str, int],
+        queues: Sequence[str],
+        *,
+        blocked: set[tuple[str, str]],
+        exclude: set[int],
+    ) -> list[Candidate]:
+        query = {
+            "tenants": list(limits),
+            "limits": list(limits.values()),
+            "queues": list(queues),
+            "blocked": [f"{tenant}/{key}" for tenant, key in blocked],
+            "exclude": list(exclude),
+        }
+        return [
+            Candidate(
+                id=row["id"],
+                tenant=row["tenant"],
+                priority=row["priority"],
+                run_at=row["run_at"],
+                concurrency_key=row["concurrency_key"],
+                concurrency_limit=row["concurrency_limit"],
+            )
+            for row in self._all("claim_candidates", query)
+        ]
+
+    def running_by_key(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        ordered = sorted(keys)
+        query = {"tenants": [t for t, _ in ordered], "keys": [k for _, k in ordered]}
+        rows = self._all("claim_running_by_key", query)
+        return {(row["tenant"], row["key"]): row["count"] for row in rows}
+
+    def mark_running(self, ids: Sequence[int], params: b.JobClaimParams) -> list[b.ClaimedJob]:
+        if not ids:
+            return []
+        query = {
+            "ids": list(ids),
+            "lease_token": params.lease_token,
+            "worker_id": params.worker_id,
+            "lease_expires_at": params.now + params.lease_for,
+            "now": params.now,
+        }
+        return [
+            b.ClaimedJob(
+                id=row["id"],
+                tenant=row["tenant"],
+                queue=row["queue"],
+                task=row["task"],
+                args=row["args"],
+                kwargs=row["kwargs"],
+                attempt=row["attempts"],
+                max_attempts=row["max_attempts"],
+                timeout=row["timeout"],
+                lease_token=params.lease_token,
+            )
+            for row in self._all("claim_mark_running", query)
+        ]
+
+    def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:
+        names = sorted(tokens)
+        query = {"names": names, "tokens": [tokens[n] for n in names], "now": now}
+        self._conn.execute(_Q["claim_spend_tokens"], query)
+
+
+def tenant_row(row: Row) -> TenantRow:
+    """A tenant's row; a tenant with jobs but no row yet (all columns NULL) gets the defaults."""
+    if row["weight"] is None:
+        return TenantRow(name=row["name"])
+    return TenantRow(
+        name=row["name"],
+        weight=row["weight"],
+        max_running=row["max_running"],
+        rate=row["rate"],
+        burst=row["burst"],
+        paused=row["paused"],
+        usage=row["usage"],
+        usage_at=_utc(row["usage_at"]),
+        mean_cost=row["mean_cost"],
+        tokens=row["tokens"],
+        tokens_at=_utc(row["tokens_at"]),
+    )
+
+
+def _utc(value: datetime | None) -> datetime | None:
+    return None if value is None else value.astimezone(UTC)

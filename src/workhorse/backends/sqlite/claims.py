@@ -1,0 +1,141 @@
+"""The SQLite side of the fair claim: each step one named SQL block, inside the claim's
+``BEGIN IMMEDIATE`` transaction. SQLite's single write lock already serialises claimers, so
+locking tenants and concurrency keys is a no-op here."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from datetime import datetime
+
+from workhorse.backends import base as b
+from workhorse.backends.claiming import Candidate, Running, TenantRow
+from workhorse.backends.sql import load_blocks
+from workhorse.clock import at_epoch, from_epoch, to_epoch
+
+_Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
+
+
+class SQLiteClaims:
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def tenants(self, queues: Sequence[str], now: datetime) -> list[tuple[TenantRow, Running]]:
+        query = {"queues": json.dumps(list(queues)), "now": to_epoch(now)}
+        return [
+            (tenant_row(row), Running(count=row["count"], elapsed=row["elapsed"]))
+            for row in self._conn.execute(_Q["claim_tenants"], query)
+        ]
+
+    def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
+        """The write lock already excludes other claimers: just read the rows again."""
+        query = {"names": json.dumps(list(names))}
+        return {
+            row["name"]: tenant_row(row)
+            for row in self._conn.execute(_Q["claim_tenant_rows"], query)
+        }
+
+    def running(self, names: Sequence[str], now: datetime) -> dict[str, Running]:
+        query = {"names": json.dumps(list(names)), "now": to_epoch(now)}
+        rows = self._conn.execute(_Q["claim_running"], query)
+        return {row["tenant"]: Running(count=row["count"], elapsed=row["elapsed"]) for row in rows}
+
+    def blocked_keys(self, names: Sequence[str]) -> set[tuple[str, str]]:
+        rows = self._conn.execute(_Q["claim_blocked_keys"], {"names": json.dumps(list(names))})
+        return {(row["tenant"], row["key"]) for row in rows}
+
+    def candidates(
+        self,
+        limits: dict[str, int],
+        queues: Sequence[str],
+        *,
+        blocked: set[tuple[str, str]],
+        exclude: set[int],
+    ) -> list[Candidate]:
+        found: list[Candidate] = []
+        excluded = json.dumps(sorted(exclude))
+        for tenant, limit in limits.items():
+            keys = json.dumps(sorted(key for owner, key in blocked if owner == tenant))
+            for queue in queues:
+                query = {
+                    "tenant": tenant,
+                    "queue": queue,
+                    "limit": limit,
+                    "blocked": keys,
+                    "exclude": excluded,
+                }
+                rows = self._conn.execute(_Q["claim_candidates"], query)
+                found.extend(_candidate(row) for row in rows)
+        return found
+
+    def running_by_key(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        counts = {}
+        for tenant, key in keys:
+            row = self._conn.execute(_Q["claim_running_by_key"], {"tenant": tenant, "key": key})
+            counts[(tenant, key)] = row.fetchone()[0]
+        return counts
+
+    def mark_running(self, ids: Sequence[int], params: b.JobClaimParams) -> list[b.ClaimedJob]:
+        if not ids:
+            return []
+        now = to_epoch(params.now)
+        query = {
+            "ids": json.dumps(list(ids)),
+            "lease_token": params.lease_token,
+            "worker_id": params.worker_id,
+            "lease_expires_at": now + params.lease_for.total_seconds(),
+            "now": now,
+        }
+        rows = self._conn.execute(_Q["job_claim"], query).fetchall()
+        return [claimed(row, params.lease_token) for row in rows]
+
+    def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:
+        for name, value in tokens.items():
+            query = {"name": name, "tokens": value, "now": to_epoch(now)}
+            self._conn.execute(_Q["claim_spend_tokens"], query)
+
+
+def tenant_row(row: sqlite3.Row) -> TenantRow:
+    """A tenant's row; a tenant with jobs but no row yet (all columns NULL) gets the defaults."""
+    if row["weight"] is None:
+        return TenantRow(name=row["name"])
+    return TenantRow(
+        name=row["name"],
+        weight=row["weight"],
+        max_running=row["max_running"],
+        rate=row["rate"],
+        burst=row["burst"],
+        paused=bool(row["paused"]),
+        usage=row["usage"],
+        usage_at=from_epoch(row["usage_at"]),
+        mean_cost=row["mean_cost"],
+        tokens=row["tokens"],
+        tokens_at=from_epoch(row["tokens_at"]),
+    )
+
+
+def claimed(row: sqlite3.Row, token: str) -> b.ClaimedJob:
+    return b.ClaimedJob(
+        id=row["id"],
+        tenant=row["tenant"],
+        queue=row["queue"],
+        task=row["task"],
+        args=json.loads(row["args"]),
+        kwargs=json.loads(row["kwargs"]),
+        attempt=row["attempts"],
+        max_attempts=row["max_attempts"],
+        timeout=row["timeout"],
+        lease_token=token,
+    )
+
+
+def _candidate(row: sqlite3.Row) -> Candidate:
+    return Candidate(
+        id=row["id"],
+        tenant=row["tenant"],
+        priority=row["priority"],
+        run_at=at_epoch(row["run_at"]),
+        concurrency_key=row["concurrency_key"],
+        concurrency_limit=row["concurrency_limit"],
+    )

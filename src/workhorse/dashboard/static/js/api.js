@@ -1,0 +1,82 @@
+// The REST API client: every call carries the signed-in key as a Bearer token.
+
+const STORAGE_KEY = "workhorse.apiKey";
+
+/** The dashboard's own path, e.g. "/ui" (behind a proxy: "/prefix/ui"). */
+export const BASE = document.querySelector('meta[name="wh-base"]').content;
+const API_ROOT = BASE.slice(0, -"/ui".length);
+
+export class ApiError extends Error {
+  constructor(status, code, message) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export function storedKey() {
+  return window.localStorage.getItem(STORAGE_KEY);
+}
+
+export function storeKey(key) {
+  window.localStorage.setItem(STORAGE_KEY, key);
+}
+
+export function forgetKey() {
+  window.localStorage.removeItem(STORAGE_KEY);
+}
+
+let unauthorized = () => {};
+
+/** Called when the stored key is refused (revoked, or the database was reset). */
+export function onUnauthorized(handler) {
+  unauthorized = handler;
+}
+
+function url(path, query) {
+  const target = new URL(API_ROOT + path, window.location.origin);
+  for (const [name, value] of Object.entries(query || {})) {
+    const values = Array.isArray(value) ? value : [value];
+    for (const item of values) {
+      if (item !== undefined && item !== null && item !== "") {
+        target.searchParams.append(name, String(item));
+      }
+    }
+  }
+  return target;
+}
+
+async function send(method, path, { query, body, key } = {}) {
+  const headers = { Accept: "application/json", Authorization: `Bearer ${key || storedKey()}` };
+  const init = { method, headers, cache: "no-store" };
+  if (body !== undefined) {
+    headers["Content-Type"] = "application/json";
+    init.body = JSON.stringify(body);
+  }
+  let response;
+  try {
+    response = await fetch(url(path, query), init);
+  } catch {
+    throw new ApiError(0, "network", "The Workhorse API cannot be reached.");
+  }
+  const data = await response.json().catch(() => null);
+  if (!response.ok) {
+    const error = (data && data.error) || {};
+    const failure = new ApiError(
+      response.status,
+      error.code || `http_${response.status}`,
+      error.message || response.statusText,
+    );
+    if (response.status === 401 && !key) unauthorized(failure);
+    throw failure;
+  }
+  return data;
+}
+
+export const api = {
+  get: (path, query) => send("GET", path, { query }),
+  post: (path, body) => send("POST", path, { body: body === undefined ? {} : body }),
+  put: (path, body) => send("PUT", path, { body }),
+  /** Who ``key`` is (before it is stored): resolves to /v1/me, or throws ApiError. */
+  whoami: (key) => send("GET", "/v1/me", { key }),
+};

@@ -1,0 +1,83 @@
+"""job_finish_many adds each finished attempt's run time to its tenant's decayed usage (what fair
+share measures), as tenant_stats shows it."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+import pytest
+
+from workhorse.backends import base as b
+
+from .support import Jobs, at, failure, success
+
+WINDOW = timedelta(seconds=10)
+
+
+def _usage(jobs: Jobs, tenant: str, now: datetime, window: timedelta = WINDOW) -> float:
+    stats = jobs.backend.tenant_stats(b.TenantStatsParams(now=now, usage_window=window))
+    [row] = [row for row in stats if row.tenant.name == tenant]
+    return row.usage
+
+
+def _finish(jobs: Jobs, *outcomes: b.Outcome, now: datetime) -> list[int]:
+    params = b.JobFinishManyParams(outcomes=outcomes, now=now, usage_window=WINDOW)
+    return jobs.backend.job_finish_many(params)
+
+
+def test_job_finish_many_adds_the_run_time_to_the_tenants_usage(jobs: Jobs) -> None:
+    job = jobs.running(tenant="acme", now=at(1))
+    assert _usage(jobs, "acme", at(1)) == 0.0
+    assert _finish(jobs, success(job), now=at(4)) == [job.id]
+    assert _usage(jobs, "acme", at(4)) == pytest.approx(3.0)
+
+
+def test_job_finish_many_adds_every_outcome_of_a_batch(jobs: Jobs) -> None:
+    first = jobs.running(tenant="acme", now=at(0))
+    second = jobs.running(tenant="acme", now=at(2))
+    other = jobs.running(tenant="globex", now=at(4))
+    written = _finish(jobs, success(first), success(second), success(other), now=at(5))
+    assert sorted(written) == sorted([first.id, second.id, other.id])
+    assert _usage(jobs, "acme", at(5)) == pytest.approx(5.0 + 3.0)
+    assert _usage(jobs, "globex", at(5)) == pytest.approx(1.0)
+
+
+def test_job_finish_many_counts_failed_attempts_too(jobs: Jobs) -> None:
+    retried = jobs.running(tenant="acme", now=at(0))
+    dead = jobs.running(tenant="acme", now=at(0))
+    _finish(jobs, failure(retried, run_at=at(60)), failure(dead), now=at(2))
+    assert _usage(jobs, "acme", at(2)) == pytest.approx(4.0)
+
+
+def test_job_finish_many_usage_decays_over_the_usage_window(jobs: Jobs) -> None:
+    first = jobs.running(tenant="acme", now=at(0))
+    _finish(jobs, success(first), now=at(3))
+    assert _usage(jobs, "acme", at(13)) == pytest.approx(3.0 / math.e)
+    assert _usage(jobs, "acme", at(23)) == pytest.approx(3.0 / math.e**2)
+
+    second = jobs.running(tenant="acme", now=at(13))
+    _finish(jobs, success(second), now=at(15))
+    # The stored usage decayed from 3 s to 15 s, then gained the second attempt's 2 s.
+    expected = 3.0 * math.exp(-12 / 10) + 2.0
+    assert _usage(jobs, "acme", at(15)) == pytest.approx(expected)
+    assert _usage(jobs, "acme", at(25)) == pytest.approx(expected / math.e)
+
+
+def test_job_finish_many_does_not_add_a_fenced_outcome(jobs: Jobs) -> None:
+    job = jobs.running(tenant="acme", now=at(0))
+    stale = b.Outcome(
+        id=job.id, lease_token="not-the-lease", attempt=job.attempt, state=success(job).state
+    )
+    assert _finish(jobs, stale, now=at(5)) == []
+    stats = jobs.backend.tenant_stats(b.TenantStatsParams(now=at(5), usage_window=WINDOW))
+    assert [row.usage for row in stats if row.tenant.name == "acme"] == [0.0]
+    assert _finish(jobs, success(job), now=at(6)) == [job.id]
+    assert _usage(jobs, "acme", at(6)) == pytest.approx(6.0)
+
+
+def test_job_finish_many_does_not_add_an_outcome_written_twice(jobs: Jobs) -> None:
+    job = jobs.running(tenant="acme", now=at(0))
+    assert _finish(jobs, success(job), now=at(2)) == [job.id]
+    assert _finish(jobs, success(job), now=at(2)) == []
+    assert _usage(jobs, "acme", at(2)) == pytest.approx(2.0)
