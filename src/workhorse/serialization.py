@@ -17,7 +17,12 @@ def check_json(value: Any, where: str = "value") -> JSON:
 
 
 def _check(value: Any, where: str) -> None:
-    if value is None or isinstance(value, bool | int | str):
+    if value is None or isinstance(value, bool):
+        return
+    if isinstance(value, int):
+        return
+    if isinstance(value, str):
+        _check_text(value, where)
         return
     if isinstance(value, float):
         if not math.isfinite(value):
@@ -31,10 +36,18 @@ def _check(value: Any, where: str) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise NotJSONError(f"{where} has a non-string key {key!r}")
+            _check_text(key, f"{where} key")
             _check(item, f"{where}[{key!r}]")
         return
     hint = " (use a list)" if isinstance(value, tuple) else ""
     raise NotJSONError(f"{where} is a {type(value).__name__}, which is not JSON{hint}")
+
+
+def _check_text(value: str, where: str) -> None:
+    if "\x00" in value:
+        raise NotJSONError(f"{where} contains a NUL character, which databases cannot store")
+    if any("\ud800" <= char <= "\udfff" for char in value):
+        raise NotJSONError(f"{where} is not valid Unicode (it holds a lone surrogate)")
 
 
 def dumps(value: Any, where: str = "value") -> str:

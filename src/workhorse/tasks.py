@@ -21,6 +21,9 @@ if TYPE_CHECKING:
 P = ParamSpec("P")
 R = TypeVar("R")
 
+_MAX_SECONDS = 100 * 365 * 24 * 3600.0
+_INT32 = 2**31 - 1
+
 Duration = timedelta | float
 """A duration: a timedelta, or a number of seconds."""
 
@@ -32,6 +35,8 @@ def to_seconds(value: Duration | None, what: str) -> float | None:
     seconds = value.total_seconds() if isinstance(value, timedelta) else value
     if isinstance(seconds, bool) or not isinstance(seconds, int | float) or seconds <= 0:
         raise ConfigurationError(f"{what} must be a positive duration, got {value!r}")
+    if not seconds <= _MAX_SECONDS:  # also refuses NaN
+        raise ConfigurationError(f"{what} must be at most 100 years, got {value!r}")
     return float(seconds)
 
 
@@ -178,7 +183,8 @@ class BoundTask(Generic[P, R]):
 
 
 def _is_int(value: object) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+    """A real int that fits a 32-bit column (priorities, limits, attempts)."""
+    return isinstance(value, int) and not isinstance(value, bool) and -_INT32 - 1 <= value <= _INT32
 
 
 def _check_attempts(value: int | None) -> None:
@@ -191,3 +197,5 @@ def _check_name(value: str | None, what: str) -> None:
         return
     if not isinstance(value, str) or not value or len(value) > 200:
         raise ConfigurationError(f"{what} must be a non-empty string of at most 200 characters")
+    if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value):
+        raise ConfigurationError(f"{what} must be valid text without NUL characters")

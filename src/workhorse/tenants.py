@@ -34,6 +34,8 @@ class Tenant:
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name or len(self.name) > 200:
             raise ConfigurationError("tenant name must be a non-empty string of at most 200 chars")
+        if "\x00" in self.name:
+            raise ConfigurationError("tenant name must not contain NUL characters")
         if not _positive(self.weight):
             raise ConfigurationError(f"weight must be a positive number, got {self.weight!r}")
         for field in ("max_running", "max_queued"):

@@ -16,13 +16,16 @@ from hypothesis import strategies as st
 from workhorse.errors import NotJSONError, WorkhorseError
 from workhorse.serialization import check_json, dumps, loads
 
+storable_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+"""Text every database stores: no NUL characters, no lone surrogates."""
+
 json_values = st.recursive(
     st.none()
     | st.booleans()
     | st.integers()
     | st.floats(allow_nan=False, allow_infinity=False)
-    | st.text(),
-    lambda children: st.lists(children) | st.dictionaries(st.text(), children),
+    | storable_text,
+    lambda children: st.lists(children) | st.dictionaries(storable_text, children),
     max_leaves=20,
 )
 
@@ -120,3 +123,16 @@ def test_loads_keeps_none() -> None:
     assert loads(None) is None
     assert loads("null") is None
     assert loads(json.dumps([1, {"a": "b"}])) == [1, {"a": "b"}]
+
+
+@pytest.mark.parametrize(
+    ("value", "where"),
+    [
+        (["a\x00b"], r"args\[0\] contains a NUL"),
+        ({"k\x00": 1}, r"args key contains a NUL"),
+        (["\ud800"], r"args\[0\] is not valid Unicode"),
+    ],
+)
+def test_check_json_refuses_text_no_database_stores(value: Any, where: str) -> None:
+    with pytest.raises(NotJSONError, match=rf"^{where}"):
+        check_json(value, "args")

@@ -94,6 +94,9 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
         except psycopg.errors.UndefinedTable as exc:
             what = exc.diag.message_primary or "a table is missing"
             raise SchemaError(f"no Workhorse schema ({what}); run `workhorse migrate`") from None
+        except psycopg.DataError as exc:
+            what = exc.diag.message_primary or type(exc).__name__
+            raise ConfigurationError(f"PostgreSQL refused a value: {what}") from None
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseError(f"PostgreSQL error: {reason}") from None
@@ -335,7 +338,7 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
     def tenant_stats(self, params: base.TenantStatsParams) -> list[TenantStats]:
         since = params.now - timedelta(minutes=1)
         with self._tx() as conn:
-            conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ")  # one snapshot
+            conn.execute(_Q["snapshot_begin"])  # one snapshot for both reads
             configured = {r["name"]: r for r in conn.execute(_Q["tenant_list"]).fetchall()}
             counts = {
                 r["tenant"]: r

@@ -346,6 +346,9 @@ FOR UPDATE
 SELECT count(*) AS count FROM workhorse_jobs
 WHERE tenant = %(tenant)s AND state IN ('scheduled', 'queued', 'retrying')
 
+-- name: snapshot_begin
+SET TRANSACTION ISOLATION LEVEL REPEATABLE READ
+
 -- name: tenant_stats
 -- Per tenant: running, waiting, started in the last minute. Bounded by the tenants' live jobs.
 SELECT tenant,

@@ -125,6 +125,18 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps):
         except sqlite3.DatabaseError as exc:
             raise _translate(exc, self.path) from None
 
+    @contextmanager
+    def _snapshot(self) -> Iterator[sqlite3.Connection]:
+        """A read transaction: one consistent snapshot (WAL), without the write lock."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN")
+            yield conn
+        except sqlite3.DatabaseError as exc:
+            raise _translate(exc, self.path) from None
+        finally:
+            conn.execute("COMMIT")
+
     def _begin(self, conn: sqlite3.Connection) -> None:
         """BEGIN IMMEDIATE, retried every few milliseconds while another process writes.
 
@@ -396,7 +408,7 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps):
 
     def tenant_stats(self, params: base.TenantStatsParams) -> list[TenantStats]:
         now = to_epoch(params.now)
-        with self._write() as conn:  # one snapshot for both reads
+        with self._snapshot() as conn:  # one snapshot for both reads
             configured = {r["name"]: r for r in conn.execute(_Q["tenant_list"])}
             counts = {r["tenant"]: r for r in conn.execute(_Q["tenant_stats"], {"since": now - 60})}
         return [
