@@ -78,6 +78,8 @@ class Running:
     count: int
     elapsed: float
     """Seconds its running jobs have run so far, summed."""
+    keyed: int = 0
+    """How many of them have a concurrency key."""
 
 
 class ClaimStore(Protocol):
@@ -137,7 +139,10 @@ def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
         return []
     tokens = {n: _tokens(row, params.now) for n, row in rows.items() if row.rate is not None}
     demands = [_demand(row, running.get(n), tokens.get(n), params) for n, row in rows.items()]
-    chosen = _claim_rounds(store, demands, params.limit, queues)
+    keyed = [row.name for row, counts in found if counts.keyed and row.name in rows]
+    # Most claims involve no concurrency key at all: skip that read then.
+    blocked = store.blocked_keys(keyed) if keyed else set()
+    chosen = _claim_rounds(store, demands, params.limit, queues, blocked)
     claimed = store.mark_running([c.id for c in chosen], params)
     spent = _spent(tokens, chosen)
     if spent:
@@ -147,11 +152,14 @@ def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
 
 
 def _claim_rounds(
-    store: ClaimStore, demands: list[TenantDemand], capacity: int, queues: Sequence[str]
+    store: ClaimStore,
+    demands: list[TenantDemand],
+    capacity: int,
+    queues: Sequence[str],
+    blocked: set[tuple[str, str]],
 ) -> list[Candidate]:
     """Allocate, fetch, and allocate again what tenants could not use (all their jobs were held
     back by concurrency keys, or they had fewer jobs than slots), a few rounds at most."""
-    blocked = store.blocked_keys([d.name for d in demands])
     chosen: list[Candidate] = []
     for _ in range(ROUNDS):
         allocation = allocate(demands, capacity)

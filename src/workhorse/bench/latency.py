@@ -9,7 +9,14 @@ import uuid
 from workhorse.app import Workhorse
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import specs as make_specs
-from workhorse.bench.throughput import RunResult, all_jobs, children_cpu, spawn_worker, summarise
+from workhorse.bench.throughput import (
+    RunResult,
+    all_jobs,
+    children_cpu,
+    spawn_worker,
+    summarise,
+    wait_for_workers,
+)
 from workhorse.jobs import JobState
 
 TICK = 0.01
@@ -33,7 +40,7 @@ def run_once(
     cpu_before = children_cpu()
     procs = [spawn_worker(database_url, queue, concurrency, burst=False) for _ in range(workers)]
     try:
-        time.sleep(2.0)  # let the workers connect and start listening before the clock starts
+        wait_for_workers(app, workers)  # connected and listening before the clock starts
         total = int(rate * duration)
         sent = 0
         enqueue_time = 0.0

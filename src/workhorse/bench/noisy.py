@@ -16,7 +16,7 @@ from datetime import datetime
 from workhorse.app import Workhorse
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import hold
-from workhorse.bench.throughput import all_jobs, percentiles, spawn_worker
+from workhorse.bench.throughput import all_jobs, percentiles, spawn_worker, wait_for_workers
 from workhorse.jobs import Job, JobState
 from workhorse.tasks import JobSpec
 
@@ -44,7 +44,7 @@ def run_once(
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     procs = [spawn_worker(database_url, queue, concurrency, burst=False) for _ in range(workers)]
     try:
-        time.sleep(2.0)  # workers connect and idle
+        wait_for_workers(app, workers)
         idle, _ = _burst_waits(app, queue, burst, job_ms)
         for offset in range(0, backlog, 1000):
             jobs = [_job(queue, NOISY, job_ms) for _ in range(min(1000, backlog - offset))]

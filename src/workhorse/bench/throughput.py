@@ -11,6 +11,7 @@ import uuid
 from dataclasses import dataclass
 
 from workhorse.app import Workhorse
+from workhorse.backends import base as b
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import specs as make_specs
 from workhorse.jobs import Job, JobState
@@ -75,6 +76,16 @@ def spawn_worker(
     if burst:
         argv.append("--burst")
     return subprocess.Popen(argv)
+
+
+def wait_for_workers(app: Workhorse, count: int, timeout: float = 60.0) -> None:
+    """Block until ``count`` workers have registered (they are connected and claiming)."""
+    deadline = time.monotonic() + timeout
+    while len(app.backend.worker_list(b.WorkerListParams())) < count:
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"{count} bench workers did not start within {timeout:g}s")
+        time.sleep(0.05)
+    time.sleep(0.5)  # the registry row is written just before the first claim; let it happen
 
 
 def children_cpu() -> float:

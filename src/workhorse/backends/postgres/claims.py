@@ -30,7 +30,11 @@ class PostgresClaims:
     def tenants(self, queues: Sequence[str], now: datetime) -> list[tuple[TenantRow, Running]]:
         rows = self._all("claim_tenants", {"queues": list(queues), "now": now})
         return [
-            (tenant_row(row), Running(count=row["count"], elapsed=row["elapsed"])) for row in rows
+            (
+                tenant_row(row),
+                Running(count=row["count"], elapsed=row["elapsed"], keyed=row["keyed"]),
+            )
+            for row in rows
         ]
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:

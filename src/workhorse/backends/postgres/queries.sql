@@ -225,14 +225,15 @@ WITH RECURSIVE t(tenant) AS (
            LIMIT 1) IS NOT NULL
 ), running AS (
     -- One pass over the running jobs (bounded by the slots in use), not a probe per tenant.
-    SELECT tenant, count(*) AS count,
+    SELECT tenant, count(*) AS count, count(concurrency_key) AS keyed,
            sum(greatest(0, extract(epoch FROM %(now)s - started_at)))::float8 AS elapsed
     FROM workhorse_jobs WHERE state = 'running'
     GROUP BY tenant
 )
 SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
        tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
-       coalesce(r.count, 0) AS count, coalesce(r.elapsed, 0) AS elapsed
+       coalesce(r.count, 0) AS count, coalesce(r.keyed, 0) AS keyed,
+       coalesce(r.elapsed, 0) AS elapsed
 FROM work
 LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
 LEFT JOIN running AS r ON r.tenant = work.tenant

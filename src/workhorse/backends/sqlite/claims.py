@@ -24,7 +24,10 @@ class SQLiteClaims:
     def tenants(self, queues: Sequence[str], now: datetime) -> list[tuple[TenantRow, Running]]:
         query = {"queues": json.dumps(list(queues)), "now": to_epoch(now)}
         return [
-            (tenant_row(row), Running(count=row["count"], elapsed=row["elapsed"]))
+            (
+                tenant_row(row),
+                Running(count=row["count"], elapsed=row["elapsed"], keyed=row["keyed"]),
+            )
             for row in self._conn.execute(_Q["claim_tenants"], query)
         ]
 

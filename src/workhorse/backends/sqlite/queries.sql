@@ -189,14 +189,16 @@ WITH RECURSIVE t(tenant) AS (
                       WHERE state = 'queued' AND tenant = t.tenant AND queue = q.value))
 ), running AS (
     -- One pass over the running jobs (bounded by the slots in use), not a probe per tenant.
-    SELECT tenant, count(*) AS count, total(max(0, :now - started_at)) AS elapsed
+    SELECT tenant, count(*) AS count, count(concurrency_key) AS keyed,
+           total(max(0, :now - started_at)) AS elapsed
     FROM workhorse_jobs INDEXED BY workhorse_jobs_running
     WHERE state = 'running'
     GROUP BY tenant
 )
 SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
        tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
-       coalesce(r.count, 0) AS count, coalesce(r.elapsed, 0) AS elapsed
+       coalesce(r.count, 0) AS count, coalesce(r.keyed, 0) AS keyed,
+       coalesce(r.elapsed, 0) AS elapsed
 FROM work
 LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
 LEFT JOIN running AS r ON r.tenant = work.tenant
