@@ -201,7 +201,8 @@ class Worker:
                 await self._wait(self._wake, None)
                 continue
             try:
-                claimed = await self._claim(min(free, self.config.claim_limit))
+                limit = min(free, self.config.claim_limit)
+                claimed = await self._claim(limit, poll=idle_since is not None)
                 backoff.reset()
             except Exception as exc:
                 delay = backoff.next()
@@ -233,7 +234,10 @@ class Worker:
     def _busy(self) -> int:
         return len(self._running.keys() | self._threads_alive.keys())
 
-    async def _claim(self, limit: int) -> list[b.ClaimedJob]:
+    async def _claim(self, limit: int, *, poll: bool) -> list[b.ClaimedJob]:
+        """Claim up to ``limit`` jobs. When idle (``poll``), first ask with a cheap read whether
+        there is anything to claim, so idle workers do not take the write path; while busy, the
+        claim itself is the check."""
         params = b.JobClaimParams(
             worker_id=self.id,
             queues=self.config.queues,
@@ -243,9 +247,10 @@ class Worker:
             now=self.app.clock(),
             usage_window=self.app.fair_share_window,
         )
-        poll = b.JobPollParams(queues=self.config.queues, now=params.now)
-        if not await self._db(self._backend.job_poll, poll):
-            return []
+        if poll:
+            check = b.JobPollParams(queues=self.config.queues, now=params.now)
+            if not await self._db(self._backend.job_poll, check):
+                return []
         claimed = await self._db(self._backend.job_claim, params)
         if claimed:
             self.stats.claimed += len(claimed)
