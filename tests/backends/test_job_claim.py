@@ -140,6 +140,8 @@ def test_job_claim_marks_jobs_running_under_the_lease(jobs: Jobs) -> None:
         max_attempts=4,
         timeout=9.5,
         lease_token="tok",
+        run_at=at(0),
+        trace_context=None,
     )
     job = jobs.get(job_id)
     assert job.state is JobState.RUNNING

@@ -36,6 +36,8 @@ class NewJob:
     concurrency_key: str | None = None
     concurrency_limit: int | None = None
     """At most this many jobs of the tenant with ``concurrency_key`` run at once."""
+    trace_context: str | None = None
+    """The enqueuer's W3C trace context (a JSON carrier), continued by the job's execution."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -84,6 +86,10 @@ class ClaimedJob:
     max_attempts: int
     timeout: float | None
     lease_token: str
+    run_at: datetime | None = None
+    """When this attempt became due: its wait is the claim's ``now`` minus this."""
+    trace_context: str | None = None
+    """The enqueuer's trace context, as stored at enqueue (None when tracing was off)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -509,6 +515,54 @@ class JobDiscardParams:
     tenant: str | None = None
 
 
+# -- metrics -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsSnapshotParams:
+    """What the metrics gauges and the autoscaler read, once per interval: live jobs at ``now``,
+    jobs created and finished in the ``window`` before it, and workers seen after
+    ``workers_seen_after``."""
+
+    now: datetime
+    window: timedelta = timedelta(minutes=1)
+    workers_seen_after: datetime
+
+    def __post_init__(self) -> None:
+        if self.window <= timedelta(0):
+            raise ValueError(f"window must be positive, got {self.window}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobGroupStats:
+    """The jobs of one (tenant, queue, state) in a metrics snapshot.
+
+    For a live state (scheduled, queued, running, retrying) ``count`` is how many are in it now;
+    for an end state, how many ended in it during the window. ``created`` counts those created in
+    the window; ``due`` the scheduled or retrying ones whose ``run_at`` has come; ``runs`` and
+    ``run_seconds`` the succeeded and dead ones of the window that started, and the sum of their
+    last attempt's run time.
+    """
+
+    tenant: str
+    queue: str
+    state: JobState
+    count: int
+    created: int = 0
+    due: int = 0
+    runs: int = 0
+    run_seconds: float = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MetricsSnapshot:
+    groups: list[JobGroupStats]
+    workers: int
+    """Registered workers seen after ``workers_seen_after``."""
+    slots: int
+    """Their concurrency, summed."""
+
+
 class Listener(Protocol):
     """Wake-ups for idle workers (PostgreSQL LISTEN/NOTIFY)."""
 
@@ -665,3 +719,10 @@ class Backend(Protocol):
     def job_discard(self, params: JobDiscardParams) -> JobChange | None:
         """Move a dead job to cancelled, keeping ``finished_at`` (when it died); a job in any
         other state is left as it is (``changed`` False). None if not found."""
+
+    # -- metrics -----------------------------------------------------------------------------
+
+    def metrics_snapshot(self, params: MetricsSnapshotParams) -> MetricsSnapshot:
+        """Live jobs and the window's created and finished jobs, grouped by (tenant, queue,
+        state), and the live workers, from one consistent snapshot. Reads the live jobs and the
+        window's finished ones only (partial and finished-time indexes), never the history."""

@@ -28,6 +28,7 @@ from workhorse.backends.postgres.api_ops import PostgresApiOps
 from workhorse.backends.postgres.claims import PostgresClaims
 from workhorse.backends.postgres.dashboard_ops import PostgresDashboardOps
 from workhorse.backends.postgres.listener import PostgresListener
+from workhorse.backends.postgres.metrics_ops import PostgresMetricsOps
 from workhorse.backends.sql import load_blocks, load_migrations
 from workhorse.clock import require_aware, utcnow
 from workhorse.errors import (
@@ -49,7 +50,7 @@ Row = dict[str, Any]
 Conn = psycopg.Connection[Row]
 
 
-class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
+class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
     """A Backend over one PostgreSQL database, safe for any number of processes and hosts."""
 
     def __init__(self, url: str, *, auto_migrate: bool = False) -> None:
@@ -509,6 +510,7 @@ def _insert_one(cur: psycopg.Cursor[Row], job: base.NewJob, now: datetime) -> ba
         "concurrency_limit": job.concurrency_limit,
         "run_at": job.run_at,
         "now": now,
+        "trace_context": job.trace_context,
     }
     row = cur.execute(_Q["job_insert"], values).fetchone()
     if row is not None:
@@ -538,6 +540,7 @@ def _copy_row(job_id: int, job: base.NewJob, now: datetime) -> tuple[Any, ...]:
         now,
         job.run_at,
         now,
+        job.trace_context,
     )
 
 

@@ -104,6 +104,8 @@ class PostgresClaims:
                 max_attempts=row["max_attempts"],
                 timeout=row["timeout"],
                 lease_token=params.lease_token,
+                run_at=row["run_at"],
+                trace_context=row["trace_context"],
             )
             for row in self._all("claim_mark_running", query)
         ]

@@ -25,11 +25,11 @@ INSERT INTO workhorse_migrations (version, name, applied_at) VALUES (%(version)s
 -- name: job_insert
 INSERT INTO workhorse_jobs (
     tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
 ) VALUES (
     %(tenant)s, %(queue)s, %(task)s, %(args)s::jsonb, %(kwargs)s::jsonb, %(state)s, %(priority)s,
     %(max_attempts)s, %(timeout)s, %(unique_key)s, %(concurrency_key)s, %(concurrency_limit)s,
-    %(now)s, %(run_at)s, %(now)s
+    %(now)s, %(run_at)s, %(now)s, %(trace_context)s
 )
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -45,7 +45,7 @@ SELECT nextval(pg_get_serial_sequence('workhorse_jobs', 'id')) FROM generate_ser
 -- name: job_copy
 COPY workhorse_jobs (
     id, tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
 ) FROM STDIN
 
 -- name: listen_channel
@@ -288,7 +288,8 @@ SET state = 'running', attempts = attempts + 1, lease_token = %(lease_token)s,
     worker_id = %(worker_id)s, lease_expires_at = %(lease_expires_at)s, started_at = %(now)s,
     updated_at = %(now)s
 WHERE id = ANY(%(ids)s::bigint[]) AND state = 'queued'
-RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout
+RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, run_at,
+          trace_context
 
 -- name: claim_spend_tokens
 -- tokens_at never moves back: a claim whose clock reading is older than the last one's must not
@@ -503,3 +504,37 @@ GROUP BY worker_id
 -- finished_at stays when the job died, as job_redrive_cancel keeps it.
 UPDATE workhorse_jobs SET state = 'cancelled', updated_at = %(now)s
 WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND state = 'dead'
+
+-- Metrics ------------------------------------------------------------------------------------
+
+-- name: metrics_snapshot
+-- The gauges' one read per interval. Live jobs (read through the partial indexes, bounded by the
+-- backlog) and the jobs that ended in the window (a range of workhorse_jobs_finished; the
+-- MATERIALIZED CTE keeps it that), grouped by (tenant, queue, state); never the whole history.
+-- A job created in the window is live now or ended in it, so `created` counts every arrival.
+WITH ended AS MATERIALIZED (
+    SELECT tenant, queue, state, created_at, run_at,
+           CASE WHEN state IN ('succeeded', 'dead') THEN started_at END AS started_at,
+           finished_at
+    FROM workhorse_jobs
+    WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at >= %(since)s
+)
+SELECT tenant, queue, state, count(*) AS count,
+       count(*) FILTER (WHERE created_at >= %(since)s) AS created,
+       count(*) FILTER (WHERE state IN ('scheduled', 'retrying') AND run_at <= %(now)s) AS due,
+       count(started_at) AS runs,
+       coalesce(sum(greatest(0, extract(epoch FROM finished_at - started_at))), 0)::float8
+           AS run_seconds
+FROM (
+    SELECT tenant, queue, state, created_at, run_at, NULL::timestamptz AS started_at,
+           NULL::timestamptz AS finished_at
+    FROM workhorse_jobs
+    WHERE state IN ('scheduled', 'queued', 'running', 'retrying')
+    UNION ALL
+    SELECT * FROM ended
+) AS j
+GROUP BY tenant, queue, state
+
+-- name: metrics_snapshot_workers
+SELECT count(*) AS workers, coalesce(sum(concurrency), 0) AS slots FROM workhorse_workers
+WHERE last_seen_at > %(seen_after)s

@@ -28,7 +28,8 @@ CREATE TABLE workhorse_jobs (
     finished_at      timestamptz,
     updated_at       timestamptz NOT NULL,
     concurrency_key  text,
-    concurrency_limit integer    CHECK (concurrency_limit >= 1)
+    concurrency_limit integer    CHECK (concurrency_limit >= 1),
+    trace_context    text
 );
 
 -- The claim walks this partial index in order and stops after `limit` rows: its cost does not

@@ -33,6 +33,7 @@ from workhorse.backends.sql import load_blocks, load_migrations
 from workhorse.backends.sqlite.api_ops import SQLiteApiOps
 from workhorse.backends.sqlite.claims import SQLiteClaims
 from workhorse.backends.sqlite.dashboard_ops import SQLiteDashboardOps
+from workhorse.backends.sqlite.metrics_ops import SQLiteMetricsOps
 from workhorse.clock import at_epoch, from_epoch, to_epoch, utcnow
 from workhorse.errors import (
     ConfigurationError,
@@ -50,7 +51,7 @@ _Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
 _SYNCHRONOUS = {"off", "normal", "full", "extra"}
 
 
-class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps):
+class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps, SQLiteMetricsOps):
     """A Backend over one SQLite file, shared safely by threads and processes."""
 
     def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
@@ -568,6 +569,7 @@ def _insert_one(conn: sqlite3.Connection, job: base.NewJob, now: float) -> base.
         "concurrency_limit": job.concurrency_limit,
         "run_at": to_epoch(job.run_at),
         "now": now,
+        "trace_context": job.trace_context,
     }
     row = conn.execute(_Q["job_insert"], values).fetchone()
     if row is not None:

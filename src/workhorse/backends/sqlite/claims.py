@@ -130,6 +130,8 @@ def claimed(row: sqlite3.Row, token: str) -> b.ClaimedJob:
         max_attempts=row["max_attempts"],
         timeout=row["timeout"],
         lease_token=token,
+        run_at=at_epoch(row["run_at"]),
+        trace_context=row["trace_context"],
     )
 
 

@@ -18,10 +18,10 @@ INSERT INTO workhorse_migrations (version, name, applied_at) VALUES (:version, :
 -- name: job_insert
 INSERT INTO workhorse_jobs (
     tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
 ) VALUES (
     :tenant, :queue, :task, :args, :kwargs, :state, :priority, :max_attempts, :timeout,
-    :unique_key, :concurrency_key, :concurrency_limit, :now, :run_at, :now
+    :unique_key, :concurrency_key, :concurrency_limit, :now, :run_at, :now, :trace_context
 )
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -37,7 +37,8 @@ SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
     worker_id = :worker_id, lease_expires_at = :lease_expires_at, started_at = :now,
     updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'queued'
-RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at
+RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
+          trace_context
 
 -- name: job_poll
 SELECT 1 FROM json_each(:queues) AS q
@@ -429,3 +430,31 @@ GROUP BY worker_id
 -- finished_at stays when the job died, as job_redrive_cancel keeps it.
 UPDATE workhorse_jobs SET state = 'cancelled', updated_at = :now
 WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant) AND state = 'dead'
+
+-- Metrics ------------------------------------------------------------------------------------
+
+-- name: metrics_snapshot
+-- The gauges' one read per interval. Live jobs (bounded by the backlog) and the jobs that ended
+-- in the window (a range of workhorse_jobs_finished), grouped by (tenant, queue, state); never
+-- the whole history. A job created in the window is live now or ended in it, so `created`
+-- counts every arrival.
+SELECT tenant, queue, state, count(*) AS count,
+       total(created_at >= :since) AS created,
+       total(state IN ('scheduled', 'retrying') AND run_at <= :now) AS due,
+       count(started_at) AS runs,
+       total(max(0, finished_at - started_at)) AS run_seconds
+FROM (
+    SELECT tenant, queue, state, created_at, run_at, NULL AS started_at, NULL AS finished_at
+    FROM workhorse_jobs
+    WHERE state IN ('scheduled', 'queued', 'running', 'retrying')
+    UNION ALL
+    SELECT tenant, queue, state, created_at, run_at,
+           CASE WHEN state IN ('succeeded', 'dead') THEN started_at END, finished_at
+    FROM workhorse_jobs INDEXED BY workhorse_jobs_finished
+    WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at >= :since
+)
+GROUP BY tenant, queue, state
+
+-- name: metrics_snapshot_workers
+SELECT count(*) AS workers, coalesce(sum(concurrency), 0) AS slots FROM workhorse_workers
+WHERE last_seen_at > :seen_after

@@ -1,0 +1,4 @@
+-- Tracing: the W3C trace context (traceparent, and tracestate when there is one) of the code that
+-- enqueued the job, as the propagator's JSON carrier; the worker's execution span continues it.
+-- NULL when tracing was off at enqueue.
+ALTER TABLE workhorse_jobs ADD COLUMN trace_context TEXT;
