@@ -20,6 +20,8 @@ from workhorse.errors import (
     UnknownTaskError,
 )
 from workhorse.jobs import Job, JobHandle, JobState
+from workhorse.observability import tracing
+from workhorse.observability.metrics import AppMetrics, Operation
 from workhorse.retry import RetryPolicy
 from workhorse.scheduling.cron import Schedule
 from workhorse.serialization import check_json, dumps
@@ -73,6 +75,8 @@ class Workhorse:
         self.schedules: dict[str, Schedule] = {}
         self._backend: Backend | None = None
         self._backend_lock = threading.Lock()
+        self.metrics = AppMetrics()
+        """This app's metrics registry: jobs it enqueued, its database round trips."""
 
     def __repr__(self) -> str:
         return f"<Workhorse {self.database_url} tasks={sorted(self.tasks)}>"
@@ -222,11 +226,15 @@ class Workhorse:
         the caller's transaction and exist only if the caller commits it.
         """
         now = self.clock()
-        rows = [self.new_job(spec, now) for spec in specs]
-        if not rows:
+        specs = list(specs)
+        if not specs:
             return []
-        params = b.JobInsertManyParams(jobs=rows, now=now, connection=connection)
-        inserted = self.backend.job_insert_many(params)
+        with tracing.enqueue_span(len(specs), specs[0].task if len(specs) == 1 else None) as ctx:
+            rows = [self.new_job(spec, now, trace_context=ctx) for spec in specs]
+            params = b.JobInsertManyParams(jobs=rows, now=now, connection=connection)
+            with self.metrics.round_trip(Operation.ENQUEUE):
+                inserted = self.backend.job_insert_many(params)
+        self.metrics.enqueued(rows, inserted)
         return [JobHandle(row.id, row.created) for row in inserted]
 
     async def enqueue_many_async(self, specs: Iterable[JobSpec]) -> list[JobHandle]:
@@ -242,8 +250,11 @@ class Workhorse:
         """Enqueue a registered task by name (as the CLI and HTTP API do)."""
         return self.get_task(task).with_options(**options).enqueue(*args, **(kwargs or {}))
 
-    def new_job(self, spec: JobSpec, now: datetime) -> b.NewJob:
-        """The row ``spec`` becomes when enqueued at ``now``, task defaults applied."""
+    def new_job(
+        self, spec: JobSpec, now: datetime, *, trace_context: str | None = None
+    ) -> b.NewJob:
+        """The row ``spec`` becomes when enqueued at ``now``, task defaults applied;
+        ``trace_context`` is the enqueuer's (see ``workhorse.observability.tracing``)."""
         task = self.get_task(spec.task)
         opts = spec.options
         run_at = opts.run_at or now
@@ -266,6 +277,7 @@ class Workhorse:
             concurrency_limit=(
                 opts.concurrency_limit or 1 if opts.concurrency_key is not None else None
             ),
+            trace_context=trace_context,
         )
 
     def get_job(self, job_id: int, *, tenant: str | None = None) -> Job:

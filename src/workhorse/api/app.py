@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
@@ -11,10 +11,12 @@ from fastapi import FastAPI
 from workhorse import __version__
 from workhorse.api.body_limit import DEFAULT_MAX_BODY, BodyLimit
 from workhorse.api.errors import install_error_handlers
-from workhorse.api.routes import discard, health, jobs, me, stats, system, tenants
+from workhorse.api.routes import discard, health, jobs, me, metrics, stats, system, tenants
 from workhorse.api.schemas import ErrorBody
+from workhorse.api.telemetry import ApiTelemetry, TraceRequests
 from workhorse.app import Workhorse
 from workhorse.dashboard import mount_dashboard
+from workhorse.observability.gauges import GaugeSettings
 
 _DESCRIPTION = """\
 Submit and watch Workhorse jobs over HTTP. Every `/v1` endpoint needs an API key
@@ -43,6 +45,8 @@ class ApiSettings:
     """Largest request body accepted, in bytes (413 beyond)."""
     idempotency_ttl: timedelta = timedelta(hours=24)
     """How long an Idempotency-Key is remembered."""
+    gauges: GaugeSettings = field(default_factory=GaugeSettings)
+    """The database-derived gauges of ``/metrics`` and the autoscaling policy."""
 
     def __post_init__(self) -> None:
         if self.max_body < 1:
@@ -62,16 +66,20 @@ def create_api(app: Workhorse, settings: ApiSettings | None = None) -> FastAPI:
     )
     api.state.workhorse = app
     api.state.settings = settings
+    api.state.telemetry = ApiTelemetry.of(app, settings.gauges)
     install_error_handlers(api)
     api.include_router(health.router)
+    api.include_router(metrics.router)
     api.include_router(jobs.router, prefix="/v1", responses=_ERRORS)
     api.include_router(system.router, prefix="/v1", responses=_ERRORS)
     api.include_router(tenants.router, prefix="/v1", responses=_ERRORS)
     api.include_router(discard.router, prefix="/v1", responses=_ERRORS)
     api.include_router(stats.router, prefix="/v1", responses=_ERRORS)
     api.include_router(me.router, prefix="/v1", responses=_ERRORS)
+    api.include_router(metrics.v1, prefix="/v1", responses=_ERRORS)
     mount_dashboard(api)
     api.add_middleware(BodyLimit, max_body=settings.max_body)
+    api.add_middleware(TraceRequests)  # outermost of ours: the span covers the whole request
     _document_tasks(api, app)
     return api
 

@@ -19,6 +19,8 @@ from workhorse.api.schemas import JobCreate
 from workhorse.app import Workhorse
 from workhorse.backends import base as b
 from workhorse.errors import WorkhorseError
+from workhorse.observability import tracing
+from workhorse.observability.metrics import Operation
 from workhorse.tasks import JobOptions, JobSpec
 
 
@@ -85,16 +87,21 @@ def enqueue(
         inserted = [b.InsertedJob(id=h.id, created=h.created) for h in handles]
         return Enqueued(jobs=inserted, replayed=False)
     now = app.clock()
-    record = app.backend.idempotency_insert(
-        b.IdempotencyInsertParams(
-            scope=caller.idempotency_scope,
-            key=idem.key,
-            request_hash=idem.request_hash,
-            jobs=[app.new_job(spec, now) for spec in specs],
-            now=now,
-            expires_at=now + idem.ttl,
-        )
-    )
+    with tracing.enqueue_span(len(specs), specs[0].task if len(specs) == 1 else None) as ctx:
+        rows = [app.new_job(spec, now, trace_context=ctx) for spec in specs]
+        with app.metrics.round_trip(Operation.ENQUEUE):
+            record = app.backend.idempotency_insert(
+                b.IdempotencyInsertParams(
+                    scope=caller.idempotency_scope,
+                    key=idem.key,
+                    request_hash=idem.request_hash,
+                    jobs=rows,
+                    now=now,
+                    expires_at=now + idem.ttl,
+                )
+            )
+    if not record.replayed:
+        app.metrics.enqueued(rows, record.jobs)
     if record.replayed and record.request_hash != idem.request_hash:
         raise ApiError(
             409,

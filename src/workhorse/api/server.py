@@ -29,6 +29,9 @@ def server_config(
         host=host,
         port=port,
         log_level=log_level,
+        # uvicorn's loggers propagate to ours (JSON or text, see workhorse.observability.logs)
+        # instead of getting handlers and formats of their own.
+        log_config=None,
         access_log=access_log,
         lifespan="off",
         server_header=False,

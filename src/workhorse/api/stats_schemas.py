@@ -43,3 +43,26 @@ class MeOut(BaseModel):
     key_prefix: str
     admin: bool
     tenant: str | None = Field(description="The only tenant the key sees; null for admin keys.")
+
+
+class AutoscaleOut(BaseModel):
+    """How many workers the load needs (see docs/operations.md for the formula)."""
+
+    desired_workers: int = Field(
+        description="Workers to run: the target, up at once, down only after the cooldown."
+    )
+    target_workers: int = Field(description="What the load needs right now, before hysteresis.")
+    current_workers: int = Field(description="Workers that heartbeat recently.")
+    current_slots: int = Field(description="Their slots, summed.")
+    slots_per_worker: int
+    arrival_rate_per_s: float = Field(description="Jobs created per second over the window.")
+    mean_run_seconds: float = Field(description="Mean run time of jobs finished in the window.")
+    backlog: int = Field(description="Jobs ready to run and not running.")
+    min_workers: int
+    max_workers: int
+    headroom: float
+    drain_target_seconds: float
+    cooldown_seconds: float
+    window_seconds: float
+    computed_at: datetime = Field(description="When the database was read for these numbers.")
+    database_up: bool = Field(description="False: the last read failed; these are older numbers.")

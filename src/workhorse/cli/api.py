@@ -5,7 +5,9 @@ from __future__ import annotations
 import click
 
 from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
-from workhorse.cli.logs import log_level_option, setup_logging
+from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
+from workhorse.cli.observability import gauge_options
+from workhorse.observability.gauges import GaugeSettings
 
 host_option = click.option(
     "--host", default="127.0.0.1", show_default=True, help="Address the API listens on."
@@ -29,23 +31,31 @@ port_option = click.option(
     show_default=True,
     help="Largest request body in bytes (413 beyond).",
 )
+@gauge_options
 @log_level_option
+@log_format_option
 @friendly_errors
 def api(
-    app_path: str, database_url: str, host: str, port: int, max_body: int, log_level: str
+    app_path: str,
+    database_url: str,
+    host: str,
+    port: int,
+    max_body: int,
+    log_level: str,
+    log_format: str,
+    gauges: GaugeSettings,
 ) -> None:
-    """Serve the REST API (/v1, /docs, /healthz, /readyz) until Ctrl-C / SIGTERM."""
+    """Serve the REST API (/v1, /docs, /healthz, /readyz, /metrics) until Ctrl-C / SIGTERM."""
     # The web stack is imported only by the commands that serve it: every other command starts
     # faster without it.
     from workhorse.api.app import ApiSettings
     from workhorse.api.server import ApiServer, server_config
 
-    setup_logging(log_level)
+    setup_logging(log_level, log_format, service="workhorse-api")
     app = load_app(app_path, database_url)
     app.backend  # noqa: B018 - open (on SQLite: migrate) the database before taking requests
-    config = server_config(
-        app, host=host, port=port, settings=ApiSettings(max_body=max_body), log_level=log_level
-    )
+    settings = ApiSettings(max_body=max_body, gauges=gauges)
+    config = server_config(app, host=host, port=port, settings=settings, log_level=log_level)
     try:
         ApiServer(config).run()
     finally:

@@ -10,6 +10,7 @@ import signal
 import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from typing import TYPE_CHECKING
 
 import click
 from rich.console import Console
@@ -18,11 +19,16 @@ from rich.live import Live
 from workhorse.app import Workhorse
 from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
 from workhorse.cli.api import host_option, port_option
-from workhorse.cli.logs import log_level_option, setup_logging
+from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
+from workhorse.cli.observability import gauge_options, metrics_host_option, metrics_port_option
+from workhorse.observability.gauges import GaugeSettings
 from workhorse.scheduling.maintenance import Maintenance
 from workhorse.serve.supervisor import Supervisor, WorkerCommand
 from workhorse.serve.view import Rates, render, summary_line, take_snapshot
 from workhorse.worker.dbcall import thread_db_call
+
+if TYPE_CHECKING:
+    from workhorse.api.app import ApiSettings
 
 log = logging.getLogger("workhorse.serve")
 
@@ -40,7 +46,11 @@ DEMO_APP = "workhorse.demo:app"
 @click.option("--api/--no-api", "with_api", default=True, help="Serve the REST API too (default).")
 @host_option
 @port_option
+@metrics_port_option
+@metrics_host_option
+@gauge_options
 @log_level_option
+@log_format_option
 @friendly_errors
 def serve(
     app_path: str | None,
@@ -53,14 +63,21 @@ def serve(
     with_api: bool,
     host: str,
     port: int,
+    metrics_port: int | None,
+    metrics_host: str,
     log_level: str,
+    log_format: str,
+    gauges: GaugeSettings,
 ) -> None:
-    """Run worker processes, the maintenance loops and the REST API until Ctrl-C / SIGTERM."""
+    """Run worker processes, the maintenance loops and the REST API until Ctrl-C / SIGTERM.
+
+    Metrics: the API's /metrics (counters of this process and the database-derived gauges),
+    and with --metrics-port each worker's own on PORT, PORT+1, …"""
     if demo and app_path:
         raise click.UsageError("--demo runs the demo app; drop --app or --demo")
     if not demo and not app_path:
         raise click.UsageError("pass --app module:attr (or --demo to try Workhorse out)")
-    setup_logging(log_level)
+    resolved_format = setup_logging(log_level, log_format, service="workhorse-serve")
     app_path = DEMO_APP if demo or app_path is None else app_path
     app = load_app(app_path, database_url)
     app.backend  # noqa: B018 - migrate and fail fast on a bad database before starting workers
@@ -71,11 +88,22 @@ def serve(
         concurrency=concurrency,
         queues=queues,
         log_level="warning" if live else log_level,
+        # Workers log to this terminal (or, live, through us): the format we resolved.
+        log_format="text" if live else resolved_format,
+        metrics_port=metrics_port,
+        metrics_host=metrics_host,
     )
     api_socket = _listen(host, port) if with_api else None
     if demo and api_socket is not None:
         _print_demo_key(app, api_socket)
-    asyncio.run(_serve(app, command, workers, demo=demo, live=live, api_socket=api_socket))
+    settings = None
+    if with_api:
+        from workhorse.api.app import ApiSettings
+
+        settings = ApiSettings(gauges=gauges)
+    asyncio.run(
+        _serve(app, command, workers, demo=demo, live=live, api_socket=api_socket, api=settings)
+    )
 
 
 async def _serve(
@@ -86,6 +114,7 @@ async def _serve(
     demo: bool,
     live: bool,
     api_socket: socket.socket | None = None,
+    api: ApiSettings | None = None,
 ) -> None:
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -110,7 +139,7 @@ async def _serve(
         tasks.append(asyncio.create_task(_demo_traffic(app)))
     tasks.append(asyncio.create_task(_show(app, console, live, command)))
     if api_socket is not None:
-        tasks.append(asyncio.create_task(_api(app, api_socket, live)))
+        tasks.append(asyncio.create_task(_api(app, api_socket, live, api)))
     log.info(
         "serving %s on %s with %d worker process(es)", command.app_path, app.database_url, count
     )
@@ -175,12 +204,16 @@ def _print_demo_key(app: Workhorse, sock: socket.socket) -> None:
     click.echo(f"Dashboard: http://{host}:{port}/ui  (sign in with the demo admin key {key.token})")
 
 
-async def _api(app: Workhorse, sock: socket.socket, live: bool) -> None:
+async def _api(
+    app: Workhorse, sock: socket.socket, live: bool, settings: ApiSettings | None
+) -> None:
     """Serve the REST API in this event loop; uvicorn's signal handling stays off (ours drains
     the workers), and cancelling this task stops it gracefully."""
     from workhorse.api.server import EmbeddedServer, server_config
 
     host, port = sock.getsockname()[:2]
     log.info("REST API on http://%s:%d (docs at /docs)", host, port)
-    config = server_config(app, log_level="warning" if live else "info", access_log=False)
+    config = server_config(
+        app, settings=settings, log_level="warning" if live else "info", access_log=False
+    )
     await EmbeddedServer(config).serve_until_cancelled(sock)

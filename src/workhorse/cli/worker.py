@@ -9,7 +9,13 @@ from datetime import timedelta
 import click
 
 from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
-from workhorse.cli.logs import log_level_option, setup_logging
+from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
+from workhorse.cli.observability import (
+    metrics_host_option,
+    metrics_port_option,
+    start_metrics_server,
+)
+from workhorse.observability.exposition import exposition_registry
 from workhorse.worker import Worker, WorkerConfig
 
 
@@ -37,7 +43,10 @@ from workhorse.worker import Worker, WorkerConfig
 )
 @click.option("--id", "worker_id", help="Worker id (default: host-pid-random).")
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
+@metrics_port_option
+@metrics_host_option
 @log_level_option
+@log_format_option
 @friendly_errors
 def worker(
     app_path: str,
@@ -49,11 +58,14 @@ def worker(
     lease: float,
     worker_id: str | None,
     parent_pid: int | None,
+    metrics_port: int | None,
+    metrics_host: str,
     log_level: str,
+    log_format: str,
 ) -> None:
     """Claim and run jobs until SIGTERM/SIGINT (which drain gracefully) or, with --burst, until
     no work is left."""
-    setup_logging(log_level)
+    setup_logging(log_level, log_format, service="workhorse-worker")
     app = load_app(app_path, database_url)
     queue_names = tuple(q.strip() for q in queues.split(",") if q.strip())
     config = WorkerConfig(
@@ -68,7 +80,15 @@ def worker(
     )
     runner = Worker(app, config)
     app.backend  # noqa: B018 - open the database now so a bad URL fails before the loop starts
-    runner.run()
+    metrics = None
+    if metrics_port is not None:
+        registry = exposition_registry(app.metrics.registry, runner.metrics.registry)
+        metrics = start_metrics_server(registry, metrics_host, metrics_port)
+    try:
+        runner.run()
+    finally:
+        if metrics is not None:
+            metrics.stop()
     app.close()
     if runner.threads_alive:
         # Sync tasks still running (timed out or handed back) cannot be interrupted; their jobs

@@ -20,8 +20,17 @@ class WorkerCommand:
     concurrency: int
     queues: str
     log_level: str
+    log_format: str = "auto"
+    metrics_port: int | None = None
+    """The first worker's metrics port; the n-th worker (from 0) gets this plus n."""
+    metrics_host: str = "0.0.0.0"
 
-    def argv(self) -> list[str]:
+    def argv(self, index: int = 0) -> list[str]:
+        """The command line of worker number ``index``."""
+        metrics = []
+        if self.metrics_port is not None:
+            port = str(self.metrics_port + index if self.metrics_port else 0)
+            metrics = ["--metrics-port", port, "--metrics-host", self.metrics_host]
         return [
             sys.executable,
             "-m",
@@ -37,6 +46,9 @@ class WorkerCommand:
             self.queues,
             "--log-level",
             self.log_level,
+            "--log-format",
+            self.log_format,
+            *metrics,
         ]
 
 
@@ -67,7 +79,7 @@ class Supervisor:
 
     async def run(self) -> None:
         """Start the workers and restart any that exit, until ``stop``."""
-        self._procs = [await self._spawn() for _ in range(self._count)]
+        self._procs = [await self._spawn(index) for index in range(self._count)]
         while not self._stopping:
             for index, proc in enumerate(self._procs):
                 if proc.returncode is not None and not self._stopping:
@@ -75,7 +87,7 @@ class Supervisor:
                         "worker pid %d exited with %s; restarting", proc.pid, proc.returncode
                     )
                     await asyncio.sleep(1)
-                    self._procs[index] = await self._spawn()
+                    self._procs[index] = await self._spawn(index)
             await asyncio.sleep(0.5)
 
     async def stop(self) -> None:
@@ -94,12 +106,16 @@ class Supervisor:
                     proc.kill()
             await asyncio.gather(*(proc.wait() for proc in self._procs))
 
-    async def _spawn(self) -> asyncio.subprocess.Process:
+    async def _spawn(self, index: int) -> asyncio.subprocess.Process:
         stderr = None if self._on_line is None else asyncio.subprocess.PIPE
         # A process group of its own: Ctrl-C in the terminal reaches only serve, which then
         # drains the workers with one SIGTERM each; --parent-pid ends them if serve is killed.
         proc = await asyncio.create_subprocess_exec(
-            *self._command.argv(), "--parent-pid", str(os.getpid()), stderr=stderr, process_group=0
+            *self._command.argv(index),
+            "--parent-pid",
+            str(os.getpid()),
+            stderr=stderr,
+            process_group=0,
         )
         log.info("started worker pid %d", proc.pid)
         if self._on_line is not None and proc.stderr is not None:

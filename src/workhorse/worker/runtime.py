@@ -27,6 +27,10 @@ from workhorse.backends import base as b
 from workhorse.backoff import Backoff
 from workhorse.context import JobContext, _current
 from workhorse.errors import JobTimeoutError, UnknownTaskError
+from workhorse.jobs import JobState
+from workhorse.observability import logs
+from workhorse.observability.metrics import Outcome, WorkerMetrics
+from workhorse.observability.worker_hooks import WorkerTelemetry
 from workhorse.scheduling.maintenance import Maintenance, MaintenanceConfig
 from workhorse.types import JSON
 from workhorse.worker import outcomes
@@ -38,6 +42,9 @@ if TYPE_CHECKING:
     from workhorse.app import Workhorse
 
 log = logging.getLogger("workhorse.worker")
+
+_LOST_LOOKUPS = 50
+"""Lost jobs whose state one heartbeat reads, to tell a cancel from a lost lease."""
 
 
 @dataclass(slots=True)
@@ -75,6 +82,11 @@ class Worker:
             self.config.worker_id or f"{socket.gethostname()}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
         )
         self.stats = WorkerStats()
+        self.metrics = WorkerMetrics()
+        """This worker's registry (its app's enqueue and round-trip metrics are ``app.metrics``)."""
+        self.metrics.slots.set(self.config.concurrency)
+        self.metrics.busy_slots.set_function(self._busy)
+        self._telemetry = WorkerTelemetry(self.id, self.metrics, app.metrics)
         self._maintenance_config = maintenance
         self._running: dict[int, _Running] = {}
         self._threads_alive: dict[int, Future[Any]] = {}
@@ -96,8 +108,10 @@ class Worker:
         self._task_threads = ThreadPoolExecutor(
             self.config.concurrency, thread_name_prefix="workhorse-task"
         )
-        self._db = thread_db_call(self._db_threads)
-        backend = await self._db(lambda _: self.app.backend, None)
+        logs.bind_worker(self.id)
+        db = thread_db_call(self._db_threads)
+        backend = await db(lambda _: self.app.backend, None)
+        self._db = self._telemetry.instrument(db, backend)
         self._backend = backend
         self._completer = Completer(
             backend,
@@ -314,20 +328,24 @@ class Worker:
     async def _execute(self, running: _Running) -> None:
         job = running.job
         policy = self.app.retry_policy_for(job.task)
-        try:
-            result = await self._call(running)
-        except asyncio.CancelledError:
-            if running.lost:
-                self.stats.lost += 1
-            self._finish(job.id)
-            return  # lost, cancelled or handed back: the outcome is not ours to write
-        except BaseException as exc:
-            log.info("job %d (%s) attempt %d failed: %r", job.id, job.task, job.attempt, exc)
-            self.stats.failed += 1
-            self._completer.add(outcomes.failed(job, exc, self.app.clock(), policy))
-        else:
-            self.stats.succeeded += 1
-            self._completer.add(outcomes.succeeded(job, result, self.app.clock(), policy))
+        with self._telemetry.attempt(job) as attempt:
+            try:
+                result = await self._call(running)
+            except asyncio.CancelledError:
+                if running.lost:
+                    self.stats.lost += 1
+                self._finish(job.id)
+                return  # lost, cancelled or handed back: the outcome is not ours to write
+            except BaseException as exc:
+                log.info("job %d (%s) attempt %d failed: %r", job.id, job.task, job.attempt, exc)
+                self.stats.failed += 1
+                outcome = outcomes.failed(job, exc, self.app.clock(), policy)
+                attempt.ended(outcome.state, exc)
+            else:
+                self.stats.succeeded += 1
+                outcome = outcomes.succeeded(job, result, self.app.clock(), policy)
+                attempt.ended(outcome.state)
+            self._completer.add(outcome)
         self._finish(job.id)
 
     async def _call(self, running: _Running) -> JSON:
@@ -399,6 +417,7 @@ class Worker:
         )
         held = set(await self._db(self._backend.job_heartbeat, params))
         await self._register()
+        lost = []
         for job_id, running in list(self._running.items()):
             if job_id in held or running.claimed_at >= started or running.task is None:
                 continue
@@ -407,6 +426,23 @@ class Worker:
             running.lost = True
             running.context.cancelled.set()
             running.task.cancel()
+            lost.append(running.job)
+        if lost:
+            await self._count_lost(lost)
+
+    async def _count_lost(self, jobs: list[b.ClaimedJob]) -> None:
+        """Count jobs taken from under this worker as cancelled or lost (reaped), reading the
+        state of at most ``_LOST_LOOKUPS`` of them (the rest count as lost)."""
+        for index, job in enumerate(jobs):
+            outcome = Outcome.LOST
+            if index < _LOST_LOOKUPS:
+                try:
+                    found = await self._db(self._backend.job_get, b.JobGetParams(id=job.id))
+                except Exception:
+                    found = None
+                if found is not None and found.state is JobState.CANCELLED:
+                    outcome = Outcome.CANCELLED
+            self._telemetry.lost(job, outcome)
 
     async def _watch_parent(self, pid: int) -> None:
         while os.getppid() == pid:

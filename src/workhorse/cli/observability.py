@@ -1,0 +1,148 @@
+"""Options for metrics and autoscaling shared by ``serve``, ``worker`` and ``api``."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import click
+
+from workhorse.observability.autoscale import AutoscaleSettings
+from workhorse.observability.exposition import MetricsServer
+from workhorse.observability.gauges import GaugeSettings
+
+metrics_port_option = click.option(
+    "--metrics-port",
+    type=click.IntRange(0, 65535),
+    default=None,
+    envvar="WORKHORSE_METRICS_PORT",
+    help="Serve worker metrics (Prometheus) on this port; `serve` gives its workers PORT, "
+    "PORT+1, … (env WORKHORSE_METRICS_PORT). Off by default.",
+)
+
+metrics_host_option = click.option(
+    "--metrics-host",
+    default="0.0.0.0",
+    show_default=True,
+    envvar="WORKHORSE_METRICS_HOST",
+    help="Address the worker metrics listen on (env WORKHORSE_METRICS_HOST).",
+)
+
+_GAUGE_OPTIONS = (
+    click.option(
+        "--metrics-interval",
+        type=click.FloatRange(min=0),
+        default=5.0,
+        show_default=True,
+        envvar="WORKHORSE_METRICS_INTERVAL",
+        help="Seconds between reads of the database-derived gauges.",
+    ),
+    click.option(
+        "--top-tenants",
+        type=click.IntRange(min=0),
+        default=20,
+        show_default=True,
+        envvar="WORKHORSE_METRICS_TOP_TENANTS",
+        help='Tenants with series of their own; the rest are summed as tenant="other".',
+    ),
+    click.option(
+        "--autoscale-min",
+        type=click.IntRange(min=0),
+        default=1,
+        show_default=True,
+        envvar="WORKHORSE_AUTOSCALE_MIN",
+        help="Fewest workers workhorse_desired_workers asks for.",
+    ),
+    click.option(
+        "--autoscale-max",
+        type=click.IntRange(min=0),
+        default=20,
+        show_default=True,
+        envvar="WORKHORSE_AUTOSCALE_MAX",
+        help="Most workers workhorse_desired_workers asks for.",
+    ),
+    click.option(
+        "--autoscale-slots",
+        type=click.IntRange(min=1),
+        default=None,
+        envvar="WORKHORSE_AUTOSCALE_SLOTS",
+        help="Slots per worker (default: the registered workers' mean concurrency).",
+    ),
+    click.option(
+        "--autoscale-headroom",
+        type=click.FloatRange(0, 10),
+        default=0.2,
+        show_default=True,
+        envvar="WORKHORSE_AUTOSCALE_HEADROOM",
+        help="Spare capacity on top of the need (0.2: 20 %).",
+    ),
+    click.option(
+        "--autoscale-drain-target",
+        type=click.FloatRange(min=1),
+        default=60.0,
+        show_default=True,
+        envvar="WORKHORSE_AUTOSCALE_DRAIN_TARGET",
+        help="Seconds within which the backlog should be cleared.",
+    ),
+    click.option(
+        "--autoscale-cooldown",
+        type=click.FloatRange(min=0),
+        default=300.0,
+        show_default=True,
+        envvar="WORKHORSE_AUTOSCALE_COOLDOWN",
+        help="Seconds a lower need must hold before the desired count comes down.",
+    ),
+)
+
+
+def gauge_options(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Add the gauge and autoscaling options; the command receives them as one ``gauges``
+    (a GaugeSettings) argument."""
+
+    @functools.wraps(fn)
+    def wrapper(
+        *args: Any,
+        metrics_interval: float,
+        top_tenants: int,
+        autoscale_min: int,
+        autoscale_max: int,
+        autoscale_slots: int | None,
+        autoscale_headroom: float,
+        autoscale_drain_target: float,
+        autoscale_cooldown: float,
+        **kwargs: Any,
+    ) -> Any:
+        try:
+            autoscale = AutoscaleSettings(
+                min_workers=autoscale_min,
+                max_workers=autoscale_max,
+                slots_per_worker=autoscale_slots,
+                headroom=autoscale_headroom,
+                drain_target=timedelta(seconds=autoscale_drain_target),
+                cooldown=timedelta(seconds=autoscale_cooldown),
+            )
+            kwargs["gauges"] = GaugeSettings(
+                interval=timedelta(seconds=metrics_interval),
+                top_tenants=top_tenants,
+                autoscale=autoscale,
+            )
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        return fn(*args, **kwargs)
+
+    decorated: Callable[..., Any] = wrapper
+    for option in reversed(_GAUGE_OPTIONS):
+        decorated = option(decorated)
+    return decorated
+
+
+def start_metrics_server(registry: Any, host: str, port: int) -> MetricsServer:
+    """The metrics endpoint, or a one-line error when the port is taken."""
+    try:
+        return MetricsServer(registry, host, port)
+    except OSError as exc:
+        raise click.ClickException(
+            f"cannot serve metrics on {host}:{port} ({exc.strerror}); pass another --metrics-port"
+        ) from None

@@ -1,0 +1,245 @@
+"""Gauges read from the database: queue depth, tenants' jobs, workers, arrivals, desired workers.
+
+One process computes them (the API server), not every worker: ``DatabaseGauges`` is a Prometheus
+collector over a cached reading that one ``metrics_snapshot`` call refreshes at most once per
+``interval`` (by the app's clock), whoever asks (a scrape or ``GET /v1/autoscale``). Refreshing
+also steps the autoscaling policy, so its hysteresis sees every reading.
+
+Per-tenant series are bounded: the ``top_tenants`` tenants with the most waiting and running jobs
+get their own label, the rest are summed under ``tenant="other"``.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING
+
+from prometheus_client.core import GaugeMetricFamily
+
+from workhorse.backends import base as b
+from workhorse.jobs import JobState
+from workhorse.observability.autoscale import (
+    AutoscaleSettings,
+    Load,
+    ScaleState,
+    next_state,
+    target_workers,
+)
+
+if TYPE_CHECKING:
+    from workhorse.app import Workhorse
+
+log = logging.getLogger("workhorse.metrics")
+
+LIVE_STATES = (JobState.SCHEDULED, JobState.QUEUED, JobState.RUNNING, JobState.RETRYING)
+WAITING_STATES = frozenset({JobState.SCHEDULED, JobState.QUEUED, JobState.RETRYING})
+OTHER_TENANT = "other"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class GaugeSettings:
+    interval: timedelta = timedelta(seconds=5)
+    """The database is read at most this often; scrapes in between get the cached reading."""
+    top_tenants: int = 20
+    """Tenants with a label of their own; the others are summed as ``tenant="other"``."""
+    worker_ttl: timedelta = timedelta(seconds=30)
+    """Workers whose last heartbeat is older than this are not counted."""
+    autoscale: AutoscaleSettings = field(default_factory=AutoscaleSettings)
+
+    def __post_init__(self) -> None:
+        if self.interval < timedelta(0):
+            raise ValueError("interval must not be negative")
+        if self.top_tenants < 0:
+            raise ValueError("top_tenants must not be negative")
+        if self.worker_ttl <= timedelta(0):
+            raise ValueError("worker_ttl must be positive")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Reading:
+    """One refresh of the gauges, and the autoscaling decision taken on it."""
+
+    taken_at: datetime
+    queue_jobs: dict[tuple[str, JobState], int]
+    tenant_running: dict[str, int]
+    tenant_waiting: dict[str, int]
+    workers: int
+    slots: int
+    load: Load
+    target_workers: int
+    """What the load needs right now (before hysteresis)."""
+    desired_workers: int
+    database_up: bool = True
+
+
+def summarise(
+    snapshot: b.MetricsSnapshot, settings: GaugeSettings
+) -> tuple[dict[tuple[str, JobState], int], dict[str, int], dict[str, int], Load]:
+    """Queue depth by (queue, live state), tenants' running and waiting jobs (top N plus
+    ``other``), and the load the autoscaler sees."""
+    queue_jobs: Counter[tuple[str, JobState]] = Counter()
+    running: Counter[str] = Counter()
+    waiting: Counter[str] = Counter()
+    created = runs = backlog = 0
+    run_seconds = 0.0
+    for group in snapshot.groups:
+        created += group.created
+        runs += group.runs
+        run_seconds += group.run_seconds
+        if group.state in LIVE_STATES:
+            queue_jobs[(group.queue, group.state)] += group.count
+        if group.state is JobState.RUNNING:
+            running[group.tenant] += group.count
+        elif group.state in WAITING_STATES:
+            waiting[group.tenant] += group.count
+        backlog += group.count if group.state is JobState.QUEUED else group.due
+    for queue in {queue for queue, _ in queue_jobs}:
+        for state in LIVE_STATES:
+            queue_jobs.setdefault((queue, state), 0)
+    autoscale = settings.autoscale
+    load = Load(
+        arrival_rate=created / autoscale.window.total_seconds(),
+        mean_run_seconds=run_seconds / runs if runs else 0.0,
+        backlog=backlog,
+        slots_per_worker=autoscale.slots(snapshot.workers, snapshot.slots),
+    )
+    top_running, top_waiting = _top_tenants(running, waiting, settings.top_tenants)
+    return dict(queue_jobs), top_running, top_waiting, load
+
+
+def _top_tenants(
+    running: Counter[str], waiting: Counter[str], limit: int
+) -> tuple[dict[str, int], dict[str, int]]:
+    """The ``limit`` busiest tenants (waiting + running, then name) by name, the rest summed as
+    ``other``."""
+    tenants = sorted(running.keys() | waiting.keys(), key=lambda t: (-running[t] - waiting[t], t))
+    top, rest = tenants[:limit], tenants[limit:]
+    top_running = {t: running[t] for t in top}
+    top_waiting = {t: waiting[t] for t in top}
+    top_running[OTHER_TENANT] = top_running.get(OTHER_TENANT, 0) + sum(running[t] for t in rest)
+    top_waiting[OTHER_TENANT] = top_waiting.get(OTHER_TENANT, 0) + sum(waiting[t] for t in rest)
+    return top_running, top_waiting
+
+
+class DatabaseGauges:
+    """The database-derived gauges of ``app``, as a Prometheus collector with a cached reading."""
+
+    def __init__(self, app: Workhorse, settings: GaugeSettings | None = None) -> None:
+        self.app = app
+        self.settings = settings or GaugeSettings()
+        self._lock = threading.Lock()
+        self._reading: Reading | None = None
+        self._scale: ScaleState | None = None
+
+    def read(self) -> Reading:
+        """The current reading: the cached one while younger than ``interval``, else a fresh
+        one. When the database cannot be read, the last reading marked ``database_up=False``."""
+        with self._lock:
+            now = self.app.clock()
+            cached = self._reading
+            if cached is not None and _fresh(now - cached.taken_at, self.settings.interval):
+                return cached
+            self._reading = self._refresh(now, cached)
+            return self._reading
+
+    def _refresh(self, now: datetime, previous: Reading | None) -> Reading:
+        autoscale = self.settings.autoscale
+        params = b.MetricsSnapshotParams(
+            now=now, window=autoscale.window, workers_seen_after=now - self.settings.worker_ttl
+        )
+        try:
+            snapshot = self.app.backend.metrics_snapshot(params)
+        except Exception as exc:
+            log.warning("reading the metrics snapshot failed: %s", exc)
+            if previous is not None:
+                return replace(previous, taken_at=now, database_up=False)
+            snapshot = b.MetricsSnapshot(groups=[], workers=0, slots=0)
+            return self._reading_of(snapshot, now, up=False)
+        return self._reading_of(snapshot, now, up=True)
+
+    def _reading_of(self, snapshot: b.MetricsSnapshot, now: datetime, *, up: bool) -> Reading:
+        queue_jobs, running, waiting, load = summarise(snapshot, self.settings)
+        target = target_workers(load, self.settings.autoscale)
+        if up:
+            self._scale = next_state(self._scale, target, now, self.settings.autoscale.cooldown)
+        desired = self._scale.desired if self._scale is not None else target
+        return Reading(
+            taken_at=now,
+            queue_jobs=queue_jobs,
+            tenant_running=running,
+            tenant_waiting=waiting,
+            workers=snapshot.workers,
+            slots=snapshot.slots,
+            load=load,
+            target_workers=target,
+            desired_workers=desired,
+            database_up=up,
+        )
+
+    def collect(self) -> Iterable[GaugeMetricFamily]:
+        return list(_families(self.read()))
+
+    def describe(self) -> Iterable[GaugeMetricFamily]:
+        """Nothing: registering the collector must not read the database."""
+        return []
+
+
+def _fresh(age: timedelta, interval: timedelta) -> bool:
+    """Young enough to serve again (a clock that went back makes a reading stale)."""
+    return timedelta(0) <= age < interval
+
+
+def _families(reading: Reading) -> Iterator[GaugeMetricFamily]:
+    queue = GaugeMetricFamily(
+        "workhorse_queue_jobs", "Live jobs by queue and state.", labels=["queue", "state"]
+    )
+    for (name, state), count in sorted(reading.queue_jobs.items()):
+        queue.add_metric([name, state.value], count)
+    yield queue
+    running = GaugeMetricFamily(
+        "workhorse_tenant_running_jobs",
+        'Running jobs of the busiest tenants; the rest summed as tenant="other".',
+        labels=["tenant"],
+    )
+    for tenant, count in sorted(reading.tenant_running.items()):
+        running.add_metric([tenant], count)
+    yield running
+    waiting = GaugeMetricFamily(
+        "workhorse_tenant_waiting_jobs",
+        'Scheduled, queued and retrying jobs of the busiest tenants; the rest as "other".',
+        labels=["tenant"],
+    )
+    for tenant, count in sorted(reading.tenant_waiting.items()):
+        waiting.add_metric([tenant], count)
+    yield waiting
+    yield _gauge("workhorse_workers", "Workers that heartbeat recently.", reading.workers)
+    yield _gauge("workhorse_workers_slots", "Those workers' slots, summed.", reading.slots)
+    yield _gauge(
+        "workhorse_arrival_rate_per_second",
+        "Jobs created per second over the autoscaling window.",
+        reading.load.arrival_rate,
+    )
+    yield _gauge(
+        "workhorse_backlog_jobs",
+        "Jobs ready to run and not running (queued, and due scheduled or retrying ones).",
+        reading.load.backlog,
+    )
+    yield _gauge(
+        "workhorse_desired_workers",
+        "Workers the load needs, with hysteresis (see GET /v1/autoscale).",
+        reading.desired_workers,
+    )
+    yield _gauge(
+        "workhorse_database_up",
+        "1 when the last read of these gauges succeeded; 0 keeps the last values.",
+        1 if reading.database_up else 0,
+    )
+
+
+def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:
+    return GaugeMetricFamily(name, documentation, value=value)

@@ -1,0 +1,155 @@
+"""``GET /metrics`` (no key) and ``GET /v1/autoscale`` (admin) on the served API."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from collections.abc import Iterator
+from datetime import timedelta
+
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+
+from workhorse.api import ApiSettings
+from workhorse.jobs import JobState
+from workhorse.observability.autoscale import AutoscaleSettings
+from workhorse.observability.gauges import GaugeSettings
+
+from .support import Api, Clock, error_of, make_app, running_api
+
+SETTINGS = ApiSettings(
+    gauges=GaugeSettings(
+        interval=timedelta(0),  # the test's clock stands still: read the database every scrape
+        top_tenants=2,
+        autoscale=AutoscaleSettings(slots_per_worker=4, headroom=0, max_workers=50),
+    )
+)
+
+Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
+
+
+@pytest.fixture
+def served(store_url: str, clock: Clock) -> Iterator[Api]:
+    app = make_app(store_url, clock)
+    try:
+        with running_api(app, SETTINGS) as url:
+            api = Api(url=url, app=app, clock=clock)
+            try:
+                yield api
+            finally:
+                api.close()
+    finally:
+        app.close()
+
+
+def _scrape(api: Api) -> tuple[str, Samples]:
+    response = api.anonymous().get("/metrics")
+    assert response.status_code == 200
+    assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
+    samples: Samples = {}
+    for family in text_string_to_metric_families(response.text):
+        for sample in family.samples:
+            samples[(sample.name, frozenset(sample.labels.items()))] = sample.value
+    return response.text, samples
+
+
+def _value(samples: Samples, name: str, **labels: str) -> float | None:
+    return samples.get((name, frozenset(labels.items())))
+
+
+def test_metrics_need_no_key_and_count_jobs_enqueued_over_http(served: Api) -> None:
+    client = served.client("acme")
+    assert client.post("/v1/jobs", json={"task": "add", "args": [1, 2]}).status_code == 201
+    batch = {"jobs": [{"task": "send", "args": ["a@x"]}, {"task": "send", "args": ["b@x"]}]}
+    assert client.post("/v1/jobs/batch", json=batch).status_code == 201
+    again = {"task": "add", "args": [1, 2]}
+    for _ in range(2):  # the same Idempotency-Key twice: one job
+        client.post("/v1/jobs", json=again, headers={"Idempotency-Key": "k1"})
+    _, samples = _scrape(served)
+    assert _value(samples, "workhorse_jobs_enqueued_total", queue="default", task="add") == 2
+    assert _value(samples, "workhorse_jobs_enqueued_total", queue="mail", task="send") == 2
+    rounds = _value(samples, "workhorse_db_round_trip_seconds_count", operation="enqueue")
+    assert rounds == 4
+
+
+def test_queue_depth_and_tenant_series_come_from_the_database(served: Api) -> None:
+    for tenant, count in (("acme", 3), ("globex", 2), ("initech", 1), ("umbrella", 1)):
+        for _ in range(count):
+            served.enqueue("add", tenant)
+    served.enqueue("send", "acme")
+    running = served.enqueue("add", "globex")
+    served.finish(running, JobState.SUCCEEDED)
+    served.enqueue("add", "globex", delay=timedelta(hours=1))
+    _, samples = _scrape(served)
+    assert _value(samples, "workhorse_queue_jobs", queue="default", state="queued") == 7
+    assert _value(samples, "workhorse_queue_jobs", queue="default", state="scheduled") == 1
+    assert _value(samples, "workhorse_queue_jobs", queue="default", state="running") == 0
+    assert _value(samples, "workhorse_queue_jobs", queue="mail", state="queued") == 1
+    waiting = {
+        dict(labels)["tenant"]: value
+        for (name, labels), value in samples.items()
+        if name == "workhorse_tenant_waiting_jobs"
+    }
+    # Two tenants of their own (top_tenants=2), the others summed.
+    assert waiting == {"acme": 4, "globex": 3, "other": 2}
+    assert _value(samples, "workhorse_backlog_jobs") == 8
+    assert _value(samples, "workhorse_database_up") == 1
+
+
+def test_the_exposition_passes_promtool(served: Api) -> None:
+    served.enqueue("add")
+    text, _ = _scrape(served)
+    promtool = shutil.which("promtool")
+    assert promtool is not None, "promtool is missing: run scripts/ensure-services.sh"
+    result = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.strip() == result.stderr.strip() == ""
+
+
+def test_autoscale_needs_an_admin_key(served: Api) -> None:
+    assert error_of(served.anonymous().get("/v1/autoscale")) == (401, "unauthorized")
+    assert error_of(served.client("acme").get("/v1/autoscale")) == (403, "forbidden")
+
+
+def test_autoscale_reports_the_decision_and_its_inputs(served: Api) -> None:
+    for _ in range(12):
+        served.enqueue("add")
+    admin = served.client(None)
+    body = admin.get("/v1/autoscale").json()
+    # 12 waiting / 60 s drain target = 0.2 slots; / 4 per worker, no headroom: 1 worker. The
+    # 12 were created within the window: 0.2 jobs/s.
+    assert body["backlog"] == 12
+    assert body["arrival_rate_per_s"] == pytest.approx(12 / 60)
+    assert body["slots_per_worker"] == 4
+    assert body["desired_workers"] == body["target_workers"] == 1
+    assert body["current_workers"] == 0
+    assert (body["min_workers"], body["max_workers"], body["headroom"]) == (1, 50, 0)
+    assert body["cooldown_seconds"] == 300
+    assert body["database_up"] is True
+    for _ in range(300):
+        served.enqueue("add")
+    bigger = admin.get("/v1/autoscale").json()
+    # 312 / 60 = 5.2 slots: 2 workers of 4.
+    assert bigger["desired_workers"] == 2
+    _, samples = _scrape(served)
+    assert _value(samples, "workhorse_desired_workers") == 2
+
+
+def test_metrics_keep_the_last_values_when_the_database_is_gone(served: Api) -> None:
+    served.enqueue("add")
+    _, before = _scrape(served)
+    assert _value(before, "workhorse_queue_jobs", queue="default", state="queued") == 1
+    served.app.backend.close()  # every later read fails
+    _, after = _scrape(served)
+    assert _value(after, "workhorse_database_up") == 0
+    assert _value(after, "workhorse_queue_jobs", queue="default", state="queued") == 1
+    response = httpx.get(f"{served.url}/healthz", timeout=10)
+    assert response.status_code == 200
