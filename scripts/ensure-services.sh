@@ -14,6 +14,17 @@ if [ ! -x /usr/bin/chromium ]; then
     $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
+# Prometheus and promtool for the metrics tests (tests/acceptance/test_prometheus.py and
+# tests/api/test_metrics.py), from Debian's package: installed only when missing. The tests run
+# their own server (temporary config and storage, a free loopback port), never the package's.
+if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then
+    echo "installing Prometheus for the metrics tests"
+    sudo_=""
+    if [ "$(id -u)" != 0 ]; then sudo_=sudo; fi
+    $sudo_ apt-get update -qq
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+fi
+
 if [ -n "${WORKHORSE_TEST_POSTGRES_URL:-}" ]; then
     exit 0
 fi
