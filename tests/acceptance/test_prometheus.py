@@ -25,6 +25,14 @@ import pytest
 from ._harness import Proc, Workspace, wait_until
 
 PROMETHEUS = "/usr/bin/prometheus"
+OPERATIONS = Path(__file__).parents[2] / "docs" / "operations.md"
+
+
+def _documented_alerts() -> str:
+    """The alerting rules docs/operations.md recommends (its ``groups:`` YAML block)."""
+    text = OPERATIONS.read_text()
+    start = text.index("```yaml\ngroups:") + len("```yaml\n")
+    return text[start : text.index("```", start)]
 
 
 def _free_port() -> int:
@@ -55,9 +63,12 @@ def _promtool(text: str) -> subprocess.CompletedProcess[str]:
 
 @contextmanager
 def _prometheus(root: Path, targets: dict[str, int]) -> Iterator[str]:
-    """A Prometheus server scraping ``targets`` (job name: port) every second, with its own
-    configuration and storage under ``root``; yields its base URL and stops it by PID."""
+    """A Prometheus server scraping ``targets`` (job name: port) every second and evaluating the
+    documented alerts, with its own configuration and storage under ``root``; yields its base
+    URL and stops it by PID."""
     config = root / "prometheus.yml"
+    rules = root / "alerts.yml"
+    rules.write_text(_documented_alerts())
     jobs = [
         {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
         for job, port in targets.items()
@@ -65,7 +76,15 @@ def _prometheus(root: Path, targets: dict[str, int]) -> Iterator[str]:
     # JSON is YAML: no YAML library needed.
     config.write_text(
         json.dumps(
-            {"global": {"scrape_interval": "1s", "scrape_timeout": "1s"}, "scrape_configs": jobs}
+            {
+                "global": {
+                    "scrape_interval": "1s",
+                    "scrape_timeout": "1s",
+                    "evaluation_interval": "1s",
+                },
+                "rule_files": [str(rules)],
+                "scrape_configs": jobs,
+            }
         )
     )
     port = _free_port()
@@ -100,6 +119,18 @@ def _query(base: str, promql: str, log: Path) -> list[dict[str, Any]] | None:
     assert body["status"] == "success", f"{body}\n{log.read_text()[-2000:]}"
     result: list[dict[str, Any]] = body["data"]["result"]
     return result or None
+
+
+def _evaluated_rules(base: str) -> list[dict[str, Any]] | None:
+    """Every loaded rule once each has been evaluated at least once; None before."""
+    response = _get(f"{base}/api/v1/rules")
+    if response is None or response.status_code != 200:
+        return None
+    groups = response.json()["data"]["groups"]
+    rules: list[dict[str, Any]] = [rule for group in groups for rule in group["rules"]]
+    if not rules or any(rule.get("lastEvaluation", "").startswith("0001") for rule in rules):
+        return None
+    return rules
 
 
 def _serve(workspace: Workspace, api_port: int, metrics_port: int) -> Proc:
@@ -180,6 +211,14 @@ def test_prometheus_stores_the_series_of_serve_demo(workspace: Workspace) -> Non
                 "workhorse-api": "1",
                 "workhorse-worker": "1",
             }
+            rules = wait_until(
+                lambda: _evaluated_rules(base),
+                timeout=30,
+                what="Prometheus to evaluate the documented alerts",
+                interval=0.5,
+            )
+            assert len(rules) >= 10
+            assert [r["name"] for r in rules if r["health"] != "ok"] == [], rules
     finally:
         serve.signal(signal.SIGTERM)
         status = serve.wait_exit(30)
