@@ -7,6 +7,7 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from dataclasses import dataclass
 
 import pytest
 from opentelemetry import trace
@@ -15,7 +16,20 @@ from opentelemetry.sdk.trace import TracerProvider
 from workhorse.observability import logs
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
-JOB = logs.JobFields(job_id=42, tenant="acme", task="send", attempt=2)
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a claimed job tells the log lines of its attempt."""
+
+    id: int
+    tenant: str
+    task: str
+    attempt: int
+    trace_context: str | None = None
+
+
+JOB = Job(id=42, tenant="acme", task="send", attempt=2)
 
 
 @pytest.fixture
@@ -67,13 +81,7 @@ def test_a_json_line_outside_any_job_has_the_basics_only() -> None:
 def test_a_json_line_in_a_job_carries_its_fields_the_worker_and_stored_trace_id() -> None:
     def logged() -> dict[str, object]:
         logs.bind_worker("host-1-abc")
-        fields = logs.JobFields(
-            job_id=42,
-            tenant="acme",
-            task="send",
-            attempt=2,
-            trace_context=f'{{"traceparent":"{TRACEPARENT}"}}',
-        )
+        fields = Job(42, "acme", "send", 2, trace_context=f'{{"traceparent":"{TRACEPARENT}"}}')
         token = logs.bind_job(fields)
         try:
             return _json_line(_record())

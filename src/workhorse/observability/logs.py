@@ -12,9 +12,8 @@ import json
 import logging
 import sys
 from contextvars import ContextVar, Token
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import Any, Protocol, TextIO
 
 from opentelemetry import trace
 
@@ -24,17 +23,22 @@ LEVELS = ("debug", "info", "warning", "error")
 FORMATS = ("auto", "json", "text")
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class JobFields:
-    """What log lines written during an attempt say about it."""
+class JobFields(Protocol):
+    """What log lines written during an attempt say about it (a claimed job has all of it, so
+    binding one costs no copy)."""
 
-    job_id: int
-    tenant: str
-    task: str
-    attempt: int
-    trace_context: str | None = None
-    """The trace context stored at enqueue: its trace id tags lines logged when this process
-    records no span (read only when a line is written)."""
+    @property
+    def id(self) -> int: ...
+    @property
+    def tenant(self) -> str: ...
+    @property
+    def task(self) -> str: ...
+    @property
+    def attempt(self) -> int: ...
+    @property
+    def trace_context(self) -> str | None:
+        """The trace context stored at enqueue: its trace id tags lines logged when this process
+        records no span (read only when a line is written)."""
 
 
 _job: ContextVar[JobFields | None] = ContextVar("workhorse_log_job", default=None)
@@ -60,7 +64,7 @@ def context_fields() -> dict[str, Any]:
     fields: dict[str, Any] = {}
     job = _job.get()
     if job is not None:
-        fields.update(job_id=job.job_id, tenant=job.tenant, task=job.task, attempt=job.attempt)
+        fields.update(job_id=job.id, tenant=job.tenant, task=job.task, attempt=job.attempt)
     worker = _worker.get()
     if worker is not None:
         fields["worker_id"] = worker

@@ -1,22 +1,26 @@
-"""In-process metrics: plain counter and histogram increments, never a database read.
+"""In-process metrics: counter and histogram increments, never a database read.
 
 Each ``AppMetrics`` and ``WorkerMetrics`` owns a ``CollectorRegistry`` of its own, not
 prometheus_client's global one, so tests (and embedders) can run several apps and workers in one
-process. Label children are looked up once per (queue, task) and kept: the per-job cost is a
-dictionary lookup and a few locked increments.
+process. A worker's per-job counts are plain numbers turned into metric families when scraped:
+the per-job cost is a dictionary lookup and a few additions.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+import math
+from bisect import bisect_left
+from collections import Counter as Tally
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from time import perf_counter
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.metrics_core import Metric
 
 if TYPE_CHECKING:
     from workhorse.backends import base as b
@@ -80,9 +84,13 @@ class AppMetrics:
 
     def enqueued(self, rows: Sequence[b.NewJob], inserted: Sequence[b.InsertedJob]) -> None:
         """Count the jobs of ``rows`` that ``inserted`` says were created."""
-        for row, result in zip(rows, inserted, strict=True):
-            if result.created:
-                self._enqueued_child(row.queue, row.task).inc()
+        created = Tally(
+            (row.queue, row.task)
+            for row, result in zip(rows, inserted, strict=True)
+            if result.created
+        )
+        for (queue, task), count in created.items():
+            self._enqueued_child(queue, task).inc(count)
 
     def _enqueued_child(self, queue: str, task: str) -> Counter:
         child = self._enqueued_series.get((queue, task))
@@ -106,126 +114,188 @@ class AppMetrics:
             self.observe_round_trip(operation, perf_counter() - started)
 
 
-@dataclass(slots=True)
-class _JobSeries:
-    """The label children of one (queue, task), looked up once."""
+class _Histogram:
+    """A histogram as plain numbers: one writer thread, read at scrape time."""
 
-    started: Counter
-    finished: dict[Outcome, Counter]
-    retries: Counter
-    dead: Counter
-    run: Histogram
-    wait: Histogram
+    __slots__ = ("bounds", "counts", "total")
+
+    def __init__(self, bounds: Sequence[float]) -> None:
+        self.bounds = tuple(float(bound) for bound in bounds)
+        self.counts = [0] * (len(self.bounds) + 1)
+        self.total = 0.0
+
+    def observe(self, value: float) -> None:
+        # Prometheus buckets are inclusive (value <= le): the first bound not below the value.
+        self.counts[bisect_left(self.bounds, value)] += 1
+        self.total += value
+
+    def cumulative(self) -> list[tuple[str, float]]:
+        """``(le, count)`` pairs, cumulative, ending with ``+Inf``."""
+        pairs, running = [], 0
+        for bound, count in zip((*self.bounds, math.inf), self.counts, strict=True):
+            running += count
+            pairs.append(("+Inf" if bound == math.inf else repr(bound), float(running)))
+        return pairs
+
+
+class _JobSeries:
+    """The counts of one (queue, task)."""
+
+    __slots__ = ("dead", "finished", "retries", "run", "started", "wait")
+
+    def __init__(self, wait: _Histogram) -> None:
+        self.started = 0
+        self.finished = dict.fromkeys(Outcome, 0)
+        self.retries = 0
+        self.dead = 0
+        self.run = _Histogram(RUN_BUCKETS)
+        self.wait = wait
 
 
 class WorkerMetrics:
-    """What one worker counts: jobs started and finished, wait and run times, batches, slots."""
+    """What one worker counts: jobs started and finished, wait and run times, batches, slots.
+
+    The per-job counts are plain numbers, not prometheus_client metrics (whose every increment
+    takes a lock): a job costs a few additions. Each number has one writer: claims (started,
+    waits, claim batches) and completion writes (completion batches, fenced outcomes) in the
+    database thread, one at a time each; attempts (outcomes, run times) on the event loop. The
+    registry's collector turns them into metric families when scraped.
+    """
 
     def __init__(self) -> None:
-        r = self.registry = new_registry()
-        self._started = Counter(
-            "workhorse_jobs_started", "Attempts started.", ["queue", "task"], registry=r
+        self.registry = new_registry()
+        self.slots = Gauge(
+            "workhorse_worker_slots", "Jobs this worker runs at once.", registry=self.registry
         )
-        self._finished = Counter(
-            "workhorse_jobs_finished",
-            "Attempts ended, by outcome: succeeded, retried, dead, cancelled, lost.",
-            ["queue", "task", "outcome"],
-            registry=r,
-        )
-        self._lease_losses = Counter(
-            "workhorse_lease_losses",
-            "Jobs this worker lost while it held them: cancelled or reaped under it, or an "
-            "outcome fenced off because the lease had gone.",
-            registry=r,
-        )
-        self._retries = Counter(
-            "workhorse_job_retries",
-            "Failed attempts that will be retried.",
-            ["queue", "task"],
-            registry=r,
-        )
-        self._dead = Counter(
-            "workhorse_jobs_dead",
-            "Jobs that failed their last attempt.",
-            ["queue", "task"],
-            registry=r,
-        )
-        self._wait = Histogram(
-            "workhorse_job_wait_seconds",
-            "From when an attempt was due (run_at) to when it started.",
-            ["queue"],
-            buckets=WAIT_BUCKETS,
-            registry=r,
-        )
-        self._run = Histogram(
-            "workhorse_job_run_seconds",
-            "How long attempts ran (succeeded or failed).",
-            ["queue", "task"],
-            buckets=RUN_BUCKETS,
-            registry=r,
-        )
-        self._claim_batch = Histogram(
-            "workhorse_claim_batch_size", "Jobs per claim.", buckets=BATCH_BUCKETS, registry=r
-        )
-        self._completion_batch = Histogram(
-            "workhorse_completion_batch_size",
-            "Outcomes per completion write.",
-            buckets=BATCH_BUCKETS,
-            registry=r,
-        )
-        self.slots = Gauge("workhorse_worker_slots", "Jobs this worker runs at once.", registry=r)
         self.busy_slots = Gauge(
             "workhorse_worker_busy_slots",
             "Slots taken now (running jobs, and threads of timed-out sync tasks still running).",
-            registry=r,
+            registry=self.registry,
         )
         self._series: dict[tuple[str, str], _JobSeries] = {}
-        self._waits: dict[str, Histogram] = {}
+        self._waits: dict[str, _Histogram] = {}
+        self._claim_batch = _Histogram(BATCH_BUCKETS)
+        self._completion_batch = _Histogram(BATCH_BUCKETS)
+        self._interrupted = 0
+        """Attempts stopped because their job was cancelled or reaped (event loop)."""
+        self._fenced = 0
+        """Outcomes the database refused because the lease had gone (completion writes)."""
+        self.registry.register(_WorkerCollector(self))
 
     def _for(self, queue: str, task: str) -> _JobSeries:
         series = self._series.get((queue, task))
         if series is None:
-            series = self._series[(queue, task)] = self._new_series(queue, task)
+            wait = self._waits.get(queue)
+            if wait is None:
+                wait = self._waits[queue] = _Histogram(WAIT_BUCKETS)
+            series = self._series[(queue, task)] = _JobSeries(wait)
         return series
-
-    def _new_series(self, queue: str, task: str) -> _JobSeries:
-        wait = self._waits.get(queue)
-        if wait is None:
-            wait = self._waits[queue] = self._wait.labels(queue)
-        return _JobSeries(
-            started=self._started.labels(queue, task),
-            # Every outcome from the start, so rate() sees the first one happen.
-            finished={o: self._finished.labels(queue, task, o.value) for o in Outcome},
-            retries=self._retries.labels(queue, task),
-            dead=self._dead.labels(queue, task),
-            run=self._run.labels(queue, task),
-            wait=wait,
-        )
 
     def claimed(self, jobs: Sequence[b.ClaimedJob], now: datetime) -> None:
         """A claim ran and returned ``jobs`` at ``now``."""
         self._claim_batch.observe(len(jobs))
         for job in jobs:
             series = self._for(job.queue, job.task)
-            series.started.inc()
+            series.started += 1
             if job.run_at is not None:
                 series.wait.observe(max(0.0, (now - job.run_at).total_seconds()))
 
     def finished(self, job: b.ClaimedJob, outcome: Outcome, run_seconds: float | None) -> None:
         """An attempt of ``job`` ended; ``run_seconds`` is None when it did not run to an end."""
         series = self._for(job.queue, job.task)
-        series.finished[outcome].inc()
+        series.finished[outcome] += 1
         if run_seconds is not None:
             series.run.observe(run_seconds)
         if outcome is Outcome.RETRIED:
-            series.retries.inc()
+            series.retries += 1
         elif outcome is Outcome.DEAD:
-            series.dead.inc()
-        elif outcome in (Outcome.CANCELLED, Outcome.LOST):
-            self._lease_losses.inc()
+            series.dead += 1
+        elif outcome is Outcome.CANCELLED or outcome is Outcome.LOST:
+            self._interrupted += 1
 
     def completed(self, outcomes: int, written: int) -> None:
         """A completion write of ``outcomes`` stored ``written``; the rest were fenced off."""
         self._completion_batch.observe(outcomes)
-        if written < outcomes:
-            self._lease_losses.inc(outcomes - written)
+        self._fenced += outcomes - written
+
+    def families(self) -> Iterator[Metric]:
+        """The counts as metric families (the collector's ``collect``)."""
+        series = list(self._series.items())
+        yield _counter(
+            "workhorse_jobs_started",
+            "Attempts started.",
+            ["queue", "task"],
+            [([q, t], s.started) for (q, t), s in series],
+        )
+        yield _counter(
+            "workhorse_jobs_finished",
+            "Attempts ended, by outcome: succeeded, retried, dead, cancelled, lost.",
+            ["queue", "task", "outcome"],
+            [([q, t, o.value], n) for (q, t), s in series for o, n in s.finished.items()],
+        )
+        yield _counter(
+            "workhorse_job_retries",
+            "Failed attempts that will be retried.",
+            ["queue", "task"],
+            [([q, t], s.retries) for (q, t), s in series],
+        )
+        yield _counter(
+            "workhorse_jobs_dead",
+            "Jobs that failed their last attempt.",
+            ["queue", "task"],
+            [([q, t], s.dead) for (q, t), s in series],
+        )
+        yield _counter(
+            "workhorse_lease_losses",
+            "Jobs this worker lost while it held them: cancelled or reaped under it, or an "
+            "outcome fenced off because the lease had gone.",
+            [],
+            [([], self._interrupted + self._fenced)],
+        )
+        yield _histogram(
+            "workhorse_job_wait_seconds",
+            "From when an attempt was due (run_at) to when it started.",
+            ["queue"],
+            [([queue], wait) for queue, wait in list(self._waits.items())],
+        )
+        yield _histogram(
+            "workhorse_job_run_seconds",
+            "How long attempts ran (succeeded or failed).",
+            ["queue", "task"],
+            [([q, t], s.run) for (q, t), s in series],
+        )
+        yield _histogram(
+            "workhorse_claim_batch_size", "Jobs per claim.", [], [([], self._claim_batch)]
+        )
+        yield _histogram(
+            "workhorse_completion_batch_size",
+            "Outcomes per completion write.",
+            [],
+            [([], self._completion_batch)],
+        )
+
+
+class _WorkerCollector:
+    def __init__(self, metrics: WorkerMetrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterable[Metric]:
+        return list(self._metrics.families())
+
+
+def _counter(
+    name: str, documentation: str, labels: list[str], values: list[tuple[list[str], int]]
+) -> CounterMetricFamily:
+    family = CounterMetricFamily(name, documentation, labels=labels)
+    for label_values, value in values:
+        family.add_metric(label_values, value)
+    return family
+
+
+def _histogram(
+    name: str, documentation: str, labels: list[str], values: list[tuple[list[str], _Histogram]]
+) -> HistogramMetricFamily:
+    family = HistogramMetricFamily(name, documentation, labels=labels)
+    for label_values, histogram in values:
+        family.add_metric(label_values, histogram.cumulative(), histogram.total)
+    return family

@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
@@ -32,14 +34,19 @@ TRACER_NAME = "workhorse"
 _propagator = TraceContextTextMapPropagator()
 _override: trace.TracerProvider | None = None
 _cached: tuple[trace.TracerProvider, Tracer] | None = None
+_RECHECK = 1.0
+"""Seconds between looks at the global provider: ``enabled`` is on the per-job path."""
+_global_checked_at = -math.inf
+_global_enabled = False
 _NO_CONTEXT: AbstractContextManager[str | None] = nullcontext(None)
 
 
 def use_tracer_provider(provider: trace.TracerProvider | None) -> None:
     """Make Workhorse's spans with ``provider`` instead of the global one (tests, embedding);
     None goes back to the global provider."""
-    global _override
+    global _override, _global_checked_at
     _override = provider
+    _global_checked_at = -math.inf
 
 
 def provider() -> trace.TracerProvider:
@@ -47,8 +54,20 @@ def provider() -> trace.TracerProvider:
 
 
 def enabled() -> bool:
-    """Whether spans are recorded: an SDK (not the API's no-op) provider is in use."""
-    return not isinstance(provider(), ProxyTracerProvider | NoOpTracerProvider)
+    """Whether spans are recorded: an SDK (not the API's no-op) provider is in use. A global
+    provider installed by other code is noticed within a second."""
+    global _global_checked_at, _global_enabled
+    if _override is not None:
+        return _is_sdk(_override)
+    now = time.monotonic()
+    if now - _global_checked_at >= _RECHECK:
+        _global_enabled = _is_sdk(trace.get_tracer_provider())
+        _global_checked_at = now
+    return _global_enabled
+
+
+def _is_sdk(candidate: trace.TracerProvider) -> bool:
+    return not isinstance(candidate, ProxyTracerProvider | NoOpTracerProvider)
 
 
 def tracer() -> Tracer:
@@ -141,7 +160,7 @@ def configure_from_env(service_name: str) -> bool:
     ``opentelemetry-instrument``) or ``OTEL_SDK_DISABLED`` is true. Returns whether tracing is on.
     """
     names = _exporter_names()
-    if enabled() or not names or _sdk_disabled():
+    if _is_sdk(trace.get_tracer_provider()) or not names or _sdk_disabled():
         return enabled()
     try:
         from workhorse.observability import _otel_sdk
@@ -156,6 +175,7 @@ def configure_from_env(service_name: str) -> bool:
     if provider_ is None:
         return False
     trace.set_tracer_provider(provider_)
+    use_tracer_provider(_override)  # look at the new global provider at once
     return enabled()
 
 

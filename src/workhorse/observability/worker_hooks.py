@@ -144,16 +144,7 @@ class Attempt:
         self._started = 0.0
 
     def __enter__(self) -> Attempt:
-        job = self._job
-        self._log_token = logs.bind_job(
-            logs.JobFields(
-                job_id=job.id,
-                tenant=job.tenant,
-                task=job.task,
-                attempt=job.attempt,
-                trace_context=job.trace_context,
-            )
-        )
+        self._log_token = logs.bind_job(self._job)
         if tracing.enabled():
             _guarded("span start", self._start_span)
         self._started = perf_counter()
@@ -185,7 +176,10 @@ class Attempt:
         self._ended = True
         seconds = perf_counter() - self._started
         outcome = _OUTCOMES[state]
-        _guarded("finished", self._telemetry.metrics.finished, self._job, outcome, seconds)
+        try:
+            self._telemetry.metrics.finished(self._job, outcome, seconds)
+        except Exception:
+            log.exception("observability hook finished failed (the job is not affected)")
         if self._span is not None:
             _guarded("span end", _mark, self._span, outcome, error)
 
