@@ -102,8 +102,14 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
             raise DatabaseError(f"PostgreSQL error: {reason}") from None
 
     def _all(self, name: str, params: dict[str, Any]) -> list[Row]:
+        """One statement in its own implicit transaction: no BEGIN and COMMIT round trips."""
         with self._tx() as conn:
-            return conn.execute(_Q[name], params).fetchall()
+            conn.autocommit = True
+            try:
+                return conn.execute(_Q[name], params).fetchall()
+            finally:
+                if not conn.broken:
+                    conn.autocommit = False
 
     def close(self) -> None:
         self._pool.close()
@@ -178,21 +184,20 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
         if not params.outcomes:
             return []
         outcomes = params.outcomes
-        with self._tx() as conn:
-            rows = conn.execute(
-                _Q["job_finish_many"],
-                {
-                    "ids": [o.id for o in outcomes],
-                    "tokens": [o.lease_token for o in outcomes],
-                    "states": [str(o.state) for o in outcomes],
-                    "results": [o.result_json for o in outcomes],
-                    "errors": [_error_json(o, params.now) for o in outcomes],
-                    "run_ats": [o.run_at for o in outcomes],
-                    "only_expired": params.only_expired,
-                    "now": params.now,
-                },
-            ).fetchall()
-            _add_usage(conn, rows, params)
+        rows = self._all(
+            "job_finish_many",
+            {
+                "ids": [o.id for o in outcomes],
+                "tokens": [o.lease_token for o in outcomes],
+                "states": [str(o.state) for o in outcomes],
+                "results": [o.result_json for o in outcomes],
+                "errors": [_error_json(o, params.now) for o in outcomes],
+                "run_ats": [o.run_at for o in outcomes],
+                "only_expired": params.only_expired,
+                "window": params.usage_window.total_seconds(),
+                "now": params.now,
+            },
+        )
         return sorted(row["id"] for row in rows)
 
     def job_heartbeat(self, params: base.JobHeartbeatParams) -> list[int]:
@@ -538,26 +543,6 @@ def _copy_row(job_id: int, job: base.NewJob, now: datetime) -> tuple[Any, ...]:
         now,
         job.run_at,
         now,
-    )
-
-
-def _add_usage(conn: Conn, rows: list[Row], params: base.JobFinishManyParams) -> None:
-    """Add finished attempts' run time to their tenants' decayed usage."""
-    per_tenant: dict[str, list[float]] = {}
-    for row in rows:
-        per_tenant.setdefault(row["tenant"], []).append(row["run_seconds"] or 0.0)
-    if not per_tenant:
-        return
-    names = sorted(per_tenant)
-    conn.execute(
-        _Q["tenant_add_usage"],
-        {
-            "names": names,
-            "seconds": [sum(per_tenant[n]) for n in names],
-            "means": [sum(per_tenant[n]) / len(per_tenant[n]) for n in names],
-            "window": params.usage_window.total_seconds(),
-            "now": params.now,
-        },
     )
 
 

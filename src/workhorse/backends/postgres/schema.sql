@@ -29,13 +29,19 @@ CREATE TABLE workhorse_jobs (
     updated_at       timestamptz NOT NULL,
     concurrency_key  text,
     concurrency_limit integer    CHECK (concurrency_limit >= 1)
+)
+WITH (
+    autovacuum_vacuum_scale_factor = 0.01,
+    autovacuum_vacuum_insert_scale_factor = 0.01,
+    autovacuum_analyze_scale_factor = 0.02,
+    autovacuum_vacuum_cost_delay = 0
 );
 
 -- The claim walks this partial index in order and stops after `limit` rows: its cost does not
 -- grow with the backlog. Partial indexes stay small because rows leave them as they change state.
+-- Queue first: the tenant skip scan visits only tenants with work in the claimer's queues.
 CREATE INDEX workhorse_jobs_claim
-    ON workhorse_jobs (tenant, queue, priority DESC, run_at, id) WHERE state = 'queued';
-CREATE INDEX workhorse_jobs_queued ON workhorse_jobs (queue) WHERE state = 'queued';
+    ON workhorse_jobs (queue, tenant, priority DESC, run_at, id) WHERE state = 'queued';
 CREATE INDEX workhorse_jobs_running
     ON workhorse_jobs (tenant, concurrency_key) WHERE state = 'running';
 CREATE INDEX workhorse_jobs_waiting

@@ -10,7 +10,14 @@ from collections.abc import Sequence
 from datetime import datetime
 
 from workhorse.backends import base as b
-from workhorse.backends.claiming import Candidate, Running, TenantRow
+from workhorse.backends.claiming import (
+    OVERFETCH,
+    Candidate,
+    Running,
+    Take,
+    TenantRow,
+    take_in_steps,
+)
 from workhorse.backends.sql import load_blocks
 from workhorse.clock import at_epoch, from_epoch, to_epoch
 
@@ -21,15 +28,9 @@ class SQLiteClaims:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def tenants(self, queues: Sequence[str], now: datetime) -> list[tuple[TenantRow, Running]]:
-        query = {"queues": json.dumps(list(queues)), "now": to_epoch(now)}
-        return [
-            (
-                tenant_row(row),
-                Running(count=row["count"], elapsed=row["elapsed"], keyed=row["keyed"]),
-            )
-            for row in self._conn.execute(_Q["claim_tenants"], query)
-        ]
+    def tenants(self, queues: Sequence[str]) -> list[TenantRow]:
+        query = {"queues": json.dumps(list(queues))}
+        return [tenant_row(row) for row in self._conn.execute(_Q["claim_tenants"], query)]
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         """The write lock already excludes other claimers: just read the rows again."""
@@ -48,7 +49,20 @@ class SQLiteClaims:
         rows = self._conn.execute(_Q["claim_blocked_keys"], {"names": json.dumps(list(names))})
         return {(row["tenant"], row["key"]) for row in rows}
 
-    def candidates(
+    def take(
+        self,
+        allocation: dict[str, int],
+        queues: Sequence[str],
+        *,
+        blocked: set[tuple[str, str]],
+        exclude: set[int],
+        params: b.JobClaimParams,
+    ) -> Take:
+        limits = {name: count + OVERFETCH for name, count in allocation.items()}
+        found = self._candidates(limits, queues, blocked=blocked, exclude=exclude)
+        return take_in_steps(self, found, allocation, params)
+
+    def _candidates(
         self,
         limits: dict[str, int],
         queues: Sequence[str],

@@ -174,8 +174,8 @@ UPDATE workhorse_periodic SET last_slot = :slot, updated_at = :now
 WHERE name = :name AND last_slot < :slot
 
 -- name: claim_tenants
--- The tenants with queued jobs in these queues, with their settings, usage and running jobs.
--- A skip scan finds them: one probe of the claim index per tenant, whatever the backlog.
+-- The tenants with queued jobs in these queues, with their settings. A skip scan finds them: one
+-- probe of the claim index per tenant, whatever the backlog.
 WITH RECURSIVE t(tenant) AS (
     SELECT (SELECT min(tenant) FROM workhorse_jobs WHERE state = 'queued')
     UNION ALL
@@ -187,21 +187,11 @@ WITH RECURSIVE t(tenant) AS (
         SELECT 1 FROM json_each(:queues) AS q
         WHERE EXISTS (SELECT 1 FROM workhorse_jobs
                       WHERE state = 'queued' AND tenant = t.tenant AND queue = q.value))
-), running AS (
-    -- One pass over the running jobs (bounded by the slots in use), not a probe per tenant.
-    SELECT tenant, count(*) AS count, count(concurrency_key) AS keyed,
-           total(max(0, :now - started_at)) AS elapsed
-    FROM workhorse_jobs INDEXED BY workhorse_jobs_running
-    WHERE state = 'running'
-    GROUP BY tenant
 )
 SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
-       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
-       coalesce(r.count, 0) AS count, coalesce(r.keyed, 0) AS keyed,
-       coalesce(r.elapsed, 0) AS elapsed
+       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
 FROM work
 LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
-LEFT JOIN running AS r ON r.tenant = work.tenant
 
 -- name: claim_tenant_rows
 SELECT * FROM workhorse_tenants WHERE name IN (SELECT value FROM json_each(:names))
