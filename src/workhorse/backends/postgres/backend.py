@@ -18,8 +18,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+import orjson
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from workhorse.backends import base
@@ -39,6 +41,7 @@ from workhorse.errors import (
 )
 from workhorse.jobs import AttemptError, Job, JobState
 from workhorse.scheduling.fairness import decayed
+from workhorse.serialization import loads
 from workhorse.tenants import Tenant, TenantStats
 
 _Q = load_blocks("workhorse.backends.postgres", "queries.sql")
@@ -61,6 +64,7 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
             max_size=options["pool_max"],
             timeout=options["pool_timeout"],
             kwargs={"row_factory": dict_row, "connect_timeout": 5},
+            configure=_configure,
             open=False,
             name="workhorse",
         )
@@ -86,7 +90,7 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
             return
         try:
             with self._pool.connection() as conn:
-                yield conn  # type: ignore[misc]
+                yield conn
         except PoolTimeout:
             raise DatabaseError(
                 f"no PostgreSQL connection available at {_safe(self.url)}"
@@ -187,12 +191,7 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps):
         rows = self._all(
             "job_finish_many",
             {
-                "ids": [o.id for o in outcomes],
-                "tokens": [o.lease_token for o in outcomes],
-                "states": [str(o.state) for o in outcomes],
-                "results": [o.result_json for o in outcomes],
-                "errors": [_error_json(o, params.now) for o in outcomes],
-                "run_ats": [o.run_at for o in outcomes],
+                "outcomes": orjson.dumps([_outcome(o, params.now) for o in outcomes]).decode(),
                 "only_expired": params.only_expired,
                 "window": params.usage_window.total_seconds(),
                 "now": params.now,
@@ -569,18 +568,30 @@ def _notify(conn: Conn, queues: set[str]) -> None:
         conn.execute(_Q["job_notify"], {"queues": sorted(queues)})
 
 
-def _error_json(outcome: base.Outcome, now: datetime) -> str | None:
-    if outcome.error is None:
-        return None
-    return json.dumps(
-        {
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Decode json/jsonb columns with orjson (integers beyond 64 bits kept exact)."""
+    set_json_loads(loads, conn)
+
+
+def _outcome(outcome: base.Outcome, now: datetime) -> dict[str, Any]:
+    """One element of job_finish_many's JSON array (result embedded as the JSON it already is)."""
+    error = outcome.error
+    return {
+        "id": outcome.id,
+        "token": outcome.lease_token,
+        "state": outcome.state.value,
+        "result": None if outcome.result_json is None else orjson.Fragment(outcome.result_json),
+        "error": None
+        if error is None
+        else {
             "attempt": outcome.attempt,
-            "type": outcome.error.type,
-            "message": outcome.error.message,
-            "traceback": outcome.error.traceback,
+            "type": error.type,
+            "message": error.message,
+            "traceback": error.traceback,
             "at": now.timestamp(),
-        }
-    )
+        },
+        "run_at": outcome.run_at,
+    }
 
 
 def _utc(value: datetime) -> datetime:

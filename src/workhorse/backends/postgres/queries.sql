@@ -71,17 +71,16 @@ SELECT EXISTS (
 WITH done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
-        result = o.result::jsonb,
+        result = o.result,
         errors = CASE WHEN o.error IS NULL THEN j.errors
-                      ELSE j.errors || jsonb_build_array(o.error::jsonb) END,
+                      ELSE j.errors || jsonb_build_array(o.error) END,
         run_at = COALESCE(o.run_at, j.run_at),
         finished_at = CASE WHEN o.state = 'retrying' THEN NULL ELSE %(now)s END,
         lease_token = NULL,
         lease_expires_at = NULL,
         updated_at = %(now)s
-    FROM unnest(%(ids)s::bigint[], %(tokens)s::text[], %(states)s::text[], %(results)s::text[],
-                %(errors)s::text[], %(run_ats)s::timestamptz[])
-         AS o(id, token, state, result, error, run_at)
+    FROM jsonb_to_recordset(%(outcomes)s::jsonb)
+         AS o(id bigint, token text, state text, result jsonb, error jsonb, run_at timestamptz)
     WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
       AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
     RETURNING j.id, j.tenant,

@@ -24,7 +24,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
 from workhorse.backends import base
@@ -45,6 +45,7 @@ from workhorse.jobs import AttemptError, Job, JobState
 from workhorse.scheduling.fairness import decayed
 from workhorse.serialization import loads
 from workhorse.tenants import Tenant, TenantStats
+from workhorse.types import JSON
 
 _Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
 _SYNCHRONOUS = {"off", "normal", "full", "extra"}
@@ -637,8 +638,8 @@ def _job(row: sqlite3.Row) -> Job:
         tenant=row["tenant"],
         queue=row["queue"],
         task=row["task"],
-        args=json.loads(row["args"]),
-        kwargs=json.loads(row["kwargs"]),
+        args=cast("list[JSON]", loads(row["args"])),
+        kwargs=cast("dict[str, JSON]", loads(row["kwargs"])),
         state=JobState(row["state"]),
         priority=row["priority"],
         attempts=row["attempts"],

@@ -8,6 +8,7 @@ import json
 import sqlite3
 from collections.abc import Sequence
 from datetime import datetime
+from typing import cast
 
 from workhorse.backends import base as b
 from workhorse.backends.claiming import (
@@ -20,6 +21,8 @@ from workhorse.backends.claiming import (
 )
 from workhorse.backends.sql import load_blocks
 from workhorse.clock import at_epoch, from_epoch, to_epoch
+from workhorse.serialization import loads
+from workhorse.types import JSON
 
 _Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
 
@@ -138,8 +141,8 @@ def claimed(row: sqlite3.Row, token: str) -> b.ClaimedJob:
         tenant=row["tenant"],
         queue=row["queue"],
         task=row["task"],
-        args=json.loads(row["args"]),
-        kwargs=json.loads(row["kwargs"]),
+        args=cast("list[JSON]", loads(row["args"])),
+        kwargs=cast("dict[str, JSON]", loads(row["kwargs"])),
         attempt=row["attempts"],
         max_attempts=row["max_attempts"],
         timeout=row["timeout"],
