@@ -4,14 +4,28 @@
 # Set WORKHORSE_TEST_POSTGRES_URL to use another server instead: then nothing is changed here.
 set -euo pipefail
 
+sudo_=""
+if [ "$(id -u)" != 0 ]; then sudo_=sudo; fi
+
 # Headless Chromium and its driver for the browser tests (tests/e2e), from Debian's packages:
 # installed only when missing (Playwright drives it; it never downloads a browser of its own).
 if [ ! -x /usr/bin/chromium ]; then
     echo "installing Chromium for the browser tests"
-    sudo_=""
-    if [ "$(id -u)" != 0 ]; then sudo_=sudo; fi
     $sudo_ apt-get update -qq
     $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# promtool, which checks the Prometheus configuration and alert rules in deploy/ (tests/deploy),
+# comes with Debian's prometheus package: installed only when missing. The tests need the tool,
+# not the server, so a server that systemd starts with the package is stopped and disabled.
+if ! command -v promtool >/dev/null 2>&1; then
+    echo "installing promtool (Debian's prometheus package) for the deployment tests"
+    $sudo_ apt-get update -qq
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        prometheus >/dev/null
+    if [ -d /run/systemd/system ]; then
+        $sudo_ systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
 fi
 
 if [ -n "${WORKHORSE_TEST_POSTGRES_URL:-}" ]; then
