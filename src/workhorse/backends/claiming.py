@@ -17,13 +17,15 @@ inside the claim's transaction. This module decides with the pure policy in
    out the rest), those whose key has no room are held back and the rest marked running. Spend
    rate tokens.
 
-The common claim — one tenant or several, no quotas, no keys — is therefore two statements.
+The common claim — one tenant or several, no quotas, no keys — is therefore two or three
+statements, each its own transaction (see ``claim``).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
@@ -133,13 +135,31 @@ class ClaimStore(Protocol):
 
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None: ...
 
+    def atomic(self) -> AbstractContextManager[bool]:
+        """Make what follows one transaction; yields whether it opened one (False when one is
+        open already). Outside it, each statement is a transaction of its own."""
+
 
 def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
-    """Claim up to ``params.limit`` jobs fairly; see the module docstring."""
+    """Claim up to ``params.limit`` jobs fairly; see the module docstring.
+
+    Without quotas no tenant row is locked and no token spent, so every statement may stand
+    alone: the take marks jobs running in the statement that locks them. Quotas need their
+    locks held from the count to the take, so that claim is one transaction.
+    """
     queues = list(dict.fromkeys(params.queues))
     if params.limit <= 0 or not queues:
         return []
     rows = {row.name: row for row in store.tenants(queues) if not row.paused}
+    if any(row.has_quota for row in rows.values()):
+        with store.atomic():
+            return _claim(store, rows, params, queues)
+    return _claim(store, rows, params, queues)
+
+
+def _claim(
+    store: ClaimStore, rows: dict[str, TenantRow], params: b.JobClaimParams, queues: list[str]
+) -> list[b.ClaimedJob]:
     quota = [name for name, row in rows.items() if row.has_quota]
     if quota:
         locked = store.lock_tenants(quota)
@@ -247,17 +267,33 @@ def _take(
     params: b.JobClaimParams,
 ) -> list[b.ClaimedJob]:
     fetched = store.take(allocation, queues, blocked=keys.blocked, exclude=exclude, params=params)
-    if fetched.candidates and keys.learn(store, fetched.candidates):
-        # Jobs of keys at their limit were fetched: fetch again without them.
-        fetched = store.take(
-            allocation, queues, blocked=keys.blocked, exclude=exclude, params=params
-        )
     if not fetched.candidates:
         return fetched.started
+    # Concurrency keys: the candidates' locks, the keys' locks and the marking must be one
+    # transaction.
+    with store.atomic() as opened:
+        learned = keys.learn(store, fetched.candidates)
+        if opened or learned:
+            # Fetch again: to hold the locks in this new transaction, or without the jobs of
+            # keys found at their limit.
+            fetched = store.take(
+                allocation, queues, blocked=keys.blocked, exclude=exclude, params=params
+            )
+            if not fetched.candidates:
+                return fetched.started
+        return _admit_keyed(store, allocation, fetched.candidates, params)
+
+
+def _admit_keyed(
+    store: ClaimStore,
+    allocation: dict[str, int],
+    fetched: list[Candidate],
+    params: b.JobClaimParams,
+) -> list[b.ClaimedJob]:
     by_tenant: dict[str, list[Candidate]] = defaultdict(list)
-    for candidate in fetched.candidates:
+    for candidate in fetched:
         by_tenant[candidate.tenant].append(candidate)
-    wanted = {(c.tenant, c.concurrency_key) for c in fetched.candidates if c.concurrency_key}
+    wanted = {(c.tenant, c.concurrency_key) for c in fetched if c.concurrency_key}
     in_use = store.running_by_key(wanted) if wanted else {}
     chosen: list[Candidate] = []
     for name, candidates in by_tenant.items():

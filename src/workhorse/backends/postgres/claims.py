@@ -5,11 +5,13 @@ spend the same quota, and never wait for each other."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from workhorse.backends import base as b
 from workhorse.backends.claiming import OVERFETCH, Candidate, Running, Take, TenantRow
@@ -21,6 +23,8 @@ Row = dict[str, Any]
 
 
 class PostgresClaims:
+    """Runs on a connection in autocommit mode: statements stand alone unless ``atomic``."""
+
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self._conn = conn
 
@@ -99,6 +103,14 @@ class PostgresClaims:
             "lease_expires_at": params.now + params.lease_for,
             "now": params.now,
         }
+
+    @contextmanager
+    def atomic(self) -> Iterator[bool]:
+        if self._conn.info.transaction_status != TransactionStatus.IDLE:
+            yield False
+            return
+        with self._conn.transaction():
+            yield True
 
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:
         names = sorted(tokens)

@@ -39,14 +39,37 @@ SELECT id FROM workhorse_jobs
 WHERE tenant = %(tenant)s AND unique_key = %(unique_key)s
   AND state NOT IN ('succeeded', 'dead', 'cancelled')
 
--- name: job_reserve_ids
-SELECT nextval(pg_get_serial_sequence('workhorse_jobs', 'id')) FROM generate_series(1, %(count)s)
-
--- name: job_copy
-COPY workhorse_jobs (
-    id, tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at
-) FROM STDIN
+-- name: job_insert_plain
+-- Jobs without a unique key, all in one statement that also wakes the queues' workers: unless
+-- %(checked)s, nothing is inserted when a tenant of the batch has a max_queued (the caller then
+-- checks it under the tenant's lock and runs this again). Ids follow the input order.
+WITH limited AS (
+    SELECT NOT %(checked)s AND EXISTS (
+        SELECT 1 FROM workhorse_tenants
+        WHERE name = ANY(%(tenants)s::text[]) AND max_queued IS NOT NULL
+    ) AS limited
+), inserted AS (
+    INSERT INTO workhorse_jobs (
+        tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout,
+        concurrency_key, concurrency_limit, created_at, run_at, updated_at
+    )
+    SELECT j.tenant, j.queue, j.task, j.args, j.kwargs, j.state, j.priority, j.max_attempts,
+           j.timeout, j.concurrency_key, j.concurrency_limit, %(now)s, j.run_at, %(now)s
+    FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
+        tenant text, queue text, task text, args jsonb, kwargs jsonb, state text,
+        priority integer, max_attempts integer, timeout double precision,
+        concurrency_key text, concurrency_limit integer, run_at timestamptz
+    )
+    WHERE NOT (SELECT limited FROM limited)
+    RETURNING id, queue, state
+), woken AS (
+    -- One channel per schema, so deployments sharing a database do not wake each other.
+    SELECT pg_notify('workhorse_jobs.' || current_schema(), queue)
+    FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'queued') AS q
+)
+SELECT (SELECT limited FROM limited) AS limited,
+       ARRAY(SELECT id FROM inserted ORDER BY id) AS ids,
+       (SELECT count(*) FROM woken) AS woken
 
 -- name: listen_channel
 SELECT 'workhorse_jobs.' || current_schema() AS channel

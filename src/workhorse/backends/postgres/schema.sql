@@ -48,8 +48,6 @@ CREATE INDEX workhorse_jobs_waiting
     ON workhorse_jobs (tenant) WHERE state IN ('scheduled', 'retrying');
 CREATE INDEX workhorse_jobs_due
     ON workhorse_jobs (run_at) WHERE state IN ('scheduled', 'retrying');
-CREATE INDEX workhorse_jobs_lease
-    ON workhorse_jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX workhorse_jobs_worker
     ON workhorse_jobs (worker_id) WHERE state = 'running';
 CREATE UNIQUE INDEX workhorse_jobs_unique

@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
 from typing import cast
 
@@ -109,6 +110,11 @@ class SQLiteClaims:
         }
         rows = self._conn.execute(_Q["job_claim"], query).fetchall()
         return [claimed(row, params.lease_token) for row in rows]
+
+    @contextmanager
+    def atomic(self) -> Iterator[bool]:
+        """The claim runs in one ``BEGIN IMMEDIATE`` transaction already."""
+        yield False
 
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:
         for name, value in tokens.items():
