@@ -520,6 +520,16 @@ def _insert_plain(
 ) -> list[int] | None:
     """Insert ``jobs`` (no unique keys) and wake their queues; their ids in order, or None when
     unchecked and a tenant of the batch has a ``max_queued`` (nothing was inserted)."""
+    row = cur.execute(_Q["job_insert_plain"], _plain_query(jobs, now, checked)).fetchone()
+    if row is None or row["limited"]:
+        return None
+    ids: list[int] = row["ids"]
+    if len(ids) != len(jobs):
+        raise DatabaseError(f"inserted {len(ids)} of {len(jobs)} jobs")
+    return ids
+
+
+def _plain_query(jobs: Sequence[base.NewJob], now: datetime, checked: bool) -> dict[str, Any]:
     rows = [
         {
             "tenant": job.tenant,
@@ -537,19 +547,12 @@ def _insert_plain(
         }
         for job in jobs
     ]
-    query = {
+    return {
         "jobs": orjson.dumps(rows).decode(),
         "tenants": sorted({job.tenant for job in jobs}),
         "checked": checked,
         "now": now,
     }
-    row = cur.execute(_Q["job_insert_plain"], query).fetchone()
-    if row is None or row["limited"]:
-        return None
-    ids: list[int] = row["ids"]
-    if len(ids) != len(jobs):
-        raise DatabaseError(f"inserted {len(ids)} of {len(jobs)} jobs")
-    return ids
 
 
 def _insert_one(cur: psycopg.Cursor[Row], job: base.NewJob, now: datetime) -> base.InsertedJob:

@@ -27,6 +27,8 @@ from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
 
+import orjson
+
 from workhorse.backends import base
 from workhorse.backends.claiming import claim
 from workhorse.backends.sql import load_blocks, load_migrations
@@ -250,18 +252,18 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps):
 
     def job_finish_many(self, params: base.JobFinishManyParams) -> list[int]:
         now = to_epoch(params.now)
-        written = []
         run_times: dict[str, list[float]] = {}
+        query = {
+            "outcomes": orjson.dumps([_outcome_row(o, now) for o in params.outcomes]).decode(),
+            "only_expired": int(params.only_expired),
+            "now": now,
+        }
         with self._write() as conn:
-            for outcome in params.outcomes:
-                row = conn.execute(
-                    _Q["job_finish_many"], _outcome_params(outcome, now, params.only_expired)
-                ).fetchone()
-                if row is not None:
-                    written.append(outcome.id)
-                    run_times.setdefault(row["tenant"], []).append(now - (row["started_at"] or now))
+            rows = conn.execute(_Q["job_finish_many"], query).fetchall()
+            for row in rows:
+                run_times.setdefault(row["tenant"], []).append(now - (row["started_at"] or now))
             _add_usage(conn, run_times, now, params.usage_window.total_seconds())
-        return written
+        return sorted(row["id"] for row in rows)
 
     def job_heartbeat(self, params: base.JobHeartbeatParams) -> list[int]:
         now = to_epoch(params.now)
@@ -595,10 +597,10 @@ def _add_usage(
         conn.execute(_Q["tenant_add_usage"], query)
 
 
-def _outcome_params(outcome: base.Outcome, now: float, only_expired: bool) -> dict[str, Any]:
+def _outcome_row(outcome: base.Outcome, now: float) -> list[Any]:
     error = None
     if outcome.error is not None:
-        error = json.dumps(
+        error = orjson.dumps(
             {
                 "attempt": outcome.attempt,
                 "type": outcome.error.type,
@@ -606,17 +608,15 @@ def _outcome_params(outcome: base.Outcome, now: float, only_expired: bool) -> di
                 "traceback": outcome.error.traceback,
                 "at": now,
             }
-        )
-    return {
-        "id": outcome.id,
-        "lease_token": outcome.lease_token,
-        "state": str(outcome.state),
-        "result": outcome.result_json,
-        "error": error,
-        "run_at": None if outcome.run_at is None else to_epoch(outcome.run_at),
-        "only_expired": int(only_expired),
-        "now": now,
-    }
+        ).decode()
+    return [
+        outcome.id,
+        outcome.lease_token,
+        outcome.state.value,
+        outcome.result_json,
+        error,
+        None if outcome.run_at is None else to_epoch(outcome.run_at),
+    ]
 
 
 def _errors(text: str) -> list[AttemptError]:

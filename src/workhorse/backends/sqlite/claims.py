@@ -63,8 +63,55 @@ class SQLiteClaims:
         params: b.JobClaimParams,
     ) -> Take:
         limits = {name: count + OVERFETCH for name, count in allocation.items()}
+        if len(queues) == 1 and not self._keyed_ahead(limits, queues[0], blocked, exclude):
+            started = self._take_queue(allocation, queues[0], blocked, exclude, params)
+            return Take(started=started, candidates=[])
         found = self._candidates(limits, queues, blocked=blocked, exclude=exclude)
         return take_in_steps(self, found, allocation, params)
+
+    def _keyed_ahead(
+        self, limits: dict[str, int], queue: str, blocked: set[tuple[str, str]], exclude: set[int]
+    ) -> bool:
+        excluded = json.dumps(sorted(exclude))
+        for tenant, limit in limits.items():
+            keys = json.dumps(sorted(key for owner, key in blocked if owner == tenant))
+            query = {
+                "tenant": tenant,
+                "queue": queue,
+                "limit": limit,
+                "blocked": keys,
+                "exclude": excluded,
+            }
+            if self._conn.execute(_Q["claim_keyed_ahead"], query).fetchone()[0]:
+                return True
+        return False
+
+    def _take_queue(
+        self,
+        allocation: dict[str, int],
+        queue: str,
+        blocked: set[tuple[str, str]],
+        exclude: set[int],
+        params: b.JobClaimParams,
+    ) -> list[b.ClaimedJob]:
+        """One queue, no concurrency key ahead: each tenant's best jobs marked running at once."""
+        now = to_epoch(params.now)
+        rows: list[sqlite3.Row] = []
+        for tenant, slots in allocation.items():
+            query = {
+                "tenant": tenant,
+                "queue": queue,
+                "limit": slots,
+                "blocked": json.dumps(sorted(key for owner, key in blocked if owner == tenant)),
+                "exclude": json.dumps(sorted(exclude)),
+                "lease_token": params.lease_token,
+                "worker_id": params.worker_id,
+                "lease_expires_at": now + params.lease_for.total_seconds(),
+                "now": now,
+            }
+            rows.extend(self._conn.execute(_Q["claim_take"], query))
+        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
+        return [claimed(row, params.lease_token) for row in rows]
 
     def _candidates(
         self,
