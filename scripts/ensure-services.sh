@@ -4,25 +4,30 @@
 # Set WORKHORSE_TEST_POSTGRES_URL to use another server instead: then nothing is changed here.
 set -euo pipefail
 
+sudo_=""
+if [ "$(id -u)" != 0 ]; then sudo_=sudo; fi
+
 # Headless Chromium and its driver for the browser tests (tests/e2e), from Debian's packages:
 # installed only when missing (Playwright drives it; it never downloads a browser of its own).
 if [ ! -x /usr/bin/chromium ]; then
     echo "installing Chromium for the browser tests"
-    sudo_=""
-    if [ "$(id -u)" != 0 ]; then sudo_=sudo; fi
     $sudo_ apt-get update -qq
     $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
 
-# Prometheus and promtool for the metrics tests (tests/acceptance/test_prometheus.py and
-# tests/api/test_metrics.py), from Debian's package: installed only when missing. The tests run
-# their own server (temporary config and storage, a free loopback port), never the package's.
-if [ ! -x /usr/bin/prometheus ] || [ ! -x /usr/bin/promtool ]; then
-    echo "installing Prometheus for the metrics tests"
-    sudo_=""
-    if [ "$(id -u)" != 0 ]; then sudo_=sudo; fi
+# Prometheus (the server and promtool) from Debian's prometheus package, installed only when
+# missing: promtool checks the configuration and alert rules in deploy/ (tests/deploy) and the
+# metrics expositions (tests/api/test_metrics.py); the metrics acceptance test
+# (tests/acceptance/test_prometheus.py) runs its own server with a temporary config and storage
+# on a free loopback port. A server that systemd starts with the package is stopped and disabled.
+if [ ! -x /usr/bin/prometheus ] || ! command -v promtool >/dev/null 2>&1; then
+    echo "installing Prometheus and promtool (Debian's prometheus package) for the metrics tests"
     $sudo_ apt-get update -qq
-    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus >/dev/null
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+        prometheus >/dev/null
+    if [ -d /run/systemd/system ]; then
+        $sudo_ systemctl disable --now prometheus >/dev/null 2>&1 || true
+    fi
 fi
 
 if [ -n "${WORKHORSE_TEST_POSTGRES_URL:-}" ]; then

@@ -30,14 +30,28 @@ class JobContext:
     task: str
     worker_id: str
     deadline: datetime | None
-    cancelled: threading.Event = field(default_factory=threading.Event)
     _report: Callable[[int, JSON], None] = lambda job_id, value: None
+    _cancelled: threading.Event | None = field(default=None, repr=False)
+
+    @property
+    def cancelled(self) -> threading.Event:
+        """Set when the job is cancelled or its lease lost (made on first use: most jobs never
+        look, and an Event per job is a measurable part of a no-op job's cost)."""
+        event = self._cancelled
+        if event is None:
+            with _EVENTS:
+                event = self._cancelled
+                if event is None:
+                    event = threading.Event()
+                    object.__setattr__(self, "_cancelled", event)
+        return event
 
     def report_progress(self, value: JSON) -> None:
         """Store a JSON progress value on the job (written in the next batch, last one wins)."""
         self._report(self.job_id, check_json(value, "progress"))
 
 
+_EVENTS = threading.Lock()
 _current: ContextVar[JobContext] = ContextVar("workhorse_current_job")
 
 

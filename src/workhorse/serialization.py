@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from typing import Any
+
+import orjson
 
 from workhorse.errors import NotJSONError
 from workhorse.types import JSON
@@ -50,11 +53,25 @@ def _check_text(value: str, where: str) -> None:
         raise NotJSONError(f"{where} is not valid Unicode (it holds a lone surrogate)")
 
 
+_LONG_NUMBER = re.compile(rb"[0-9]{19}")
+"""Digits enough for an integer beyond 64 bits, which orjson would not keep exact."""
+
+
 def dumps(value: Any, where: str = "value") -> str:
-    """Serialise a JSON value compactly after checking it."""
-    return json.dumps(check_json(value, where), separators=(",", ":"), allow_nan=False)
+    """Serialise a JSON value compactly after checking it (orjson; the standard library for
+    integers beyond 64 bits, which orjson refuses)."""
+    check_json(value, where)
+    try:
+        return orjson.dumps(value).decode()
+    except orjson.JSONEncodeError:
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
 
 
-def loads(text: str | None) -> JSON:
-    """Parse stored JSON text; None stays None."""
-    return None if text is None else json.loads(text)
+def loads(text: str | bytes | None) -> JSON:
+    """Parse stored JSON text; None stays None. Integers beyond 64 bits stay exact."""
+    if text is None:
+        return None
+    data = text.encode() if isinstance(text, str) else text
+    if _LONG_NUMBER.search(data):
+        return json.loads(data)  # type: ignore[no-any-return]
+    return orjson.loads(data)  # type: ignore[no-any-return]

@@ -5,20 +5,28 @@ inside the claim's transaction. This module decides with the pure policy in
 ``workhorse.scheduling.fairness``:
 
 1. find the tenants with queued jobs in the worker's queues (a skip scan: one index probe per
-   tenant, independent of the backlog), with their settings, usage and running jobs, in one read;
-2. drop paused tenants; lock the rows of tenants with quotas (``max_running`` or a rate) and
-   count their running jobs again, so that racing claimers never both spend the same quota — a
-   tenant locked by another claimer is skipped this round, not waited for;
+   tenant, independent of the backlog), with their settings, in one read;
+2. drop paused tenants; lock the rows of tenants with quotas (``max_running`` or a rate), so
+   that racing claimers never both spend the same quota — a tenant locked by another claimer is
+   skipped this round, not waited for — and count running jobs under those locks (only when it
+   matters: several tenants compete, or a quota applies);
 3. allocate the free slots with the fair-share policy;
-4. fetch each tenant's best jobs (priority, then ``run_at``, then id), hold back those whose
-   concurrency key is at its limit, and mark the rest running; spend rate tokens.
+4. take each tenant's best jobs (priority, then ``run_at``, then id): when none of them has a
+   concurrency key, they are locked and marked running in one statement; otherwise keys already
+   at their limit are looked up (and the fetch repeated without their jobs, so they cannot crowd
+   out the rest), those whose key has no room are held back and the rest marked running. Spend
+   rate tokens.
+
+The common claim — one tenant or several, no quotas, no keys — is therefore two or three
+statements, each its own transaction (see ``claim``).
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Protocol
 
@@ -78,36 +86,46 @@ class Running:
     count: int
     elapsed: float
     """Seconds its running jobs have run so far, summed."""
-    keyed: int = 0
-    """How many of them have a concurrency key."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Take:
+    """One round's fetch: jobs already marked running, or (when a candidate has a concurrency
+    key) locked candidates still to be admitted."""
+
+    started: list[b.ClaimedJob]
+    candidates: list[Candidate]
 
 
 class ClaimStore(Protocol):
     """The reads and writes of one claim transaction."""
 
-    def tenants(self, queues: Sequence[str], now: datetime) -> list[tuple[TenantRow, Running]]:
-        """The tenants with queued jobs in ``queues``, their settings and running jobs."""
+    def tenants(self, queues: Sequence[str]) -> list[TenantRow]:
+        """The tenants with queued jobs in ``queues``, and their settings."""
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         """Lock these tenants' rows for the transaction; returns those locked (others are
         skipped), as they stand now that no other claimer can change them."""
 
     def running(self, names: Sequence[str], now: datetime) -> dict[str, Running]:
-        """Running jobs per tenant, counted again after the tenants were locked."""
+        """Running jobs per tenant (counted after the quota tenants were locked)."""
 
     def blocked_keys(self, names: Sequence[str]) -> set[tuple[str, str]]:
         """(tenant, key) pairs whose running jobs already reach the key's limit."""
 
-    def candidates(
+    def take(
         self,
-        limits: dict[str, int],
+        allocation: dict[str, int],
         queues: Sequence[str],
         *,
         blocked: set[tuple[str, str]],
         exclude: set[int],
-    ) -> list[Candidate]:
-        """Each tenant's best queued jobs (up to its limit), locked for this transaction, skipping
-        jobs of ``blocked`` keys and the ids in ``exclude``."""
+        params: b.JobClaimParams,
+    ) -> Take:
+        """Lock each tenant's best queued jobs (``allocation[tenant] + OVERFETCH`` per queue),
+        skipping jobs of ``blocked`` keys and the ids in ``exclude``. If none has a concurrency
+        key, mark each tenant's best ``allocation[tenant]`` running and return them in
+        ``started``; otherwise mark nothing and return all of them in ``candidates``."""
 
     def running_by_key(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
         """Running jobs per (tenant, key) for the keys this transaction could lock; a key held by
@@ -117,64 +135,73 @@ class ClaimStore(Protocol):
 
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None: ...
 
+    def atomic(self) -> AbstractContextManager[bool]:
+        """Make what follows one transaction; yields whether it opened one (False when one is
+        open already). Outside it, each statement is a transaction of its own."""
+
 
 def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
-    """Claim up to ``params.limit`` jobs fairly; see the module docstring."""
+    """Claim up to ``params.limit`` jobs fairly; see the module docstring.
+
+    Without quotas no tenant row is locked and no token spent, so every statement may stand
+    alone: the take marks jobs running in the statement that locks them. Quotas need their
+    locks held from the count to the take, so that claim is one transaction.
+    """
     queues = list(dict.fromkeys(params.queues))
     if params.limit <= 0 or not queues:
         return []
-    found = [(row, running) for row, running in store.tenants(queues, params.now) if not row.paused]
-    if not found:
-        return []
-    rows = {row.name: row for row, _ in found}
-    running = {row.name: counts for row, counts in found}
+    rows = {row.name: row for row in store.tenants(queues) if not row.paused}
+    if any(row.has_quota for row in rows.values()):
+        with store.atomic():
+            return _claim(store, rows, params, queues)
+    return _claim(store, rows, params, queues)
+
+
+def _claim(
+    store: ClaimStore, rows: dict[str, TenantRow], params: b.JobClaimParams, queues: list[str]
+) -> list[b.ClaimedJob]:
     quota = [name for name, row in rows.items() if row.has_quota]
     if quota:
-        # Count again under the locks: another claimer may have started jobs meanwhile.
         locked = store.lock_tenants(quota)
         rows = {n: row for n, row in rows.items() if not row.has_quota} | locked
-        recount = store.running(sorted(locked), params.now) if locked else {}
-        running |= {name: recount.get(name, Running(count=0, elapsed=0.0)) for name in locked}
     if not rows:
         return []
+    # One tenant without quotas gets every slot whatever it runs already: skip the count.
+    running = store.running(sorted(rows), params.now) if len(rows) > 1 or quota else {}
     tokens = {n: _tokens(row, params.now) for n, row in rows.items() if row.rate is not None}
     demands = [_demand(row, running.get(n), tokens.get(n), params) for n, row in rows.items()]
-    keyed = [row.name for row, counts in found if counts.keyed and row.name in rows]
-    # Most claims involve no concurrency key at all: skip that read then.
-    blocked = store.blocked_keys(keyed) if keyed else set()
-    chosen = _claim_rounds(store, demands, params.limit, queues, blocked)
-    claimed = store.mark_running([c.id for c in chosen], params)
-    spent = _spent(tokens, chosen)
+    claimed = _claim_rounds(store, demands, params, queues)
+    spent = _spent(tokens, claimed)
     if spent:
         store.spend_tokens(spent, params.now)
-    rank = {candidate.id: index for index, candidate in enumerate(chosen)}
-    return sorted(claimed, key=lambda job: rank[job.id])
+    return claimed
 
 
 def _claim_rounds(
     store: ClaimStore,
     demands: list[TenantDemand],
-    capacity: int,
+    params: b.JobClaimParams,
     queues: Sequence[str],
-    blocked: set[tuple[str, str]],
-) -> list[Candidate]:
-    """Allocate, fetch, and allocate again what tenants could not use (all their jobs were held
+) -> list[b.ClaimedJob]:
+    """Allocate, take, and allocate again what tenants could not use (all their jobs were held
     back by concurrency keys, or they had fewer jobs than slots), a few rounds at most."""
-    chosen: list[Candidate] = []
+    claimed: list[b.ClaimedJob] = []
+    keys = _Keys()
+    capacity = params.limit
     for _ in range(ROUNDS):
         allocation = allocate(demands, capacity)
         if not allocation:
             break
-        exclude = {c.id for c in chosen}
-        picked = _choose(store, allocation, queues, blocked, exclude)
-        chosen.extend(picked)
-        capacity -= len(picked)
-        got = Counter(c.tenant for c in picked)
+        exclude = {job.id for job in claimed}
+        started = _take(store, allocation, queues=queues, keys=keys, exclude=exclude, params=params)
+        claimed.extend(started)
+        capacity -= len(started)
+        got = Counter(job.tenant for job in started)
         short = {name for name, count in allocation.items() if got[name] < count}
         if capacity <= 0 or not short:
             break
         demands = [_after(d, got[d.name]) for d in demands if d.name not in short]
-    return sorted(chosen, key=lambda c: c.order)
+    return claimed
 
 
 def _after(demand: TenantDemand, started: int) -> TenantDemand:
@@ -212,24 +239,93 @@ def _demand(
     )
 
 
-def _choose(
+@dataclass(slots=True)
+class _Keys:
+    """Concurrency keys at their limit, looked up once per tenant per claim, when first met."""
+
+    blocked: set[tuple[str, str]] = field(default_factory=set)
+    checked: set[str] = field(default_factory=set)
+
+    def learn(self, store: ClaimStore, candidates: list[Candidate]) -> bool:
+        """Look up the blocked keys of tenants with keyed candidates; True if any is new."""
+        tenants = {c.tenant for c in candidates if c.concurrency_key} - self.checked
+        if not tenants:
+            return False
+        self.checked |= tenants
+        found = store.blocked_keys(sorted(tenants)) - self.blocked
+        self.blocked |= found
+        return bool(found)
+
+
+def _take(
     store: ClaimStore,
     allocation: dict[str, int],
+    *,
     queues: Sequence[str],
-    blocked: set[tuple[str, str]],
+    keys: _Keys,
     exclude: set[int],
-) -> list[Candidate]:
-    limits = {name: count + OVERFETCH for name, count in allocation.items()}
+    params: b.JobClaimParams,
+) -> list[b.ClaimedJob]:
+    fetched = store.take(allocation, queues, blocked=keys.blocked, exclude=exclude, params=params)
+    if not fetched.candidates:
+        return fetched.started
+    # Concurrency keys: the candidates' locks, the keys' locks and the marking must be one
+    # transaction.
+    with store.atomic() as opened:
+        learned = keys.learn(store, fetched.candidates)
+        if opened or learned:
+            # Fetch again: to hold the locks in this new transaction, or without the jobs of
+            # keys found at their limit.
+            fetched = store.take(
+                allocation, queues, blocked=keys.blocked, exclude=exclude, params=params
+            )
+            if not fetched.candidates:
+                return fetched.started
+        return _admit_keyed(store, allocation, fetched.candidates, params)
+
+
+def _admit_keyed(
+    store: ClaimStore,
+    allocation: dict[str, int],
+    fetched: list[Candidate],
+    params: b.JobClaimParams,
+) -> list[b.ClaimedJob]:
     by_tenant: dict[str, list[Candidate]] = defaultdict(list)
-    for candidate in store.candidates(limits, queues, blocked=blocked, exclude=exclude):
+    for candidate in fetched:
         by_tenant[candidate.tenant].append(candidate)
-    keys = {(c.tenant, c.concurrency_key) for c in _flatten(by_tenant) if c.concurrency_key}
-    in_use = store.running_by_key(keys) if keys else {}
+    wanted = {(c.tenant, c.concurrency_key) for c in fetched if c.concurrency_key}
+    in_use = store.running_by_key(wanted) if wanted else {}
     chosen: list[Candidate] = []
     for name, candidates in by_tenant.items():
         candidates.sort(key=lambda c: c.order)
         chosen.extend(_admit(candidates, allocation[name], in_use))
-    return chosen
+    chosen.sort(key=lambda c: c.order)
+    rank = {candidate.id: index for index, candidate in enumerate(chosen)}
+    started = store.mark_running([c.id for c in chosen], params)
+    return sorted(started, key=lambda job: rank[job.id])
+
+
+def take_in_steps(
+    store: ClaimStore,
+    candidates: list[Candidate],
+    allocation: dict[str, int],
+    params: b.JobClaimParams,
+) -> Take:
+    """``ClaimStore.take`` for a store whose statements cost no round trip (SQLite): fetched
+    ``candidates`` become started jobs when none has a concurrency key."""
+    if any(c.concurrency_key is not None for c in candidates):
+        return Take(started=[], candidates=candidates)
+    best: list[Candidate] = []
+    by_tenant: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        by_tenant[candidate.tenant].append(candidate)
+    for name, group in by_tenant.items():
+        group.sort(key=lambda c: c.order)
+        best.extend(group[: allocation[name]])
+    best.sort(key=lambda c: c.order)
+    rank = {candidate.id: index for index, candidate in enumerate(best)}
+    started = store.mark_running([c.id for c in best], params)
+    return Take(started=sorted(started, key=lambda job: rank[job.id]), candidates=[])
 
 
 def _admit(
@@ -249,12 +345,6 @@ def _admit(
     return admitted
 
 
-def _flatten(groups: dict[str, list[Candidate]]) -> list[Candidate]:
-    return [candidate for group in groups.values() for candidate in group]
-
-
-def _spent(tokens: dict[str, float], chosen: list[Candidate]) -> dict[str, float]:
-    started: dict[str, int] = defaultdict(int)
-    for candidate in chosen:
-        started[candidate.tenant] += 1
+def _spent(tokens: dict[str, float], claimed: list[b.ClaimedJob]) -> dict[str, float]:
+    started = Counter(job.tenant for job in claimed)
     return {name: tokens[name] - started[name] for name in tokens if started[name]}

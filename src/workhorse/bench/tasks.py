@@ -24,5 +24,7 @@ async def hold(ms: float) -> None:
 def specs(queue: str, count: int, job_ms: float) -> list[JobSpec]:
     """``count`` benchmark jobs for ``queue``: no-ops, or slot holders when ``job_ms`` > 0."""
     if job_ms:
-        return [hold.with_options(queue=queue).prepare(job_ms) for _ in range(count)]
-    return [noop.with_options(queue=queue).prepare() for _ in range(count)]
+        holder = hold.with_options(queue=queue)
+        return [holder.prepare(job_ms) for _ in range(count)]
+    bound = noop.with_options(queue=queue)
+    return [bound.prepare() for _ in range(count)]

@@ -16,7 +16,7 @@ from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import specs as make_specs
 from workhorse.jobs import Job, JobState
 
-ENQUEUE_BATCH = 1000
+ENQUEUE_BATCH = 10_000
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -68,4 +68,17 @@ def error_record(exc: BaseException) -> ErrorRecord:
     text = "".join(traceback.format_exception(exc))
     if len(text) > _MAX_TRACEBACK:
         text = "…" + text[-_MAX_TRACEBACK:]
-    return ErrorRecord(type=type(exc).__name__, message=str(exc)[:2000], traceback=text)
+    return ErrorRecord(
+        type=type(exc).__name__, message=storable(str(exc)[:2000]), traceback=storable(text)
+    )
+
+
+def storable(text: str) -> str:
+    """``text`` with what databases cannot store (NUL, lone surrogates) spelled out instead."""
+    if "\x00" in text:
+        text = text.replace("\x00", "\\x00")
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        text = text.encode(errors="backslashreplace").decode()
+    return text

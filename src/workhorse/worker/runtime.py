@@ -40,6 +40,7 @@ from workhorse.worker.dbcall import thread_db_call
 
 if TYPE_CHECKING:
     from workhorse.app import Workhorse
+    from workhorse.tasks import Task
 
 log = logging.getLogger("workhorse.worker")
 
@@ -354,19 +355,25 @@ class Worker:
         if task is None:
             raise UnknownTaskError(f"task {job.task!r} is not registered in this worker's app")
         token = _current.set(running.context)
-        scope = asyncio.timeout(job.timeout)
         try:
-            async with scope:
-                if task.is_async:
-                    return await task.fn(*job.args, **job.kwargs)  # type: ignore[no-any-return]
-                return await self._call_sync(job.id, task.fn, job.args, job.kwargs)
-        except TimeoutError as exc:
-            if scope.expired():
-                message = f"job {job.id} ran past its timeout of {job.timeout:g}s"
-                raise JobTimeoutError(message) from exc
-            raise
+            if job.timeout is None:
+                return await self._invoke(job, task)
+            scope = asyncio.timeout(job.timeout)
+            try:
+                async with scope:
+                    return await self._invoke(job, task)
+            except TimeoutError as exc:
+                if scope.expired():
+                    message = f"job {job.id} ran past its timeout of {job.timeout:g}s"
+                    raise JobTimeoutError(message) from exc
+                raise
         finally:
             _current.reset(token)
+
+    async def _invoke(self, job: b.ClaimedJob, task: Task[Any, Any]) -> JSON:
+        if task.is_async:
+            return await task.fn(*job.args, **job.kwargs)  # type: ignore[no-any-return]
+        return await self._call_sync(job.id, task.fn, job.args, job.kwargs)
 
     async def _call_sync(
         self, job_id: int, fn: Any, args: list[JSON], kwargs: dict[str, JSON]

@@ -13,13 +13,15 @@ from __future__ import annotations
 import json
 import threading
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
 
+import orjson
 import psycopg
 from psycopg.rows import dict_row
+from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from workhorse.backends import base
@@ -40,10 +42,10 @@ from workhorse.errors import (
 )
 from workhorse.jobs import AttemptError, Job, JobState
 from workhorse.scheduling.fairness import decayed
+from workhorse.serialization import loads
 from workhorse.tenants import Tenant, TenantStats
 
 _Q = load_blocks("workhorse.backends.postgres", "queries.sql")
-_COPY_THRESHOLD = 2
 _OPTIONS = {"pool_min", "pool_max", "pool_timeout"}
 
 Row = dict[str, Any]
@@ -62,6 +64,7 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
             max_size=options["pool_max"],
             timeout=options["pool_timeout"],
             kwargs={"row_factory": dict_row, "connect_timeout": 5},
+            configure=_configure,
             open=False,
             name="workhorse",
         )
@@ -87,7 +90,7 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
             return
         try:
             with self._pool.connection() as conn:
-                yield conn  # type: ignore[misc]
+                yield conn
         except PoolTimeout:
             raise DatabaseError(
                 f"no PostgreSQL connection available at {_safe(self.url)}"
@@ -102,8 +105,20 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseError(f"PostgreSQL error: {reason}") from None
 
-    def _all(self, name: str, params: dict[str, Any]) -> list[Row]:
+    @contextmanager
+    def _autocommit(self) -> Iterator[Conn]:
+        """A pooled connection on which each statement is its own transaction (no BEGIN and
+        COMMIT round trips); ``conn.transaction()`` still opens one where needed."""
         with self._tx() as conn:
+            conn.autocommit = True
+            try:
+                yield conn
+            finally:
+                if not conn.broken:
+                    conn.autocommit = False
+
+    def _all(self, name: str, params: dict[str, Any]) -> list[Row]:
+        with self._autocommit() as conn:
             return conn.execute(_Q[name], params).fetchall()
 
     def close(self) -> None:
@@ -157,11 +172,19 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
     # -- jobs --------------------------------------------------------------------------------
 
     def job_insert_many(self, params: base.JobInsertManyParams) -> list[base.InsertedJob]:
-        with self._tx(params.connection) as conn:
+        require_aware(params.now)
+        for job in params.jobs:
+            require_aware(job.run_at)
+        if not params.jobs:
+            return []
+        if params.connection is not None:
+            with self._tx(params.connection) as conn:
+                return _insert_many(conn, params.jobs, params.now)
+        with self._autocommit() as conn:
             return _insert_many(conn, params.jobs, params.now)
 
     def job_claim(self, params: base.JobClaimParams) -> list[base.ClaimedJob]:
-        with self._tx() as conn:
+        with self._autocommit() as conn:
             return claim(PostgresClaims(conn), params)
 
     def job_poll(self, params: base.JobPollParams) -> bool:
@@ -179,21 +202,15 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
         if not params.outcomes:
             return []
         outcomes = params.outcomes
-        with self._tx() as conn:
-            rows = conn.execute(
-                _Q["job_finish_many"],
-                {
-                    "ids": [o.id for o in outcomes],
-                    "tokens": [o.lease_token for o in outcomes],
-                    "states": [str(o.state) for o in outcomes],
-                    "results": [o.result_json for o in outcomes],
-                    "errors": [_error_json(o, params.now) for o in outcomes],
-                    "run_ats": [o.run_at for o in outcomes],
-                    "only_expired": params.only_expired,
-                    "now": params.now,
-                },
-            ).fetchall()
-            _add_usage(conn, rows, params)
+        rows = self._all(
+            "job_finish_many",
+            {
+                "outcomes": orjson.dumps([_outcome(o, params.now) for o in outcomes]).decode(),
+                "only_expired": params.only_expired,
+                "window": params.usage_window.total_seconds(),
+                "now": params.now,
+            },
+        )
         return sorted(row["id"] for row in rows)
 
     def job_heartbeat(self, params: base.JobHeartbeatParams) -> list[int]:
@@ -471,27 +488,73 @@ def _as_dict_conn(connection: Any) -> Conn:
 
 
 def _insert_many(conn: Conn, jobs: Sequence[base.NewJob], now: datetime) -> list[base.InsertedJob]:
-    """Jobs with a unique key go one by one (ON CONFLICT); the rest in one COPY, ids reserved."""
-    require_aware(now)
-    for job in jobs:
-        require_aware(job.run_at)
-    _check_max_queued(conn, jobs)
-    results: list[base.InsertedJob | None] = [None] * len(jobs)
-    plain = [index for index, job in enumerate(jobs) if job.unique_key is None]
+    """Jobs without a unique key go in one statement (one round trip, its own transaction on an
+    autocommit connection); a batch with unique keys or a tenant's ``max_queued`` to check takes
+    a transaction (on the caller's connection: the caller's)."""
     with conn.cursor(row_factory=dict_row) as cur:
-        if len(plain) >= _COPY_THRESHOLD:
-            ids = [
-                row["nextval"] for row in cur.execute(_Q["job_reserve_ids"], {"count": len(plain)})
+        if all(job.unique_key is None for job in jobs):
+            ids = _insert_plain(cur, jobs, now, checked=False)
+            if ids is not None:
+                return [base.InsertedJob(id=job_id, created=True) for job_id in ids]
+        with conn.transaction() if conn.autocommit else nullcontext():
+            _check_max_queued(cur, jobs)
+            plain = [job for job in jobs if job.unique_key is None]
+            inserted = _insert_plain(cur, plain, now, checked=True) if plain else None
+            new_ids = iter(inserted or [])
+            results = [
+                base.InsertedJob(id=next(new_ids), created=True)
+                if job.unique_key is None
+                else _insert_one(cur, job, now)
+                for job in jobs
             ]
-            with cur.copy(_Q["job_copy"]) as copy:
-                for index, job_id in zip(plain, ids, strict=True):
-                    copy.write_row(_copy_row(job_id, jobs[index], now))
-                    results[index] = base.InsertedJob(id=job_id, created=True)
-        for index, job in enumerate(jobs):
-            if results[index] is None:
-                results[index] = _insert_one(cur, job, now)
-        _notify(conn, {job.queue for job in jobs if job.state == JobState.QUEUED})
-    return [r for r in results if r is not None]
+            woken = {
+                job.queue
+                for job, result in zip(jobs, results, strict=True)
+                if job.unique_key is not None and result.created and job.state == JobState.QUEUED
+            }
+            _notify(cur, woken)
+    return results
+
+
+def _insert_plain(
+    cur: psycopg.Cursor[Row], jobs: Sequence[base.NewJob], now: datetime, *, checked: bool
+) -> list[int] | None:
+    """Insert ``jobs`` (no unique keys) and wake their queues; their ids in order, or None when
+    unchecked and a tenant of the batch has a ``max_queued`` (nothing was inserted)."""
+    row = cur.execute(_Q["job_insert_plain"], _plain_query(jobs, now, checked)).fetchone()
+    if row is None or row["limited"]:
+        return None
+    ids: list[int] = row["ids"]
+    if len(ids) != len(jobs):
+        raise DatabaseError(f"inserted {len(ids)} of {len(jobs)} jobs")
+    return ids
+
+
+def _plain_query(jobs: Sequence[base.NewJob], now: datetime, checked: bool) -> dict[str, Any]:
+    rows = [
+        {
+            "tenant": job.tenant,
+            "queue": job.queue,
+            "task": job.task,
+            "args": orjson.Fragment(job.args_json),
+            "kwargs": orjson.Fragment(job.kwargs_json),
+            "state": job.state.value,
+            "priority": job.priority,
+            "max_attempts": job.max_attempts,
+            "timeout": job.timeout,
+            "concurrency_key": job.concurrency_key,
+            "concurrency_limit": job.concurrency_limit,
+            "run_at": job.run_at,
+            "trace_context": job.trace_context,
+        }
+        for job in jobs
+    ]
+    return {
+        "jobs": orjson.dumps(rows).decode(),
+        "tenants": sorted({job.tenant for job in jobs}),
+        "checked": checked,
+        "now": now,
+    }
 
 
 def _insert_one(cur: psycopg.Cursor[Row], job: base.NewJob, now: datetime) -> base.InsertedJob:
@@ -522,57 +585,15 @@ def _insert_one(cur: psycopg.Cursor[Row], job: base.NewJob, now: datetime) -> ba
     return base.InsertedJob(id=existing["id"], created=False)
 
 
-def _copy_row(job_id: int, job: base.NewJob, now: datetime) -> tuple[Any, ...]:
-    return (
-        job_id,
-        job.tenant,
-        job.queue,
-        job.task,
-        job.args_json,
-        job.kwargs_json,
-        str(job.state),
-        job.priority,
-        job.max_attempts,
-        job.timeout,
-        job.unique_key,
-        job.concurrency_key,
-        job.concurrency_limit,
-        now,
-        job.run_at,
-        now,
-        job.trace_context,
-    )
-
-
-def _add_usage(conn: Conn, rows: list[Row], params: base.JobFinishManyParams) -> None:
-    """Add finished attempts' run time to their tenants' decayed usage."""
-    per_tenant: dict[str, list[float]] = {}
-    for row in rows:
-        per_tenant.setdefault(row["tenant"], []).append(row["run_seconds"] or 0.0)
-    if not per_tenant:
-        return
-    names = sorted(per_tenant)
-    conn.execute(
-        _Q["tenant_add_usage"],
-        {
-            "names": names,
-            "seconds": [sum(per_tenant[n]) for n in names],
-            "means": [sum(per_tenant[n]) / len(per_tenant[n]) for n in names],
-            "window": params.usage_window.total_seconds(),
-            "now": params.now,
-        },
-    )
-
-
-def _check_max_queued(conn: Conn, jobs: Sequence[base.NewJob]) -> None:
+def _check_max_queued(cur: psycopg.Cursor[Row], jobs: Sequence[base.NewJob]) -> None:
     """Refuse the whole batch if it would take a tenant past its ``max_queued``."""
     adding: dict[str, int] = {}
     for job in jobs:
         adding[job.tenant] = adding.get(job.tenant, 0) + 1
-    limited = conn.execute(_Q["tenant_lock_quota"], {"names": sorted(adding)}).fetchall()
+    limited = cur.execute(_Q["tenant_lock_quota"], {"names": sorted(adding)}).fetchall()
     for row in limited:
         tenant, count = row["name"], adding[row["name"]]
-        waiting = conn.execute(_Q["tenant_waiting"], {"tenant": tenant}).fetchone()
+        waiting = cur.execute(_Q["tenant_waiting"], {"tenant": tenant}).fetchone()
         have = waiting["count"] if waiting else 0
         if have + count > row["max_queued"]:
             raise QuotaExceededError(
@@ -581,24 +602,36 @@ def _check_max_queued(conn: Conn, jobs: Sequence[base.NewJob]) -> None:
             )
 
 
-def _notify(conn: Conn, queues: set[str]) -> None:
+def _notify(cur: Conn | psycopg.Cursor[Row], queues: set[str]) -> None:
     """Wake listening workers of these queues when the transaction commits."""
     if queues:
-        conn.execute(_Q["job_notify"], {"queues": sorted(queues)})
+        cur.execute(_Q["job_notify"], {"queues": sorted(queues)})
 
 
-def _error_json(outcome: base.Outcome, now: datetime) -> str | None:
-    if outcome.error is None:
-        return None
-    return json.dumps(
-        {
+def _configure(conn: psycopg.Connection[Any]) -> None:
+    """Decode json/jsonb columns with orjson (integers beyond 64 bits kept exact)."""
+    set_json_loads(loads, conn)
+
+
+def _outcome(outcome: base.Outcome, now: datetime) -> dict[str, Any]:
+    """One element of job_finish_many's JSON array (result embedded as the JSON it already is)."""
+    error = outcome.error
+    return {
+        "id": outcome.id,
+        "token": outcome.lease_token,
+        "state": outcome.state.value,
+        "result": None if outcome.result_json is None else orjson.Fragment(outcome.result_json),
+        "error": None
+        if error is None
+        else {
             "attempt": outcome.attempt,
-            "type": outcome.error.type,
-            "message": outcome.error.message,
-            "traceback": outcome.error.traceback,
+            "type": error.type,
+            "message": error.message,
+            "traceback": error.traceback,
             "at": now.timestamp(),
-        }
-    )
+        },
+        "run_at": outcome.run_at,
+    }
 
 
 def _utc(value: datetime) -> datetime:

@@ -5,14 +5,16 @@ spend the same quota, and never wait for each other."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
 import psycopg
+from psycopg.pq import TransactionStatus
 
 from workhorse.backends import base as b
-from workhorse.backends.claiming import Candidate, Running, TenantRow
+from workhorse.backends.claiming import OVERFETCH, Candidate, Running, Take, TenantRow
 from workhorse.backends.sql import load_blocks
 
 _Q = load_blocks("workhorse.backends.postgres", "queries.sql")
@@ -21,21 +23,16 @@ Row = dict[str, Any]
 
 
 class PostgresClaims:
+    """Runs on a connection in autocommit mode: statements stand alone unless ``atomic``."""
+
     def __init__(self, conn: psycopg.Connection[Row]) -> None:
         self._conn = conn
 
     def _all(self, name: str, params: dict[str, Any]) -> list[Row]:
         return self._conn.execute(_Q[name], params).fetchall()
 
-    def tenants(self, queues: Sequence[str], now: datetime) -> list[tuple[TenantRow, Running]]:
-        rows = self._all("claim_tenants", {"queues": list(queues), "now": now})
-        return [
-            (
-                tenant_row(row),
-                Running(count=row["count"], elapsed=row["elapsed"], keyed=row["keyed"]),
-            )
-            for row in rows
-        ]
+    def tenants(self, queues: Sequence[str]) -> list[TenantRow]:
+        return [tenant_row(row) for row in self._all("claim_tenants", {"queues": list(queues)})]
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         rows = self._all("claim_lock_tenants", {"names": list(names)})
@@ -49,22 +46,31 @@ class PostgresClaims:
         rows = self._all("claim_blocked_keys", {"names": list(names)})
         return {(row["tenant"], row["key"]) for row in rows}
 
-    def candidates(
+    def take(
         self,
-        limits: dict[str, int],
+        allocation: dict[str, int],
         queues: Sequence[str],
         *,
         blocked: set[tuple[str, str]],
         exclude: set[int],
-    ) -> list[Candidate]:
+        params: b.JobClaimParams,
+    ) -> Take:
         query = {
-            "tenants": list(limits),
-            "limits": list(limits.values()),
+            "tenants": list(allocation),
+            "limits": [count + OVERFETCH for count in allocation.values()],
+            "slots": list(allocation.values()),
             "queues": list(queues),
             "blocked": [f"{tenant}/{key}" for tenant, key in blocked],
             "exclude": list(exclude),
+            **self._lease(params),
         }
-        return [
+        rows = self._all("claim_take", query)
+        if any(row["started"] for row in rows):
+            return Take(
+                started=[_claimed(row, params.lease_token) for row in rows if row["started"]],
+                candidates=[],
+            )
+        candidates = [
             Candidate(
                 id=row["id"],
                 tenant=row["tenant"],
@@ -73,8 +79,9 @@ class PostgresClaims:
                 concurrency_key=row["concurrency_key"],
                 concurrency_limit=row["concurrency_limit"],
             )
-            for row in self._all("claim_candidates", query)
+            for row in rows
         ]
+        return Take(started=[], candidates=candidates)
 
     def running_by_key(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
         ordered = sorted(keys)
@@ -85,35 +92,47 @@ class PostgresClaims:
     def mark_running(self, ids: Sequence[int], params: b.JobClaimParams) -> list[b.ClaimedJob]:
         if not ids:
             return []
-        query = {
-            "ids": list(ids),
+        rows = self._all("claim_mark_running", {"ids": list(ids), **self._lease(params)})
+        return [_claimed(row, params.lease_token) for row in rows]
+
+    @staticmethod
+    def _lease(params: b.JobClaimParams) -> dict[str, Any]:
+        return {
             "lease_token": params.lease_token,
             "worker_id": params.worker_id,
             "lease_expires_at": params.now + params.lease_for,
             "now": params.now,
         }
-        return [
-            b.ClaimedJob(
-                id=row["id"],
-                tenant=row["tenant"],
-                queue=row["queue"],
-                task=row["task"],
-                args=row["args"],
-                kwargs=row["kwargs"],
-                attempt=row["attempts"],
-                max_attempts=row["max_attempts"],
-                timeout=row["timeout"],
-                lease_token=params.lease_token,
-                run_at=row["run_at"],
-                trace_context=row["trace_context"],
-            )
-            for row in self._all("claim_mark_running", query)
-        ]
+
+    @contextmanager
+    def atomic(self) -> Iterator[bool]:
+        if self._conn.info.transaction_status != TransactionStatus.IDLE:
+            yield False
+            return
+        with self._conn.transaction():
+            yield True
 
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:
         names = sorted(tokens)
         query = {"names": names, "tokens": [tokens[n] for n in names], "now": now}
         self._conn.execute(_Q["claim_spend_tokens"], query)
+
+
+def _claimed(row: Row, lease_token: str) -> b.ClaimedJob:
+    return b.ClaimedJob(
+        id=row["id"],
+        tenant=row["tenant"],
+        queue=row["queue"],
+        task=row["task"],
+        args=row["args"],
+        kwargs=row["kwargs"],
+        attempt=row["attempts"],
+        max_attempts=row["max_attempts"],
+        timeout=row["timeout"],
+        lease_token=lease_token,
+        run_at=row["run_at"],
+        trace_context=row["trace_context"],
+    )
 
 
 def tenant_row(row: Row) -> TenantRow:

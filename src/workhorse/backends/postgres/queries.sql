@@ -39,14 +39,38 @@ SELECT id FROM workhorse_jobs
 WHERE tenant = %(tenant)s AND unique_key = %(unique_key)s
   AND state NOT IN ('succeeded', 'dead', 'cancelled')
 
--- name: job_reserve_ids
-SELECT nextval(pg_get_serial_sequence('workhorse_jobs', 'id')) FROM generate_series(1, %(count)s)
-
--- name: job_copy
-COPY workhorse_jobs (
-    id, tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
-) FROM STDIN
+-- name: job_insert_plain
+-- Jobs without a unique key, all in one statement that also wakes the queues' workers: unless
+-- %(checked)s, nothing is inserted when a tenant of the batch has a max_queued (the caller then
+-- checks it under the tenant's lock and runs this again). Ids follow the input order.
+WITH limited AS (
+    SELECT NOT %(checked)s AND EXISTS (
+        SELECT 1 FROM workhorse_tenants
+        WHERE name = ANY(%(tenants)s::text[]) AND max_queued IS NOT NULL
+    ) AS limited
+), inserted AS (
+    INSERT INTO workhorse_jobs (
+        tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout,
+        concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
+    )
+    SELECT j.tenant, j.queue, j.task, j.args, j.kwargs, j.state, j.priority, j.max_attempts,
+           j.timeout, j.concurrency_key, j.concurrency_limit, %(now)s, j.run_at, %(now)s,
+           j.trace_context
+    FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
+        tenant text, queue text, task text, args jsonb, kwargs jsonb, state text,
+        priority integer, max_attempts integer, timeout double precision,
+        concurrency_key text, concurrency_limit integer, run_at timestamptz, trace_context text
+    )
+    WHERE NOT (SELECT limited FROM limited)
+    RETURNING id, queue, state
+), woken AS (
+    -- One channel per schema, so deployments sharing a database do not wake each other.
+    SELECT pg_notify('workhorse_jobs.' || current_schema(), queue)
+    FROM (SELECT DISTINCT queue FROM inserted WHERE state = 'queued') AS q
+)
+SELECT (SELECT limited FROM limited) AS limited,
+       ARRAY(SELECT id FROM inserted ORDER BY id) AS ids,
+       (SELECT count(*) FROM woken) AS woken
 
 -- name: listen_channel
 SELECT 'workhorse_jobs.' || current_schema() AS channel
@@ -66,23 +90,39 @@ SELECT EXISTS (
 )
 
 -- name: job_finish_many
-UPDATE workhorse_jobs AS j
-SET state = o.state,
-    result = o.result::jsonb,
-    errors = CASE WHEN o.error IS NULL THEN j.errors
-                  ELSE j.errors || jsonb_build_array(o.error::jsonb) END,
-    run_at = COALESCE(o.run_at, j.run_at),
-    finished_at = CASE WHEN o.state = 'retrying' THEN NULL ELSE %(now)s END,
-    lease_token = NULL,
-    lease_expires_at = NULL,
-    updated_at = %(now)s
-FROM unnest(%(ids)s::bigint[], %(tokens)s::text[], %(states)s::text[], %(results)s::text[],
-            %(errors)s::text[], %(run_ats)s::timestamptz[])
-     AS o(id, token, state, result, error, run_at)
-WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
-  AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
-RETURNING j.id, j.tenant,
-          greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds
+-- Outcomes whose lease token still matches, and their run time added to each tenant's decayed
+-- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average): one statement.
+WITH done AS (
+    UPDATE workhorse_jobs AS j
+    SET state = o.state,
+        result = o.result,
+        errors = CASE WHEN o.error IS NULL THEN j.errors
+                      ELSE j.errors || jsonb_build_array(o.error) END,
+        run_at = COALESCE(o.run_at, j.run_at),
+        finished_at = CASE WHEN o.state = 'retrying' THEN NULL ELSE %(now)s END,
+        lease_token = NULL,
+        lease_expires_at = NULL,
+        updated_at = %(now)s
+    FROM jsonb_to_recordset(%(outcomes)s::jsonb)
+         AS o(id bigint, token text, state text, result jsonb, error jsonb, run_at timestamptz)
+    WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
+      AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
+    RETURNING j.id, j.tenant,
+              greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds
+), usage AS (
+    INSERT INTO workhorse_tenants AS t (name, usage, usage_at, mean_cost, created_at, updated_at)
+    SELECT tenant, sum(run_seconds), %(now)s, avg(run_seconds), %(now)s, %(now)s
+    FROM done
+    GROUP BY tenant
+    ORDER BY tenant
+    ON CONFLICT (name) DO UPDATE SET
+        usage = t.usage * exp(-greatest(0, extract(epoch FROM %(now)s - t.usage_at))::float8
+                              / %(window)s) + excluded.usage,
+        usage_at = excluded.usage_at,
+        mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
+                         ELSE 0.8 * t.mean_cost + 0.2 * excluded.mean_cost END
+)
+SELECT id FROM done
 
 -- name: job_heartbeat
 UPDATE workhorse_jobs
@@ -203,40 +243,25 @@ UPDATE workhorse_periodic SET last_slot = %(slot)s, updated_at = %(now)s
 WHERE name = %(name)s AND last_slot < %(slot)s
 
 -- name: claim_tenants
--- The tenants with queued jobs in these queues, with their settings, usage and running jobs.
--- A skip scan finds them: one probe of the claim index per tenant, whatever the backlog.
--- Planner lessons: `ORDER BY tenant, queue` (not min(tenant)) keeps the walk on the claim index,
--- which alone yields that order, instead of the bigger (tenant, id) index with a filter on
--- state; the queue check is a scalar subquery with LIMIT 1, which cannot become a hashed subplan
--- that reads every queued row.
-WITH RECURSIVE t(tenant) AS (
-    (SELECT tenant FROM workhorse_jobs WHERE state = 'queued' ORDER BY tenant, queue LIMIT 1)
+-- The tenants with queued jobs in these queues, with their settings. A skip scan over the claim
+-- index finds them: one probe per (queue, tenant), whatever the backlog.
+WITH RECURSIVE t(queue, tenant) AS (
+    SELECT q.name, (SELECT j.tenant FROM workhorse_jobs AS j
+                    WHERE j.state = 'queued' AND j.queue = q.name
+                    ORDER BY j.tenant LIMIT 1)
+    FROM unnest(%(queues)s::text[]) AS q(name)
     UNION ALL
-    SELECT (SELECT j.tenant FROM workhorse_jobs AS j
-            WHERE j.state = 'queued' AND j.tenant > t.tenant
-            ORDER BY j.tenant, j.queue LIMIT 1)
+    SELECT t.queue, (SELECT j.tenant FROM workhorse_jobs AS j
+                     WHERE j.state = 'queued' AND j.queue = t.queue AND j.tenant > t.tenant
+                     ORDER BY j.tenant LIMIT 1)
     FROM t WHERE t.tenant IS NOT NULL
 ), work AS (
-    SELECT t.tenant FROM t
-    WHERE t.tenant IS NOT NULL
-      AND (SELECT 1 FROM workhorse_jobs AS j
-           WHERE j.state = 'queued' AND j.tenant = t.tenant
-             AND j.queue = ANY(%(queues)s::text[])
-           LIMIT 1) IS NOT NULL
-), running AS (
-    -- One pass over the running jobs (bounded by the slots in use), not a probe per tenant.
-    SELECT tenant, count(*) AS count, count(concurrency_key) AS keyed,
-           sum(greatest(0, extract(epoch FROM %(now)s - started_at)))::float8 AS elapsed
-    FROM workhorse_jobs WHERE state = 'running'
-    GROUP BY tenant
+    SELECT DISTINCT tenant FROM t WHERE tenant IS NOT NULL
 )
 SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
-       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
-       coalesce(r.count, 0) AS count, coalesce(r.keyed, 0) AS keyed,
-       coalesce(r.elapsed, 0) AS elapsed
+       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
 FROM work
 LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
-LEFT JOIN running AS r ON r.tenant = work.tenant
 
 -- name: claim_lock_tenants
 -- SKIP LOCKED: a tenant another claimer is serving is skipped this round, never waited for.
@@ -247,25 +272,58 @@ ORDER BY name
 FOR UPDATE SKIP LOCKED
 
 -- name: claim_running
-SELECT tenant, count(*) AS count,
-       sum(greatest(0, extract(epoch FROM %(now)s - started_at)))::float8 AS elapsed
-FROM workhorse_jobs
-WHERE state = 'running' AND tenant = ANY(%(names)s::text[])
-GROUP BY tenant
-
--- name: claim_candidates
-SELECT c.* FROM unnest(%(tenants)s::text[], %(limits)s::int[]) AS t(name, n)
-CROSS JOIN unnest(%(queues)s::text[]) AS q(name)
+-- Per tenant, a probe of the running index (bounded by the slots in use).
+SELECT n.name AS tenant, r.count, r.elapsed
+FROM unnest(%(names)s::text[]) AS n(name)
 CROSS JOIN LATERAL (
-    SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
-    WHERE state = 'queued' AND tenant = t.name AND queue = q.name
-      AND id <> ALL(%(exclude)s::bigint[])
-      AND (concurrency_key IS NULL
-           OR NOT (tenant || '/' || concurrency_key) = ANY(%(blocked)s::text[]))
-    ORDER BY priority DESC, run_at, id
-    LIMIT t.n
-    FOR UPDATE SKIP LOCKED
-) AS c
+    SELECT count(*) AS count,
+           coalesce(sum(greatest(0, extract(epoch FROM %(now)s - started_at))), 0)::float8
+               AS elapsed
+    FROM workhorse_jobs WHERE state = 'running' AND tenant = n.name
+) AS r
+
+-- name: claim_take
+-- Each tenant's best queued jobs (up to its limit), locked; when none of them has a concurrency key (the common
+-- case), the best `slots` of each tenant are marked running in the same statement. Otherwise
+-- nothing is marked and the candidates go through the concurrency-key admission.
+WITH c AS MATERIALIZED (
+    SELECT c.* FROM unnest(%(tenants)s::text[], %(limits)s::int[]) AS t(name, n)
+    CROSS JOIN unnest(%(queues)s::text[]) AS q(name)
+    CROSS JOIN LATERAL (
+        SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
+        WHERE state = 'queued' AND queue = q.name AND tenant = t.name
+          AND id <> ALL(%(exclude)s::bigint[])
+          AND (concurrency_key IS NULL
+               OR NOT (tenant || '/' || concurrency_key) = ANY(%(blocked)s::text[]))
+        ORDER BY priority DESC, run_at, id
+        LIMIT t.n
+        FOR UPDATE SKIP LOCKED
+    ) AS c
+), take AS (
+    SELECT ranked.id FROM (
+        SELECT c.id, c.tenant,
+               row_number() OVER (PARTITION BY c.tenant
+                                  ORDER BY c.priority DESC, c.run_at, c.id) AS rank
+        FROM c
+    ) AS ranked
+    JOIN unnest(%(tenants)s::text[], %(slots)s::int[]) AS a(name, slots) ON a.name = ranked.tenant
+    WHERE ranked.rank <= a.slots
+      AND NOT EXISTS (SELECT 1 FROM c WHERE c.concurrency_key IS NOT NULL)
+), started AS (
+    UPDATE workhorse_jobs AS j
+    SET state = 'running', attempts = j.attempts + 1, lease_token = %(lease_token)s,
+        worker_id = %(worker_id)s, lease_expires_at = %(lease_expires_at)s,
+        started_at = %(now)s, updated_at = %(now)s
+    FROM take
+    WHERE j.id = take.id
+    RETURNING j.id, j.queue, j.task, j.args, j.kwargs, j.attempts, j.max_attempts, j.timeout,
+              j.trace_context
+)
+SELECT c.id, c.tenant, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
+       s.id IS NOT NULL AS started, s.queue, s.task, s.args, s.kwargs, s.attempts,
+       s.max_attempts, s.timeout, s.trace_context
+FROM c LEFT JOIN started AS s ON s.id = c.id
+ORDER BY c.priority DESC, c.run_at, c.id
 
 -- name: claim_blocked_keys
 -- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.
@@ -298,20 +356,6 @@ UPDATE workhorse_tenants AS t
 SET tokens = s.tokens, tokens_at = greatest(coalesce(t.tokens_at, %(now)s), %(now)s)
 FROM unnest(%(names)s::text[], %(tokens)s::float8[]) AS s(name, tokens)
 WHERE t.name = s.name
-
--- name: tenant_add_usage
--- Decayed usage: usage * e^(-elapsed / window) + the new run time; mean cost as a moving average.
-INSERT INTO workhorse_tenants AS t (name, usage, usage_at, mean_cost, created_at, updated_at)
-SELECT u.name, u.seconds, %(now)s, u.mean, %(now)s, %(now)s
-FROM unnest(%(names)s::text[], %(seconds)s::float8[], %(means)s::float8[])
-     AS u(name, seconds, mean)
-ORDER BY u.name
-ON CONFLICT (name) DO UPDATE SET
-    usage = t.usage * exp(-greatest(0, extract(epoch FROM %(now)s - t.usage_at))::float8
-                          / %(window)s) + excluded.usage,
-    usage_at = excluded.usage_at,
-    mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
-                     ELSE 0.8 * t.mean_cost + 0.2 * excluded.mean_cost END
 
 -- name: tenant_upsert
 INSERT INTO workhorse_tenants AS t (

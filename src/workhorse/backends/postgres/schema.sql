@@ -30,21 +30,25 @@ CREATE TABLE workhorse_jobs (
     concurrency_key  text,
     concurrency_limit integer    CHECK (concurrency_limit >= 1),
     trace_context    text
+)
+WITH (
+    autovacuum_vacuum_scale_factor = 0.01,
+    autovacuum_vacuum_insert_scale_factor = 0.01,
+    autovacuum_analyze_scale_factor = 0.02,
+    autovacuum_vacuum_cost_delay = 0
 );
 
 -- The claim walks this partial index in order and stops after `limit` rows: its cost does not
 -- grow with the backlog. Partial indexes stay small because rows leave them as they change state.
+-- Queue first: the tenant skip scan visits only tenants with work in the claimer's queues.
 CREATE INDEX workhorse_jobs_claim
-    ON workhorse_jobs (tenant, queue, priority DESC, run_at, id) WHERE state = 'queued';
-CREATE INDEX workhorse_jobs_queued ON workhorse_jobs (queue) WHERE state = 'queued';
+    ON workhorse_jobs (queue, tenant, priority DESC, run_at, id) WHERE state = 'queued';
 CREATE INDEX workhorse_jobs_running
     ON workhorse_jobs (tenant, concurrency_key) WHERE state = 'running';
 CREATE INDEX workhorse_jobs_waiting
     ON workhorse_jobs (tenant) WHERE state IN ('scheduled', 'retrying');
 CREATE INDEX workhorse_jobs_due
     ON workhorse_jobs (run_at) WHERE state IN ('scheduled', 'retrying');
-CREATE INDEX workhorse_jobs_lease
-    ON workhorse_jobs (lease_expires_at) WHERE state = 'running';
 CREATE INDEX workhorse_jobs_worker
     ON workhorse_jobs (worker_id) WHERE state = 'running';
 CREATE UNIQUE INDEX workhorse_jobs_unique

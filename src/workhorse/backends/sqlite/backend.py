@@ -24,8 +24,10 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qs, urlsplit
+
+import orjson
 
 from workhorse.backends import base
 from workhorse.backends.claiming import claim
@@ -46,6 +48,7 @@ from workhorse.jobs import AttemptError, Job, JobState
 from workhorse.scheduling.fairness import decayed
 from workhorse.serialization import loads
 from workhorse.tenants import Tenant, TenantStats
+from workhorse.types import JSON
 
 _Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
 _SYNCHRONOUS = {"off", "normal", "full", "extra"}
@@ -250,18 +253,18 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps, SQLiteMetricsOps):
 
     def job_finish_many(self, params: base.JobFinishManyParams) -> list[int]:
         now = to_epoch(params.now)
-        written = []
         run_times: dict[str, list[float]] = {}
+        query = {
+            "outcomes": orjson.dumps([_outcome_row(o, now) for o in params.outcomes]).decode(),
+            "only_expired": int(params.only_expired),
+            "now": now,
+        }
         with self._write() as conn:
-            for outcome in params.outcomes:
-                row = conn.execute(
-                    _Q["job_finish_many"], _outcome_params(outcome, now, params.only_expired)
-                ).fetchone()
-                if row is not None:
-                    written.append(outcome.id)
-                    run_times.setdefault(row["tenant"], []).append(now - (row["started_at"] or now))
+            rows = conn.execute(_Q["job_finish_many"], query).fetchall()
+            for row in rows:
+                run_times.setdefault(row["tenant"], []).append(now - (row["started_at"] or now))
             _add_usage(conn, run_times, now, params.usage_window.total_seconds())
-        return written
+        return sorted(row["id"] for row in rows)
 
     def job_heartbeat(self, params: base.JobHeartbeatParams) -> list[int]:
         now = to_epoch(params.now)
@@ -596,10 +599,10 @@ def _add_usage(
         conn.execute(_Q["tenant_add_usage"], query)
 
 
-def _outcome_params(outcome: base.Outcome, now: float, only_expired: bool) -> dict[str, Any]:
+def _outcome_row(outcome: base.Outcome, now: float) -> list[Any]:
     error = None
     if outcome.error is not None:
-        error = json.dumps(
+        error = orjson.dumps(
             {
                 "attempt": outcome.attempt,
                 "type": outcome.error.type,
@@ -607,17 +610,15 @@ def _outcome_params(outcome: base.Outcome, now: float, only_expired: bool) -> di
                 "traceback": outcome.error.traceback,
                 "at": now,
             }
-        )
-    return {
-        "id": outcome.id,
-        "lease_token": outcome.lease_token,
-        "state": str(outcome.state),
-        "result": outcome.result_json,
-        "error": error,
-        "run_at": None if outcome.run_at is None else to_epoch(outcome.run_at),
-        "only_expired": int(only_expired),
-        "now": now,
-    }
+        ).decode()
+    return [
+        outcome.id,
+        outcome.lease_token,
+        outcome.state.value,
+        outcome.result_json,
+        error,
+        None if outcome.run_at is None else to_epoch(outcome.run_at),
+    ]
 
 
 def _errors(text: str) -> list[AttemptError]:
@@ -639,8 +640,8 @@ def _job(row: sqlite3.Row) -> Job:
         tenant=row["tenant"],
         queue=row["queue"],
         task=row["task"],
-        args=json.loads(row["args"]),
-        kwargs=json.loads(row["kwargs"]),
+        args=cast("list[JSON]", loads(row["args"])),
+        kwargs=cast("dict[str, JSON]", loads(row["kwargs"])),
         state=JobState(row["state"]),
         priority=row["priority"],
         attempts=row["attempts"],

@@ -6,13 +6,24 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from datetime import datetime
+from typing import cast
 
 from workhorse.backends import base as b
-from workhorse.backends.claiming import Candidate, Running, TenantRow
+from workhorse.backends.claiming import (
+    OVERFETCH,
+    Candidate,
+    Running,
+    Take,
+    TenantRow,
+    take_in_steps,
+)
 from workhorse.backends.sql import load_blocks
 from workhorse.clock import at_epoch, from_epoch, to_epoch
+from workhorse.serialization import loads
+from workhorse.types import JSON
 
 _Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
 
@@ -21,15 +32,9 @@ class SQLiteClaims:
     def __init__(self, conn: sqlite3.Connection) -> None:
         self._conn = conn
 
-    def tenants(self, queues: Sequence[str], now: datetime) -> list[tuple[TenantRow, Running]]:
-        query = {"queues": json.dumps(list(queues)), "now": to_epoch(now)}
-        return [
-            (
-                tenant_row(row),
-                Running(count=row["count"], elapsed=row["elapsed"], keyed=row["keyed"]),
-            )
-            for row in self._conn.execute(_Q["claim_tenants"], query)
-        ]
+    def tenants(self, queues: Sequence[str]) -> list[TenantRow]:
+        query = {"queues": json.dumps(list(queues))}
+        return [tenant_row(row) for row in self._conn.execute(_Q["claim_tenants"], query)]
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         """The write lock already excludes other claimers: just read the rows again."""
@@ -48,7 +53,67 @@ class SQLiteClaims:
         rows = self._conn.execute(_Q["claim_blocked_keys"], {"names": json.dumps(list(names))})
         return {(row["tenant"], row["key"]) for row in rows}
 
-    def candidates(
+    def take(
+        self,
+        allocation: dict[str, int],
+        queues: Sequence[str],
+        *,
+        blocked: set[tuple[str, str]],
+        exclude: set[int],
+        params: b.JobClaimParams,
+    ) -> Take:
+        limits = {name: count + OVERFETCH for name, count in allocation.items()}
+        if len(queues) == 1 and not self._keyed_ahead(limits, queues[0], blocked, exclude):
+            started = self._take_queue(allocation, queues[0], blocked, exclude, params)
+            return Take(started=started, candidates=[])
+        found = self._candidates(limits, queues, blocked=blocked, exclude=exclude)
+        return take_in_steps(self, found, allocation, params)
+
+    def _keyed_ahead(
+        self, limits: dict[str, int], queue: str, blocked: set[tuple[str, str]], exclude: set[int]
+    ) -> bool:
+        excluded = json.dumps(sorted(exclude))
+        for tenant, limit in limits.items():
+            keys = json.dumps(sorted(key for owner, key in blocked if owner == tenant))
+            query = {
+                "tenant": tenant,
+                "queue": queue,
+                "limit": limit,
+                "blocked": keys,
+                "exclude": excluded,
+            }
+            if self._conn.execute(_Q["claim_keyed_ahead"], query).fetchone()[0]:
+                return True
+        return False
+
+    def _take_queue(
+        self,
+        allocation: dict[str, int],
+        queue: str,
+        blocked: set[tuple[str, str]],
+        exclude: set[int],
+        params: b.JobClaimParams,
+    ) -> list[b.ClaimedJob]:
+        """One queue, no concurrency key ahead: each tenant's best jobs marked running at once."""
+        now = to_epoch(params.now)
+        rows: list[sqlite3.Row] = []
+        for tenant, slots in allocation.items():
+            query = {
+                "tenant": tenant,
+                "queue": queue,
+                "limit": slots,
+                "blocked": json.dumps(sorted(key for owner, key in blocked if owner == tenant)),
+                "exclude": json.dumps(sorted(exclude)),
+                "lease_token": params.lease_token,
+                "worker_id": params.worker_id,
+                "lease_expires_at": now + params.lease_for.total_seconds(),
+                "now": now,
+            }
+            rows.extend(self._conn.execute(_Q["claim_take"], query))
+        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
+        return [claimed(row, params.lease_token) for row in rows]
+
+    def _candidates(
         self,
         limits: dict[str, int],
         queues: Sequence[str],
@@ -93,6 +158,11 @@ class SQLiteClaims:
         rows = self._conn.execute(_Q["job_claim"], query).fetchall()
         return [claimed(row, params.lease_token) for row in rows]
 
+    @contextmanager
+    def atomic(self) -> Iterator[bool]:
+        """The claim runs in one ``BEGIN IMMEDIATE`` transaction already."""
+        yield False
+
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:
         for name, value in tokens.items():
             query = {"name": name, "tokens": value, "now": to_epoch(now)}
@@ -124,8 +194,8 @@ def claimed(row: sqlite3.Row, token: str) -> b.ClaimedJob:
         tenant=row["tenant"],
         queue=row["queue"],
         task=row["task"],
-        args=json.loads(row["args"]),
-        kwargs=json.loads(row["kwargs"]),
+        args=cast("list[JSON]", loads(row["args"])),
+        kwargs=cast("dict[str, JSON]", loads(row["kwargs"])),
         attempt=row["attempts"],
         max_attempts=row["max_attempts"],
         timeout=row["timeout"],

@@ -48,20 +48,26 @@ WHERE (:include_queued AND EXISTS (
           SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.value))
 
 -- name: job_finish_many
--- Run once per outcome, inside one transaction.
-UPDATE workhorse_jobs
-SET state = :state,
-    result = :result,
-    errors = CASE WHEN :error IS NULL THEN errors
-                  ELSE json_insert(errors, '$[#]', json(:error)) END,
-    run_at = COALESCE(:run_at, run_at),
-    finished_at = CASE WHEN :state = 'retrying' THEN NULL ELSE :now END,
+-- Outcomes whose lease token still matches, all in one statement: :outcomes is a JSON array of
+-- [id, lease token, state, result JSON text, error JSON text, run_at].
+UPDATE workhorse_jobs AS j
+SET state = o.state,
+    result = o.result,
+    errors = CASE WHEN o.error IS NULL THEN j.errors
+                  ELSE json_insert(j.errors, '$[#]', json(o.error)) END,
+    run_at = COALESCE(o.run_at, j.run_at),
+    finished_at = CASE WHEN o.state = 'retrying' THEN NULL ELSE :now END,
     lease_token = NULL,
     lease_expires_at = NULL,
     updated_at = :now
-WHERE id = :id AND state = 'running' AND lease_token = :lease_token
-  AND (:only_expired = 0 OR lease_expires_at < :now)
-RETURNING tenant, started_at
+FROM (
+    SELECT value ->> 0 AS id, value ->> 1 AS token, value ->> 2 AS state,
+           value ->> 3 AS result, value ->> 4 AS error, value ->> 5 AS run_at
+    FROM json_each(:outcomes)
+) AS o
+WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
+  AND (:only_expired = 0 OR j.lease_expires_at < :now)
+RETURNING id, tenant, started_at
 
 -- name: job_heartbeat
 UPDATE workhorse_jobs
@@ -175,8 +181,8 @@ UPDATE workhorse_periodic SET last_slot = :slot, updated_at = :now
 WHERE name = :name AND last_slot < :slot
 
 -- name: claim_tenants
--- The tenants with queued jobs in these queues, with their settings, usage and running jobs.
--- A skip scan finds them: one probe of the claim index per tenant, whatever the backlog.
+-- The tenants with queued jobs in these queues, with their settings. A skip scan finds them: one
+-- probe of the claim index per tenant, whatever the backlog.
 WITH RECURSIVE t(tenant) AS (
     SELECT (SELECT min(tenant) FROM workhorse_jobs WHERE state = 'queued')
     UNION ALL
@@ -188,21 +194,11 @@ WITH RECURSIVE t(tenant) AS (
         SELECT 1 FROM json_each(:queues) AS q
         WHERE EXISTS (SELECT 1 FROM workhorse_jobs
                       WHERE state = 'queued' AND tenant = t.tenant AND queue = q.value))
-), running AS (
-    -- One pass over the running jobs (bounded by the slots in use), not a probe per tenant.
-    SELECT tenant, count(*) AS count, count(concurrency_key) AS keyed,
-           total(max(0, :now - started_at)) AS elapsed
-    FROM workhorse_jobs INDEXED BY workhorse_jobs_running
-    WHERE state = 'running'
-    GROUP BY tenant
 )
 SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
-       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
-       coalesce(r.count, 0) AS count, coalesce(r.keyed, 0) AS keyed,
-       coalesce(r.elapsed, 0) AS elapsed
+       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
 FROM work
 LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
-LEFT JOIN running AS r ON r.tenant = work.tenant
 
 -- name: claim_tenant_rows
 SELECT * FROM workhorse_tenants WHERE name IN (SELECT value FROM json_each(:names))
@@ -221,6 +217,40 @@ WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
        OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
 ORDER BY priority DESC, run_at, id
 LIMIT :limit
+
+-- name: claim_keyed_ahead
+-- Whether one of a tenant's next :limit candidates in a queue has a concurrency key.
+SELECT EXISTS (
+    SELECT 1 FROM (
+        SELECT concurrency_key FROM workhorse_jobs
+        WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
+          AND id NOT IN (SELECT value FROM json_each(:exclude))
+          AND (concurrency_key IS NULL
+               OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
+        ORDER BY priority DESC, run_at, id
+        LIMIT :limit
+    )
+    WHERE concurrency_key IS NOT NULL
+)
+
+-- name: claim_take
+-- A tenant's best :limit queued jobs in a queue, marked running (the caller saw that none of
+-- them has a concurrency key: claim_keyed_ahead).
+UPDATE workhorse_jobs
+SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
+    worker_id = :worker_id, lease_expires_at = :lease_expires_at, started_at = :now,
+    updated_at = :now
+WHERE id IN (
+    SELECT id FROM workhorse_jobs
+    WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
+      AND id NOT IN (SELECT value FROM json_each(:exclude))
+      AND (concurrency_key IS NULL
+           OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
+    ORDER BY priority DESC, run_at, id
+    LIMIT :limit
+)
+RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
+          trace_context
 
 -- name: claim_blocked_keys
 -- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.

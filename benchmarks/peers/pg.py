@@ -1,0 +1,34 @@
+"""The PostgreSQL databases the benchmark owns: recreated per run, never anyone else's."""
+
+from __future__ import annotations
+
+import psycopg
+from psycopg import sql
+
+import settings
+
+
+def _admin() -> psycopg.Connection[tuple[object, ...]]:
+    return psycopg.connect(settings.database_url("postgres"), autocommit=True, connect_timeout=5)
+
+
+def recreate_database(name: str) -> None:
+    """Drop ``name`` (closing the connections to it: it is ours alone) and create it empty."""
+    with _admin() as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def ensure_database(name: str) -> None:
+    with _admin() as conn:
+        found = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if found is None:
+            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def server_version() -> str:
+    with _admin() as conn:
+        row = conn.execute("SHOW server_version").fetchone()
+    return str(row[0]) if row else "unknown"
