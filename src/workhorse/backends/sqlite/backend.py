@@ -186,6 +186,10 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps):
     def _check_readable(self) -> None:
         self.schema_version()
 
+    def storage_vacuum(self) -> None:
+        with self._write() as conn:
+            conn.execute(_Q["storage_vacuum"])
+
     def schema_version(self) -> int:
         try:
             rows = (
