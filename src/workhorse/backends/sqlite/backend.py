@@ -34,6 +34,7 @@ from workhorse.backends.claiming import claim
 from workhorse.backends.sql import load_blocks, load_migrations
 from workhorse.backends.sqlite.api_ops import SQLiteApiOps
 from workhorse.backends.sqlite.claims import SQLiteClaims
+from workhorse.backends.sqlite.listener import SQLiteListener
 from workhorse.backends.sqlite.dashboard_ops import SQLiteDashboardOps
 from workhorse.clock import at_epoch, from_epoch, to_epoch, utcnow
 from workhorse.errors import (
@@ -177,9 +178,9 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps):
             self._connections.clear()
         self._local = threading.local()
 
-    def listener(self, queues: Sequence[str]) -> None:
-        """SQLite has no notifications: workers poll."""
-        return None
+    def listener(self, queues: Sequence[str]) -> SQLiteListener:
+        """Commits by other connections, seen through ``PRAGMA data_version``."""
+        return SQLiteListener(self.path)
 
     # -- schema ------------------------------------------------------------------------------
 
