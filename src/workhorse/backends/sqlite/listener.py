@@ -6,7 +6,11 @@ import sqlite3
 import time
 
 CHECK_EVERY = 0.005
-"""Seconds between checks: ready → start latency is about half of it when idle."""
+"""Seconds between checks while the database is in use: ready → start latency is about half of
+it."""
+CHECK_EVERY_IDLE = 0.05
+"""Seconds between checks once nothing was committed for ``IDLE_AFTER`` seconds."""
+IDLE_AFTER = 10.0
 
 
 class SQLiteListener:
@@ -20,6 +24,7 @@ class SQLiteListener:
             path, isolation_level=None, check_same_thread=False
         )
         self._version = self._read()
+        self._changed_at = time.monotonic()
 
     def _read(self) -> int:
         if self._conn is None:
@@ -34,13 +39,16 @@ class SQLiteListener:
         deadline = time.monotonic() + timeout
         while True:
             version = self._read()
+            now = time.monotonic()
             if version != self._version:
                 self._version = version
+                self._changed_at = now
                 return True
-            left = deadline - time.monotonic()
+            left = deadline - now
             if left <= 0:
                 return False
-            time.sleep(min(CHECK_EVERY, left))
+            idle = now - self._changed_at > IDLE_AFTER
+            time.sleep(min(CHECK_EVERY_IDLE if idle else CHECK_EVERY, left))
 
     def close(self) -> None:
         if self._conn is not None:
