@@ -1,4 +1,4 @@
-"""listener: optional wake-ups for idle workers; a backend without them returns None."""
+"""listener: wake-ups for idle workers (PostgreSQL: LISTEN/NOTIFY; SQLite: data_version)."""
 
 from __future__ import annotations
 
@@ -9,12 +9,11 @@ from .support import Jobs
 
 def test_listener_wakes_up_on_a_new_job_in_its_queues(backend: Backend, jobs: Jobs) -> None:
     listener = backend.listener(["default"])
-    if backend.url.startswith("sqlite"):
-        assert listener is None, "SQLite has no notifications: its workers poll"
-        return
     assert listener is not None
     try:
+        assert not listener.wait(0.05), "nothing was committed yet"
         jobs.insert(queue="default")
         assert listener.wait(10)
+        assert not listener.wait(0.05), "one commit wakes the listener once"
     finally:
         listener.close()

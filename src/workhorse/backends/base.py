@@ -586,6 +586,10 @@ class Backend(Protocol):
     def schema_version(self) -> int:
         """The highest applied migration, 0 for an empty database."""
 
+    def storage_vacuum(self) -> None:
+        """Reclaim what finished and updated job rows left behind, and refresh the planner's
+        statistics (PostgreSQL's autovacuum normally does this; benchmarks start with it)."""
+
     def close(self) -> None:
         """Release connections; the backend is unusable afterwards."""
 

@@ -25,6 +25,11 @@ from workhorse.worker import Worker, WorkerConfig
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--queues", "-q", default="default", show_default=True, help="Comma-separated.")
 @click.option(
+    "--prefetch",
+    type=click.IntRange(min=0),
+    help="Jobs claimed ahead of free slots while jobs are short (default: the concurrency).",
+)
+@click.option(
     "--burst", is_flag=True, help="Exit once nothing is runnable and no job waits for a retry."
 )
 @click.option(
@@ -53,6 +58,7 @@ def worker(
     database_url: str,
     concurrency: int,
     queues: str,
+    prefetch: int | None,
     burst: bool,
     grace: float,
     lease: float,
@@ -71,6 +77,7 @@ def worker(
     config = WorkerConfig(
         concurrency=concurrency,
         queues=queue_names,
+        prefetch=prefetch,
         burst=burst,
         grace=timedelta(seconds=grace),
         lease=timedelta(seconds=lease),

@@ -26,7 +26,14 @@ class WorkerConfig:
     poll_interval: timedelta = timedelta(milliseconds=50)
     grace: timedelta = timedelta(seconds=10)
     batch_size: int | None = None
-    """Most jobs claimed at once; defaults to ``concurrency``."""
+    """Most jobs claimed at once; defaults to ``concurrency`` plus ``prefetch``."""
+    prefetch: int | None = None
+    """Jobs claimed ahead of free slots while recent jobs are short (defaults to
+    ``concurrency``): with jobs of a millisecond, a worker would otherwise sit idle through every
+    claim's round trip. Long jobs are never claimed ahead, so they do not wait behind each other
+    while another worker is idle."""
+    prefetch_below: timedelta = timedelta(milliseconds=20)
+    """Claim ahead only while the recent mean run time of jobs is below this."""
     completion_batch: int = 500
     completion_delay: timedelta = timedelta(milliseconds=2)
     """How long the completer waits for more outcomes before writing a batch."""
@@ -51,9 +58,15 @@ class WorkerConfig:
             raise ConfigurationError("grace must not be negative")
         if self.batch_size is not None and self.batch_size < 1:
             raise ConfigurationError("batch_size must be >= 1")
+        if self.prefetch is not None and self.prefetch < 0:
+            raise ConfigurationError("prefetch must be >= 0")
         if self.completion_batch < 1:
             raise ConfigurationError("completion_batch must be >= 1")
 
     @property
+    def prefetch_limit(self) -> int:
+        return self.concurrency if self.prefetch is None else self.prefetch
+
+    @property
     def claim_limit(self) -> int:
-        return self.batch_size or self.concurrency
+        return self.batch_size or self.concurrency + self.prefetch_limit

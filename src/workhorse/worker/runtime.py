@@ -18,6 +18,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import deque
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -90,6 +91,10 @@ class Worker:
         self._telemetry = WorkerTelemetry(self.id, self.metrics, app.metrics)
         self._maintenance_config = maintenance
         self._running: dict[int, _Running] = {}
+        self._ready: deque[tuple[b.ClaimedJob, float]] = deque()
+        """Claimed ahead of free slots (see ``WorkerConfig.prefetch``), with when claimed."""
+        self._mean_run: float | None = None
+        """Recent mean run time of attempts, in seconds (an exponential moving average)."""
         self._threads_alive: dict[int, Future[Any]] = {}
         self._started_at = app.clock()
         self._listening = False
@@ -211,12 +216,15 @@ class Worker:
         idle_since: float | None = None
         backoff = Backoff()
         while not self._stopping.is_set():
-            free = self.config.concurrency - self._busy()
-            if free <= 0:
+            self._start_ready()
+            room = self.config.concurrency - self._busy() - len(self._ready)
+            if self._short_jobs():
+                room += self.config.prefetch_limit
+            if room <= 0:
                 await self._wait(self._wake, None)
                 continue
             try:
-                limit = min(free, self.config.claim_limit)
+                limit = min(room, self.config.claim_limit)
                 claimed = await self._claim(limit, poll=idle_since is not None)
                 backoff.reset()
             except Exception as exc:
@@ -270,12 +278,24 @@ class Worker:
         if claimed:
             self.stats.claimed += len(claimed)
             self.stats.claim_batches.append(len(claimed))
-            for job in claimed:
-                self._start(job)
+            at = time.monotonic()
+            self._ready.extend((job, at) for job in claimed)
+            self._start_ready()
         return claimed
 
+    def _start_ready(self) -> None:
+        """Start claimed jobs while slots are free (never once stopping)."""
+        while self._ready and not self._stopping.is_set():
+            if self._busy() >= self.config.concurrency:
+                return
+            self._start(self._ready.popleft()[0])
+
+    def _short_jobs(self) -> bool:
+        below = self.config.prefetch_below.total_seconds()
+        return self._mean_run is not None and self._mean_run < below
+
     async def _burst_done(self) -> bool:
-        if self._running or self._threads_alive:
+        if self._running or self._threads_alive or self._ready:
             return False
         await self._completer.drained()
         # The claim just found nothing runnable; what is left is waiting for a retry, or not
@@ -329,6 +349,7 @@ class Worker:
     async def _execute(self, running: _Running) -> None:
         job = running.job
         policy = self.app.retry_policy_for(job.task)
+        began = time.monotonic()
         with self._telemetry.attempt(job) as attempt:
             try:
                 result = await self._call(running)
@@ -338,11 +359,13 @@ class Worker:
                 self._finish(job.id)
                 return  # lost, cancelled or handed back: the outcome is not ours to write
             except BaseException as exc:
+                self._ran(time.monotonic() - began)
                 log.info("job %d (%s) attempt %d failed: %r", job.id, job.task, job.attempt, exc)
                 self.stats.failed += 1
                 outcome = outcomes.failed(job, exc, self.app.clock(), policy)
                 attempt.ended(outcome.state, exc)
             else:
+                self._ran(time.monotonic() - began)
                 self.stats.succeeded += 1
                 outcome = outcomes.succeeded(job, result, self.app.clock(), policy)
                 attempt.ended(outcome.state)
@@ -391,10 +414,16 @@ class Worker:
     def _thread_done(self, job_id: int, future: Future[Any]) -> None:
         if self._threads_alive.get(job_id) is future:
             del self._threads_alive[job_id]
+            self._start_ready()
             self._wake.set()
+
+    def _ran(self, seconds: float) -> None:
+        mean = self._mean_run
+        self._mean_run = seconds if mean is None else 0.9 * mean + 0.1 * seconds
 
     def _finish(self, job_id: int) -> None:
         self._running.pop(job_id, None)
+        self._start_ready()
         self._wake.set()
 
     def _report_progress(self, token: str, job_id: int, value: JSON) -> None:
@@ -424,7 +453,10 @@ class Worker:
         )
         held = set(await self._db(self._backend.job_heartbeat, params))
         await self._register()
-        lost = []
+        # Claimed ahead but cancelled or reaped meanwhile: never start them.
+        kept = [(job, at) for job, at in self._ready if job.id in held or at >= started]
+        lost = [job for job, at in self._ready if job.id not in held and at < started]
+        self._ready = deque(kept)
         for job_id, running in list(self._running.items()):
             if job_id in held or running.claimed_at >= started or running.task is None:
                 continue
@@ -470,17 +502,19 @@ class Worker:
         await self._db(self._backend.worker_heartbeat, params)
 
     async def _release_remaining(self) -> None:
-        if not self._running:
-            return
         remaining = list(self._running.values())
+        jobs = [r.job for r in remaining] + [job for job, _ in self._ready]
+        self._ready.clear()
+        if not jobs:
+            return
         for running in remaining:
             running.context.cancelled.set()
             if running.task is not None:
                 running.task.cancel()
         await asyncio.gather(*(r.task for r in remaining if r.task), return_exceptions=True)
         params = b.JobReleaseParams(
-            ids=[r.job.id for r in remaining],
-            lease_token_by_id={r.job.id: r.job.lease_token for r in remaining},
+            ids=[job.id for job in jobs],
+            lease_token_by_id={job.id: job.lease_token for job in jobs},
             now=self.app.clock(),
         )
         released = await self._db(self._backend.job_release, params)

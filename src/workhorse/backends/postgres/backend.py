@@ -138,6 +138,10 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
                 f"database schema version {version} is newer than this Workhorse ({newest})"
             )
 
+    def storage_vacuum(self) -> None:
+        with self._autocommit() as conn:  # VACUUM cannot run inside a transaction
+            conn.execute(_Q["storage_vacuum"])
+
     def schema_version(self) -> int:
         with self._tx() as conn:
             row = conn.execute(_Q["schema_has_migrations"]).fetchone()

@@ -13,6 +13,9 @@ CREATE TABLE IF NOT EXISTS workhorse_migrations (
     applied_at timestamptz NOT NULL
 )
 
+-- name: storage_vacuum
+VACUUM (ANALYZE) workhorse_jobs
+
 -- name: schema_versions
 SELECT version FROM workhorse_migrations ORDER BY version
 

@@ -35,6 +35,7 @@ from workhorse.backends.sql import load_blocks, load_migrations
 from workhorse.backends.sqlite.api_ops import SQLiteApiOps
 from workhorse.backends.sqlite.claims import SQLiteClaims
 from workhorse.backends.sqlite.dashboard_ops import SQLiteDashboardOps
+from workhorse.backends.sqlite.listener import SQLiteListener
 from workhorse.backends.sqlite.metrics_ops import SQLiteMetricsOps
 from workhorse.clock import at_epoch, from_epoch, to_epoch, utcnow
 from workhorse.errors import (
@@ -178,14 +179,18 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps, SQLiteMetricsOps):
             self._connections.clear()
         self._local = threading.local()
 
-    def listener(self, queues: Sequence[str]) -> None:
-        """SQLite has no notifications: workers poll."""
-        return None
+    def listener(self, queues: Sequence[str]) -> SQLiteListener:
+        """Commits by other connections, seen through ``PRAGMA data_version``."""
+        return SQLiteListener(self.path)
 
     # -- schema ------------------------------------------------------------------------------
 
     def _check_readable(self) -> None:
         self.schema_version()
+
+    def storage_vacuum(self) -> None:
+        with self._write() as conn:
+            conn.execute(_Q["storage_vacuum"])
 
     def schema_version(self) -> int:
         try:

@@ -9,6 +9,10 @@ CREATE TABLE IF NOT EXISTS workhorse_migrations (
     applied_at REAL NOT NULL
 )
 
+-- name: storage_vacuum
+-- Dead rows do not linger in SQLite (no MVCC); refresh the planner's statistics.
+PRAGMA optimize
+
 -- name: schema_versions
 SELECT version FROM workhorse_migrations ORDER BY version
 
