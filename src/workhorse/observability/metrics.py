@@ -35,9 +35,10 @@ class Outcome(StrEnum):
     DEAD = "dead"
     """It failed with no attempts left."""
     CANCELLED = "cancelled"
-    """The job was cancelled while it ran; the attempt was interrupted."""
+    """The job was cancelled while this worker held it; the attempt was interrupted (or, claimed
+    ahead, never started)."""
     LOST = "lost"
-    """The worker lost the job's lease (it was reaped) while it ran."""
+    """The worker lost the job's lease (it was reaped) while it held it."""
 
 
 class Operation(StrEnum):
