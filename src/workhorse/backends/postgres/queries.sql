@@ -555,16 +555,26 @@ WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND stat
 -- Metrics ------------------------------------------------------------------------------------
 
 -- name: metrics_snapshot
--- The gauges' one read per interval. Live jobs (read through the partial indexes, bounded by the
--- backlog) and the jobs that ended in the window (a range of workhorse_jobs_finished; the
--- MATERIALIZED CTE keeps it that), grouped by (tenant, queue, state); never the whole history.
--- A job created in the window is live now or ended in it, so `created` counts every arrival.
+-- The gauges' one read per interval: the live jobs and the jobs that ended in the window, grouped
+-- by (tenant, queue, state); never the history. Planner lessons: each live state is its own
+-- branch, so each is a scan of its partial index (queued: the claim index; running: the running
+-- index; scheduled and retrying: the waiting index) sized by that state's rows, where
+-- `state IN (all four)` matches no index and scans the whole table; the MATERIALIZED CTE keeps
+-- the ended jobs a range of workhorse_jobs_finished. A job created in the window is live now or
+-- ended in it, so `created` counts every arrival.
 WITH ended AS MATERIALIZED (
     SELECT tenant, queue, state, created_at, run_at,
            CASE WHEN state IN ('succeeded', 'dead') THEN started_at END AS started_at,
            finished_at
     FROM workhorse_jobs
     WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at >= %(since)s
+), live AS (
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs WHERE state = 'queued'
+    UNION ALL
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs WHERE state = 'running'
+    UNION ALL
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs
+    WHERE state IN ('scheduled', 'retrying')
 )
 SELECT tenant, queue, state, count(*) AS count,
        count(*) FILTER (WHERE created_at >= %(since)s) AS created,
@@ -575,8 +585,7 @@ SELECT tenant, queue, state, count(*) AS count,
 FROM (
     SELECT tenant, queue, state, created_at, run_at, NULL::timestamptz AS started_at,
            NULL::timestamptz AS finished_at
-    FROM workhorse_jobs
-    WHERE state IN ('scheduled', 'queued', 'running', 'retrying')
+    FROM live
     UNION ALL
     SELECT * FROM ended
 ) AS j

@@ -468,9 +468,11 @@ WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant) AND state = 'dead'
 -- Metrics ------------------------------------------------------------------------------------
 
 -- name: metrics_snapshot
--- The gauges' one read per interval. Live jobs (bounded by the backlog) and the jobs that ended
--- in the window (a range of workhorse_jobs_finished), grouped by (tenant, queue, state); never
--- the whole history. A job created in the window is live now or ended in it, so `created`
+-- The gauges' one read per interval: the live jobs and the jobs that ended in the window, grouped
+-- by (tenant, queue, state); never the history. Each live state is its own branch so that each
+-- reads its partial index (queued, running, and scheduled or retrying), where
+-- `state IN (all four)` would scan the whole table; the ended jobs are a range of
+-- workhorse_jobs_finished. A job created in the window is live now or ended in it, so `created`
 -- counts every arrival.
 SELECT tenant, queue, state, count(*) AS count,
        total(created_at >= :since) AS created,
@@ -479,8 +481,13 @@ SELECT tenant, queue, state, count(*) AS count,
        total(max(0, finished_at - started_at)) AS run_seconds
 FROM (
     SELECT tenant, queue, state, created_at, run_at, NULL AS started_at, NULL AS finished_at
-    FROM workhorse_jobs
-    WHERE state IN ('scheduled', 'queued', 'running', 'retrying')
+    FROM workhorse_jobs WHERE state = 'queued'
+    UNION ALL
+    SELECT tenant, queue, state, created_at, run_at, NULL, NULL
+    FROM workhorse_jobs WHERE state = 'running'
+    UNION ALL
+    SELECT tenant, queue, state, created_at, run_at, NULL, NULL
+    FROM workhorse_jobs WHERE state IN ('scheduled', 'retrying')
     UNION ALL
     SELECT tenant, queue, state, created_at, run_at,
            CASE WHEN state IN ('succeeded', 'dead') THEN started_at END, finished_at
