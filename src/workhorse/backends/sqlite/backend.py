@@ -34,8 +34,8 @@ from workhorse.backends.claiming import claim
 from workhorse.backends.sql import load_blocks, load_migrations
 from workhorse.backends.sqlite.api_ops import SQLiteApiOps
 from workhorse.backends.sqlite.claims import SQLiteClaims
-from workhorse.backends.sqlite.listener import SQLiteListener
 from workhorse.backends.sqlite.dashboard_ops import SQLiteDashboardOps
+from workhorse.backends.sqlite.listener import SQLiteListener
 from workhorse.clock import at_epoch, from_epoch, to_epoch, utcnow
 from workhorse.errors import (
     ConfigurationError,
