@@ -290,16 +290,29 @@ def _admit_keyed(
     fetched: list[Candidate],
     params: b.JobClaimParams,
 ) -> list[b.ClaimedJob]:
-    by_tenant: dict[str, list[Candidate]] = defaultdict(list)
-    for candidate in fetched:
-        by_tenant[candidate.tenant].append(candidate)
     wanted = {(c.tenant, c.concurrency_key) for c in fetched if c.concurrency_key}
     in_use = store.running_by_key(wanted) if wanted else {}
     chosen: list[Candidate] = []
-    for name, candidates in by_tenant.items():
-        candidates.sort(key=lambda c: c.order)
+    for name, candidates in _by_tenant(fetched).items():
         chosen.extend(_admit(candidates, allocation[name], in_use))
-    chosen.sort(key=lambda c: c.order)
+    return _mark_in_order(store, chosen, params)
+
+
+def _by_tenant(candidates: list[Candidate]) -> dict[str, list[Candidate]]:
+    """Candidates per tenant, each tenant's best first."""
+    groups: dict[str, list[Candidate]] = defaultdict(list)
+    for candidate in candidates:
+        groups[candidate.tenant].append(candidate)
+    for group in groups.values():
+        group.sort(key=lambda c: c.order)
+    return groups
+
+
+def _mark_in_order(
+    store: ClaimStore, chosen: list[Candidate], params: b.JobClaimParams
+) -> list[b.ClaimedJob]:
+    """Mark ``chosen`` running; the jobs come back best first."""
+    chosen = sorted(chosen, key=lambda c: c.order)
     rank = {candidate.id: index for index, candidate in enumerate(chosen)}
     started = store.mark_running([c.id for c in chosen], params)
     return sorted(started, key=lambda job: rank[job.id])
@@ -315,17 +328,12 @@ def take_in_steps(
     ``candidates`` become started jobs when none has a concurrency key."""
     if any(c.concurrency_key is not None for c in candidates):
         return Take(started=[], candidates=candidates)
-    best: list[Candidate] = []
-    by_tenant: dict[str, list[Candidate]] = defaultdict(list)
-    for candidate in candidates:
-        by_tenant[candidate.tenant].append(candidate)
-    for name, group in by_tenant.items():
-        group.sort(key=lambda c: c.order)
-        best.extend(group[: allocation[name]])
-    best.sort(key=lambda c: c.order)
-    rank = {candidate.id: index for index, candidate in enumerate(best)}
-    started = store.mark_running([c.id for c in best], params)
-    return Take(started=sorted(started, key=lambda job: rank[job.id]), candidates=[])
+    best = [
+        candidate
+        for name, group in _by_tenant(candidates).items()
+        for candidate in group[: allocation[name]]
+    ]
+    return Take(started=_mark_in_order(store, best, params), candidates=[])
 
 
 def _admit(
