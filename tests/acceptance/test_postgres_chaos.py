@@ -4,6 +4,7 @@ only when one of its attempts was lost (to the kill, or to the restart fencing i
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections import defaultdict
@@ -197,7 +198,8 @@ def _check_survivors(survivors: list[Proc]) -> None:
     """The surviving workers noticed the outage, rode it out, and still stop cleanly."""
     for worker in survivors:
         assert worker.alive, worker.stderr()[-3000:]
-        assert " WARNING " in worker.stderr(), f"{worker.name} never noticed the restart"
+        levels = {json.loads(line)["level"] for line in worker.stderr().splitlines() if line}
+        assert "warning" in levels, f"{worker.name} never noticed the restart"
         worker.signal(signal.SIGTERM)
     for worker in survivors:
         assert worker.wait_exit(30) == 0, worker.stderr()[-3000:]

@@ -183,6 +183,9 @@ def test_prometheus_stores_the_series_of_serve_demo(workspace: Workspace) -> Non
             assert checked.stdout.strip() == checked.stderr.strip() == "", f"{name}: lint remarks"
         assert "workhorse_desired_workers " in api_text
         assert "workhorse_worker_slots 10.0" in worker_text
+        exposed = _types(api_text) | _types(worker_text)
+        missing = {name: kind for name, kind in _contract().items() if exposed.get(name) != kind}
+        assert missing == {}, "deploy/metrics.txt names series /metrics does not expose as such"
 
         root = workspace.root
         with _prometheus(
@@ -224,6 +227,23 @@ def test_prometheus_stores_the_series_of_serve_demo(workspace: Workspace) -> Non
         status = serve.wait_exit(30)
     assert status == 0
     _check_logs_and_trace_context(workspace, serve)
+
+
+def _types(exposition: str) -> dict[str, str]:
+    """Metric name -> type, from the exposition's ``# TYPE`` lines."""
+    found = {}
+    for line in exposition.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            found[name] = kind
+    return found
+
+
+def _contract() -> dict[str, str]:
+    """deploy/metrics.txt: the names and types the dashboard, alerts and autoscaling rely on."""
+    text = (Path(__file__).parents[2] / "deploy" / "metrics.txt").read_text()
+    rows = [line.split() for line in text.splitlines() if line.strip() and line[0] != "#"]
+    return {row[0]: row[1] for row in rows}
 
 
 def _check_logs_and_trace_context(workspace: Workspace, serve: Proc) -> None:

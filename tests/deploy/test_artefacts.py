@@ -552,7 +552,7 @@ def test_the_dashboard_shows_every_contract_metric() -> None:
 
 def test_contract_names_follow_prometheus_conventions() -> None:
     metrics = contract()
-    assert len(metrics) == 20
+    assert len(metrics) == 22
     for metric in metrics.values():
         assert re.fullmatch(r"workhorse_[a-z_]+", metric.name)
         assert metric.type in {"counter", "gauge", "histogram"}
