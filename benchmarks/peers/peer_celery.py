@@ -8,6 +8,7 @@ record in `counter`, since Celery keeps none without a result backend.
 from __future__ import annotations
 
 from celery import Celery, group
+from kombu import pools
 
 import counter
 import settings
@@ -61,4 +62,8 @@ class CeleryPeer:
         return counter.span_s()
 
     def close(self) -> None:
+        # Close the producer connections, and forget the pool: the next run opens a new one.
         app.pool.force_close_all()
+        app._pool = None
+        app.amqp._producer_pool = None
+        pools.reset()
