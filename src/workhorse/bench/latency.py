@@ -10,9 +10,11 @@ from workhorse.app import Workhorse
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import specs as make_specs
 from workhorse.bench.throughput import (
+    Progress,
     RunResult,
     all_jobs,
     children_cpu,
+    no_progress,
     spawn_worker,
     summarise,
     wait_for_workers,
@@ -30,6 +32,7 @@ def run_once(
     workers: int,
     concurrency: int,
     job_ms: float,
+    progress: Progress = no_progress,
 ) -> RunResult:
     """Workers start first and idle; then jobs arrive at ``rate`` per second, on a schedule that
     does not wait for the system (open loop), so queueing delay shows up as latency."""
@@ -53,6 +56,7 @@ def run_once(
                 app.enqueue_many(specs)
                 enqueue_time += time.perf_counter() - began
                 sent = due
+                progress("offer", sent, total)
             time.sleep(TICK)
         _wait_finished(app, queue, total, deadline=time.monotonic() + 60 + duration)
     finally:

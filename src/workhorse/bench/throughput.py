@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from workhorse.app import Workhorse
@@ -29,8 +30,23 @@ class RunResult:
     cpu_s: float
 
 
+Progress = Callable[[str, int, int | None], None]
+"""``progress(phase, done, total)``: what a run is doing, for a progress display (total None:
+not countable, e.g. workers draining)."""
+
+
+def no_progress(phase: str, done: int, total: int | None) -> None:
+    """The default Progress: nothing shown."""
+
+
 def run_once(
-    database_url: str, *, jobs: int, workers: int, concurrency: int, job_ms: float
+    database_url: str,
+    *,
+    jobs: int,
+    workers: int,
+    concurrency: int,
+    job_ms: float,
+    progress: Progress = no_progress,
 ) -> RunResult:
     """One run on its own queue, so earlier jobs in the database do not interfere."""
     app = bench_app
@@ -43,11 +59,15 @@ def run_once(
         count = min(ENQUEUE_BATCH, jobs - offset)
         specs = make_specs(queue, count, job_ms)
         app.enqueue_many(specs)
+        progress("enqueue", offset + count, jobs)
     enqueue_s = time.perf_counter() - started
     cpu_before = children_cpu()
     procs = [spawn_worker(database_url, queue, concurrency) for _ in range(workers)]
     for proc in procs:
-        if proc.wait() != 0:
+        while proc.poll() is None:
+            progress("drain", 0, None)
+            time.sleep(0.1)
+        if proc.returncode != 0:
             raise RuntimeError(f"bench worker exited with {proc.returncode}")
     cpu_s = children_cpu() - cpu_before
     done = all_jobs(app, queue)

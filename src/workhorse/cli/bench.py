@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import statistics
+import sys
 import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict
 
 import click
+from rich.console import Console
+from rich.progress import Progress, TaskID
 
 from workhorse.bench import latency, noisy, throughput
 from workhorse.bench.throughput import RunResult
@@ -77,10 +83,14 @@ def bench(
     if mode == "noisy-neighbor":
         _noisy(database_url, jobs, burst, workers, concurrency, job_ms or 10.0, as_json)
         return
-    with tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp:
+    with (
+        tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp,
+        _progress_bar() as show,
+    ):
         url = database_url or f"sqlite:///{tmp}/bench.db"
         results: list[RunResult] = []
         for run in range(runs):
+            progress = functools.partial(show, f"run {run + 1}/{runs}")
             if mode == "latency":
                 result = latency.run_once(
                     url,
@@ -89,10 +99,16 @@ def bench(
                     workers=workers,
                     concurrency=concurrency,
                     job_ms=job_ms,
+                    progress=progress,
                 )
             else:
                 result = throughput.run_once(
-                    url, jobs=jobs, workers=workers, concurrency=concurrency, job_ms=job_ms
+                    url,
+                    jobs=jobs,
+                    workers=workers,
+                    concurrency=concurrency,
+                    job_ms=job_ms,
+                    progress=progress,
                 )
             results.append(result)
             if not as_json:
@@ -111,6 +127,25 @@ def bench(
         **_medians(results),
     }
     click.echo(json.dumps(summary) if as_json else _human(summary))
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[str, str, int, int | None], None]]:
+    """A progress bar on stderr when it is a terminal (nothing otherwise, e.g. under --json
+    in a pipe or CI): ``show(run, phase, done, total)``."""
+    if not sys.stderr.isatty():
+        yield lambda run, phase, done, total: None
+        return
+    bars: dict[str, TaskID] = {}
+    with Progress(console=Console(stderr=True), transient=True) as bar:
+
+        def show(run: str, phase: str, done: int, total: int | None) -> None:
+            name = f"{run} {phase}"
+            if name not in bars:
+                bars[name] = bar.add_task(name, total=total)
+            bar.update(bars[name], completed=done)
+
+        yield show
 
 
 def _medians(results: list[RunResult]) -> dict[str, object]:

@@ -1,0 +1,101 @@
+"""`workhorse bench`: real worker processes, one JSON object with the documented keys, counted
+(not assumed) losses and duplicates, and a progress bar only on a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import subprocess
+import sys
+
+import pytest
+
+from pgtest import postgres_schema
+from workhorse.backends import open_backend
+
+KEYS = {
+    "backend",
+    "mode",
+    "jobs",
+    "workers",
+    "concurrency",
+    "enqueue_per_s",
+    "throughput_per_s",
+    "latency_ms",
+    "lost",
+    "duplicates",
+    "cpu_s",
+    "runs",
+}
+
+
+def _bench(*args: str, stderr: int | None = subprocess.PIPE) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "workhorse", "bench", "--json", *args],
+        stdout=subprocess.PIPE,
+        stderr=stderr,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+
+
+@pytest.mark.slow
+def test_throughput_on_sqlite_prints_one_json_object_with_the_documented_keys() -> None:
+    done = _bench("--jobs", "300", "--workers", "2", "--concurrency", "10")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == KEYS
+    assert (result["backend"], result["mode"], result["jobs"]) == ("sqlite", "throughput", 300)
+    assert (result["workers"], result["concurrency"]) == (2, 10)
+    assert set(result["latency_ms"]) == {"p50", "p95", "p99", "max"}
+    assert (result["lost"], result["duplicates"]) == (0, 0)
+    assert result["throughput_per_s"] > 0 and result["enqueue_per_s"] > 0
+    assert result["cpu_s"] > 0, "the workers' CPU time is measured"
+    assert "\x1b[" not in done.stderr, "no progress bar when stderr is not a terminal"
+
+
+@pytest.mark.slow
+def test_runs_on_postgres_report_medians_and_every_run() -> None:
+    with postgres_schema() as url:
+        open_backend(url, auto_migrate=True).close()
+        done = _bench("--database-url", url, "--jobs", "200", "--workers", "1", "--runs", "2")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert result["backend"] == "postgresql"
+    assert len(result["runs"]) == 2
+    assert sorted(result["runs"])[0] <= result["throughput_per_s"] <= sorted(result["runs"])[1]
+    assert (result["lost"], result["duplicates"]) == (0, 0)
+
+
+@pytest.mark.slow
+def test_latency_mode_offers_jobs_open_loop() -> None:
+    done = _bench("--mode", "latency", "--rate", "50", "--duration", "1", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["mode"], result["jobs"], result["lost"]) == ("latency", 50, 0)
+    assert 0 <= result["latency_ms"]["p50"] <= result["latency_ms"]["max"]
+
+
+@pytest.mark.slow
+def test_a_terminal_gets_a_progress_bar_on_stderr() -> None:
+    controller, terminal = pty.openpty()
+    try:
+        done = _bench("--jobs", "300", "--workers", "1", stderr=terminal)
+        os.close(terminal)
+        drawn = b""
+        while True:
+            try:
+                chunk = os.read(controller, 65536)
+            except OSError:
+                break
+            if not chunk:
+                break
+            drawn += chunk
+    finally:
+        os.close(controller)
+    assert done.returncode == 0
+    assert json.loads(done.stdout)["lost"] == 0, "stdout stays one JSON object"
+    assert b"run 1/1 enqueue" in drawn
+    assert b"run 1/1 drain" in drawn
