@@ -63,7 +63,9 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
             min_size=options["pool_min"],
             max_size=options["pool_max"],
             timeout=options["pool_timeout"],
-            kwargs={"row_factory": dict_row, "connect_timeout": 5},
+            # Autocommit: a single statement is its own transaction, with no BEGIN and COMMIT
+            # round trips; ``_tx`` opens a transaction where several statements need one.
+            kwargs={"row_factory": dict_row, "connect_timeout": 5, "autocommit": True},
             configure=_configure,
             open=False,
             name="workhorse",
@@ -88,6 +90,14 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
         if connection is not None:
             yield _as_dict_conn(connection)
             return
+        with self._autocommit() as conn, conn.transaction():
+            yield conn
+
+    @contextmanager
+    def _autocommit(self) -> Iterator[Conn]:
+        """A pooled connection on which each statement is its own transaction (no BEGIN and
+        COMMIT round trips); ``conn.transaction()`` opens one where needed. Database errors
+        come out as Workhorse errors."""
         try:
             with self._pool.connection() as conn:
                 yield conn
@@ -104,18 +114,6 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
         except psycopg.OperationalError as exc:
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise DatabaseError(f"PostgreSQL error: {reason}") from None
-
-    @contextmanager
-    def _autocommit(self) -> Iterator[Conn]:
-        """A pooled connection on which each statement is its own transaction (no BEGIN and
-        COMMIT round trips); ``conn.transaction()`` still opens one where needed."""
-        with self._tx() as conn:
-            conn.autocommit = True
-            try:
-                yield conn
-            finally:
-                if not conn.broken:
-                    conn.autocommit = False
 
     def _all(self, name: str, params: dict[str, Any]) -> list[Row]:
         with self._autocommit() as conn:
