@@ -454,9 +454,10 @@ class Worker:
         held = set(await self._db(self._backend.job_heartbeat, params))
         await self._register()
         # Claimed ahead but cancelled or reaped meanwhile: never start them.
-        kept = [(job, at) for job, at in self._ready if job.id in held or at >= started]
         lost = [job for job, at in self._ready if job.id not in held and at < started]
-        self._ready = deque(kept)
+        if lost:
+            gone = {job.id for job in lost}
+            self._ready = deque(entry for entry in self._ready if entry[0].id not in gone)
         for job_id, running in list(self._running.items()):
             if job_id in held or running.claimed_at >= started or running.task is None:
                 continue

@@ -9,7 +9,7 @@ import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import cast
+from typing import Any, cast
 
 from workhorse.backends import base as b
 from workhorse.backends.claiming import (
@@ -72,19 +72,12 @@ class SQLiteClaims:
     def _keyed_ahead(
         self, limits: dict[str, int], queue: str, blocked: set[tuple[str, str]], exclude: set[int]
     ) -> bool:
-        excluded = json.dumps(sorted(exclude))
-        for tenant, limit in limits.items():
-            keys = json.dumps(sorted(key for owner, key in blocked if owner == tenant))
-            query = {
-                "tenant": tenant,
-                "queue": queue,
-                "limit": limit,
-                "blocked": keys,
-                "exclude": excluded,
-            }
-            if self._conn.execute(_Q["claim_keyed_ahead"], query).fetchone()[0]:
-                return True
-        return False
+        return any(
+            self._conn.execute(
+                _Q["claim_keyed_ahead"], _window(tenant, queue, limit, blocked, exclude)
+            ).fetchone()[0]
+            for tenant, limit in limits.items()
+        )
 
     def _take_queue(
         self,
@@ -96,19 +89,15 @@ class SQLiteClaims:
     ) -> list[b.ClaimedJob]:
         """One queue, no concurrency key ahead: each tenant's best jobs marked running at once."""
         now = to_epoch(params.now)
+        lease = {
+            "lease_token": params.lease_token,
+            "worker_id": params.worker_id,
+            "lease_expires_at": now + params.lease_for.total_seconds(),
+            "now": now,
+        }
         rows: list[sqlite3.Row] = []
         for tenant, slots in allocation.items():
-            query = {
-                "tenant": tenant,
-                "queue": queue,
-                "limit": slots,
-                "blocked": json.dumps(sorted(key for owner, key in blocked if owner == tenant)),
-                "exclude": json.dumps(sorted(exclude)),
-                "lease_token": params.lease_token,
-                "worker_id": params.worker_id,
-                "lease_expires_at": now + params.lease_for.total_seconds(),
-                "now": now,
-            }
+            query = _window(tenant, queue, slots, blocked, exclude) | lease
             rows.extend(self._conn.execute(_Q["claim_take"], query))
         rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
         return [claimed(row, params.lease_token) for row in rows]
@@ -122,17 +111,9 @@ class SQLiteClaims:
         exclude: set[int],
     ) -> list[Candidate]:
         found: list[Candidate] = []
-        excluded = json.dumps(sorted(exclude))
         for tenant, limit in limits.items():
-            keys = json.dumps(sorted(key for owner, key in blocked if owner == tenant))
             for queue in queues:
-                query = {
-                    "tenant": tenant,
-                    "queue": queue,
-                    "limit": limit,
-                    "blocked": keys,
-                    "exclude": excluded,
-                }
+                query = _window(tenant, queue, limit, blocked, exclude)
                 rows = self._conn.execute(_Q["claim_candidates"], query)
                 found.extend(_candidate(row) for row in rows)
         return found
@@ -167,6 +148,20 @@ class SQLiteClaims:
         for name, value in tokens.items():
             query = {"name": name, "tokens": value, "now": to_epoch(now)}
             self._conn.execute(_Q["claim_spend_tokens"], query)
+
+
+def _window(
+    tenant: str, queue: str, limit: int, blocked: set[tuple[str, str]], exclude: set[int]
+) -> dict[str, Any]:
+    """Parameters naming a tenant's first ``limit`` queued jobs in ``queue``, without the jobs
+    of its ``blocked`` keys and the ids in ``exclude``."""
+    return {
+        "tenant": tenant,
+        "queue": queue,
+        "limit": limit,
+        "blocked": json.dumps(sorted(key for owner, key in blocked if owner == tenant)),
+        "exclude": json.dumps(sorted(exclude)),
+    }
 
 
 def tenant_row(row: sqlite3.Row) -> TenantRow:
