@@ -127,25 +127,27 @@ def test_app_retry_requeues_a_dead_job(
 
 
 @pytest.mark.parametrize("ok", [True, None], ids=["succeeded", "queued"])
-def test_app_retry_of_a_job_that_is_not_dead_raises_invalid_transition(
-    app: Workhorse, work: Task[[int], int], ok: bool | None
+@pytest.mark.parametrize(("change", "verb"), [("retry", "retried"), ("discard", "discarded")])
+def test_app_retry_or_discard_of_a_job_that_is_not_dead_raises_invalid_transition(
+    app: Workhorse, work: Task[[int], int], ok: bool | None, change: str, verb: str
 ) -> None:
     handle = work.enqueue(1)
     if ok is not None:
         _finish(app, handle, ok=ok)
-    with pytest.raises(InvalidTransitionError, match="only dead jobs can be retried"):
-        app.retry(handle.id)
+    with pytest.raises(InvalidTransitionError, match=f"only dead jobs can be {verb}"):
+        getattr(app, change)(handle.id)
 
 
-def test_app_retry_of_a_missing_or_foreign_job_raises_job_not_found(
-    app: Workhorse, work: Task[[int], int]
+@pytest.mark.parametrize("change", ["retry", "discard"])
+def test_app_retry_or_discard_of_a_missing_or_foreign_job_raises_job_not_found(
+    app: Workhorse, work: Task[[int], int], change: str
 ) -> None:
     handle = work.with_options(tenant="acme", max_attempts=1).enqueue(1)
     _finish(app, handle, ok=False)
+    with pytest.raises(JobNotFoundError, match=f"job {handle.id + 100} not found"):
+        getattr(app, change)(handle.id + 100)
     with pytest.raises(JobNotFoundError):
-        app.retry(handle.id + 100)
-    with pytest.raises(JobNotFoundError):
-        app.retry(handle.id, tenant="globex")
+        getattr(app, change)(handle.id, tenant="globex")
     assert app.get_job(handle.id).state is JobState.DEAD
 
 
@@ -180,26 +182,3 @@ def test_app_discard_cancels_a_dead_job_and_is_a_no_op_when_repeated(
     assert [error.type for error in discarded.errors] == ["ValueError"]
     clock.now = at(200)
     assert app.discard(handle.id) == discarded
-
-
-@pytest.mark.parametrize("ok", [True, None], ids=["succeeded", "queued"])
-def test_app_discard_of_a_job_that_is_not_dead_raises_invalid_transition(
-    app: Workhorse, work: Task[[int], int], ok: bool | None
-) -> None:
-    handle = work.enqueue(1)
-    if ok is not None:
-        _finish(app, handle, ok=ok)
-    with pytest.raises(InvalidTransitionError, match="only dead jobs can be discarded"):
-        app.discard(handle.id)
-
-
-def test_app_discard_of_a_missing_or_foreign_job_raises_job_not_found(
-    app: Workhorse, work: Task[[int], int]
-) -> None:
-    handle = work.with_options(tenant="acme", max_attempts=1).enqueue(1)
-    _finish(app, handle, ok=False)
-    with pytest.raises(JobNotFoundError, match=f"job {handle.id + 100} not found"):
-        app.discard(handle.id + 100)
-    with pytest.raises(JobNotFoundError):
-        app.discard(handle.id, tenant="globex")
-    assert app.get_job(handle.id).state is JobState.DEAD
