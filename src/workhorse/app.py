@@ -28,6 +28,7 @@ from workhorse.errors import (
 from workhorse.jobs import Job, JobHandle, JobState
 from workhorse.observability import tracing
 from workhorse.observability.metrics import AppMetrics, Operation
+from workhorse.redact import redact_url
 from workhorse.retry import RetryPolicy
 from workhorse.scheduling.cron import Schedule
 from workhorse.serialization import check_json, dumps
@@ -96,7 +97,7 @@ class Workhorse:
         """The operator's surface: workers, queue counts, stats, API keys."""
 
     def __repr__(self) -> str:
-        return f"<Workhorse {self.database_url} tasks={sorted(self.tasks)}>"
+        return f"<Workhorse {redact_url(self.database_url)} tasks={sorted(self.tasks)}>"
 
     # -- storage -----------------------------------------------------------------------------
 

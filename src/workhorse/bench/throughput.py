@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import statistics
 import subprocess
@@ -84,8 +85,6 @@ def spawn_worker(
         "worker",
         "--app",
         "workhorse.bench.tasks:app",
-        "--database-url",
-        database_url,
         "--queues",
         queue,
         "--concurrency",
@@ -95,7 +94,8 @@ def spawn_worker(
     ]
     if burst:
         argv.append("--burst")
-    return subprocess.Popen(argv)
+    # The URL (it may hold a password) by environment: a command line is visible to every user.
+    return subprocess.Popen(argv, env={**os.environ, "WORKHORSE_DATABASE_URL": database_url})
 
 
 def wait_for_workers(app: Workhorse, count: int, timeout: float = 60.0) -> None:

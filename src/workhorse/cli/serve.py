@@ -22,6 +22,7 @@ from workhorse.cli.api import host_option, port_option
 from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
 from workhorse.cli.observability import gauge_options, metrics_host_option, metrics_port_option
 from workhorse.observability.gauges import GaugeSettings
+from workhorse.redact import redact_url
 from workhorse.scheduling.maintenance import Maintenance
 from workhorse.serve.supervisor import Supervisor, WorkerCommand
 from workhorse.serve.view import Rates, render, summary_line, take_snapshot
@@ -140,9 +141,8 @@ async def _serve(
     tasks.append(asyncio.create_task(_show(app, console, live, command)))
     if api_socket is not None:
         tasks.append(asyncio.create_task(_api(app, api_socket, live, api)))
-    log.info(
-        "serving %s on %s with %d worker process(es)", command.app_path, app.database_url, count
-    )
+    where = redact_url(app.database_url)
+    log.info("serving %s on %s with %d worker process(es)", command.app_path, where, count)
     await stop.wait()
     log.info("stopping: draining workers")
     for task in tasks:
@@ -167,7 +167,7 @@ async def _demo_traffic(app: Workhorse) -> None:
 
 async def _show(app: Workhorse, console: Console, live: bool, command: WorkerCommand) -> None:
     rates = Rates()
-    title = f"workhorse serve · {command.app_path} · {app.database_url}"
+    title = f"workhorse serve · {command.app_path} · {redact_url(app.database_url)}"
     if not live:
         while True:
             await asyncio.sleep(5)

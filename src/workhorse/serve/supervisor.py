@@ -15,6 +15,11 @@ log = logging.getLogger("workhorse.serve")
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerCommand:
+    """How ``serve`` starts a worker. Secrets (the database URL, which may hold a password, and
+    the metrics token) go to the worker through its environment, never its command line: every
+    user of the machine can read a command line (``ps``), only the process's owner its
+    environment."""
+
     app_path: str
     database_url: str
     concurrency: int
@@ -23,7 +28,16 @@ class WorkerCommand:
     log_format: str = "auto"
     metrics_port: int | None = None
     """The first worker's metrics port; the n-th worker (from 0) gets this plus n."""
-    metrics_host: str = "0.0.0.0"
+    metrics_host: str = "127.0.0.1"
+    metrics_token: str | None = None
+
+    def env(self) -> dict[str, str]:
+        """The environment of a worker: this process's, plus the secrets it needs."""
+        env = {**os.environ, "WORKHORSE_DATABASE_URL": self.database_url}
+        env.pop("WORKHORSE_METRICS_TOKEN", None)
+        if self.metrics_token is not None:
+            env["WORKHORSE_METRICS_TOKEN"] = self.metrics_token
+        return env
 
     def argv(self, index: int = 0) -> list[str]:
         """The command line of worker number ``index``."""
@@ -38,8 +52,6 @@ class WorkerCommand:
             "worker",
             "--app",
             self.app_path,
-            "--database-url",
-            self.database_url,
             "--concurrency",
             str(self.concurrency),
             "--queues",
@@ -114,6 +126,7 @@ class Supervisor:
             *self._command.argv(index),
             "--parent-pid",
             str(os.getpid()),
+            env=self._command.env(),
             stderr=stderr,
             process_group=0,
         )
