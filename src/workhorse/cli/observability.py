@@ -24,10 +24,11 @@ metrics_port_option = click.option(
 
 metrics_host_option = click.option(
     "--metrics-host",
-    default="0.0.0.0",
+    default="127.0.0.1",
     show_default=True,
     envvar="WORKHORSE_METRICS_HOST",
-    help="Address the worker metrics listen on (env WORKHORSE_METRICS_HOST).",
+    help="Address the worker metrics listen on (env WORKHORSE_METRICS_HOST); 0.0.0.0 lets other "
+    "machines (a Prometheus in another pod) scrape them.",
 )
 
 _GAUGE_OPTIONS = (
