@@ -31,6 +31,7 @@ class ApiTelemetry:
     @classmethod
     def of(cls, app: Workhorse, settings: GaugeSettings) -> ApiTelemetry:
         gauges = DatabaseGauges(app, settings)
+        app.metrics.limit_queues(settings.top_queues)
         return cls(gauges=gauges, registry=exposition_registry(app.metrics.registry, gauges))
 
 

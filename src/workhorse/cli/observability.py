@@ -12,6 +12,7 @@ import click
 from workhorse.observability.autoscale import AutoscaleSettings
 from workhorse.observability.exposition import MetricsServer
 from workhorse.observability.gauges import GaugeSettings
+from workhorse.observability.labels import DEFAULT_TOP_QUEUES
 
 metrics_port_option = click.option(
     "--metrics-port",
@@ -47,6 +48,14 @@ _GAUGE_OPTIONS = (
         show_default=True,
         envvar="WORKHORSE_METRICS_TOP_TENANTS",
         help='Tenants with series of their own; the rest are summed as tenant="other".',
+    ),
+    click.option(
+        "--top-queues",
+        type=click.IntRange(min=0),
+        default=DEFAULT_TOP_QUEUES,
+        show_default=True,
+        envvar="WORKHORSE_METRICS_TOP_QUEUES",
+        help='Queues with series of their own; the rest are summed as queue="other".',
     ),
     click.option(
         "--autoscale-min",
@@ -107,6 +116,7 @@ def gauge_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         *args: Any,
         metrics_interval: float,
         top_tenants: int,
+        top_queues: int,
         autoscale_min: int,
         autoscale_max: int,
         autoscale_slots: int | None,
@@ -127,6 +137,7 @@ def gauge_options(fn: Callable[..., Any]) -> Callable[..., Any]:
             kwargs["gauges"] = GaugeSettings(
                 interval=timedelta(seconds=metrics_interval),
                 top_tenants=top_tenants,
+                top_queues=top_queues,
                 autoscale=autoscale,
             )
         except ValueError as exc:

@@ -5,8 +5,8 @@ collector over a cached reading that one ``metrics_snapshot`` call refreshes at 
 ``interval`` (by the app's clock), whoever asks (a scrape or ``GET /v1/autoscale``). Refreshing
 also steps the autoscaling policy, so its hysteresis sees every reading.
 
-Per-tenant series are bounded: the ``top_tenants`` tenants with the most waiting and running jobs
-get their own label, the rest are summed under ``tenant="other"``.
+Series are bounded whatever clients do: the ``top_queues`` queues and the ``top_tenants`` tenants
+with the most live jobs get labels of their own, the rest are summed under ``other``.
 """
 
 from __future__ import annotations
@@ -30,6 +30,7 @@ from workhorse.observability.autoscale import (
     next_state,
     target_workers,
 )
+from workhorse.observability.labels import DEFAULT_TOP_QUEUES, OTHER, top
 
 if TYPE_CHECKING:
     from workhorse.app import Workhorse
@@ -38,7 +39,6 @@ log = logging.getLogger("workhorse.metrics")
 
 LIVE_STATES = (JobState.SCHEDULED, JobState.QUEUED, JobState.RUNNING, JobState.RETRYING)
 WAITING_STATES = frozenset({JobState.SCHEDULED, JobState.QUEUED, JobState.RETRYING})
-OTHER_TENANT = "other"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,6 +47,9 @@ class GaugeSettings:
     """The database is read at most this often; scrapes in between get the cached reading."""
     top_tenants: int = 20
     """Tenants with a label of their own; the others are summed as ``tenant="other"``."""
+    top_queues: int = DEFAULT_TOP_QUEUES
+    """Queues with a label of their own (here and in the enqueue counter); the others are
+    summed as ``queue="other"``."""
     worker_ttl: timedelta = timedelta(seconds=30)
     """Workers whose last heartbeat is older than this are not counted."""
     autoscale: AutoscaleSettings = field(default_factory=AutoscaleSettings)
@@ -54,8 +57,8 @@ class GaugeSettings:
     def __post_init__(self) -> None:
         if self.interval < timedelta(0):
             raise ValueError("interval must not be negative")
-        if self.top_tenants < 0:
-            raise ValueError("top_tenants must not be negative")
+        if self.top_tenants < 0 or self.top_queues < 0:
+            raise ValueError("top_tenants and top_queues must not be negative")
         if self.worker_ttl <= timedelta(0):
             raise ValueError("worker_ttl must be positive")
 
@@ -80,8 +83,8 @@ class Reading:
 def summarise(
     snapshot: b.MetricsSnapshot, settings: GaugeSettings
 ) -> tuple[dict[tuple[str, JobState], int], dict[str, int], dict[str, int], Load]:
-    """Queue depth by (queue, live state), tenants' running and waiting jobs (top N plus
-    ``other``), and the load the autoscaler sees."""
+    """Queue depth by (queue, live state) and tenants' running and waiting jobs (top N of each
+    plus ``other``), and the load the autoscaler sees."""
     queue_jobs: Counter[tuple[str, JobState]] = Counter()
     running: Counter[str] = Counter()
     waiting: Counter[str] = Counter()
@@ -98,9 +101,6 @@ def summarise(
         elif group.state in WAITING_STATES:
             waiting[group.tenant] += group.count
         backlog += group.count if group.state is JobState.QUEUED else group.due
-    for queue in {queue for queue, _ in queue_jobs}:
-        for state in LIVE_STATES:
-            queue_jobs.setdefault((queue, state), 0)
     autoscale = settings.autoscale
     load = Load(
         arrival_rate=created / autoscale.window.total_seconds(),
@@ -109,20 +109,39 @@ def summarise(
         slots_per_worker=autoscale.slots(snapshot.workers, snapshot.slots),
     )
     top_running, top_waiting = _top_tenants(running, waiting, settings.top_tenants)
-    return dict(queue_jobs), top_running, top_waiting, load
+    return _top_queues(queue_jobs, settings.top_queues), top_running, top_waiting, load
+
+
+def _top_queues(
+    queue_jobs: Counter[tuple[str, JobState]], limit: int
+) -> dict[tuple[str, JobState], int]:
+    """The ``limit`` queues with the most live jobs, the rest summed as ``other``; every live
+    state of a queue shown, zeros included."""
+    totals: Counter[str] = Counter()
+    for (queue, _), count in queue_jobs.items():
+        totals[queue] += count
+    keep = top(totals, limit)
+    folded: Counter[tuple[str, JobState]] = Counter()
+    for (queue, state), count in queue_jobs.items():
+        folded[(queue if queue in keep else OTHER, state)] += count
+    return {
+        (queue, state): folded[(queue, state)]
+        for queue in {queue for queue, _ in folded}
+        for state in LIVE_STATES
+    }
 
 
 def _top_tenants(
     running: Counter[str], waiting: Counter[str], limit: int
 ) -> tuple[dict[str, int], dict[str, int]]:
-    """The ``limit`` busiest tenants (waiting + running, then name) by name, the rest summed as
-    ``other``."""
-    tenants = sorted(running.keys() | waiting.keys(), key=lambda t: (-running[t] - waiting[t], t))
-    top, rest = tenants[:limit], tenants[limit:]
-    top_running = {t: running[t] for t in top}
-    top_waiting = {t: waiting[t] for t in top}
-    top_running[OTHER_TENANT] = top_running.get(OTHER_TENANT, 0) + sum(running[t] for t in rest)
-    top_waiting[OTHER_TENANT] = top_waiting.get(OTHER_TENANT, 0) + sum(waiting[t] for t in rest)
+    """The ``limit`` busiest tenants (waiting + running, then name), the rest summed as
+    ``other`` (always present)."""
+    keep = top(running + waiting, limit)
+    top_running = {tenant: running[tenant] for tenant in keep} | {OTHER: 0}
+    top_waiting = {tenant: waiting[tenant] for tenant in keep} | {OTHER: 0}
+    for tenant in (running.keys() | waiting.keys()) - keep:
+        top_running[OTHER] += running[tenant]
+        top_waiting[OTHER] += waiting[tenant]
     return top_running, top_waiting
 
 

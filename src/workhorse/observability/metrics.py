@@ -9,18 +9,21 @@ the per-job cost is a dictionary lookup and a few additions.
 from __future__ import annotations
 
 import math
+import threading
 from bisect import bisect_left
 from collections import Counter as Tally
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from time import perf_counter
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Gauge, Histogram
 from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
+
+from workhorse.observability.labels import DEFAULT_TOP_QUEUES, LabelBudget
 
 if TYPE_CHECKING:
     from workhorse.backends import base as b
@@ -63,16 +66,18 @@ def new_registry() -> CollectorRegistry:
 
 
 class AppMetrics:
-    """What an app (any process that enqueues) counts: enqueued jobs and database round trips."""
+    """What an app (any process that enqueues) counts: enqueued jobs and database round trips.
 
-    def __init__(self) -> None:
+    Queue names come from clients, so at most ``max_queues`` of them get series of their own
+    (see ``LabelBudget``); jobs of the others are counted under ``queue="other"``. Task names are
+    bounded by the task registry.
+    """
+
+    def __init__(self, max_queues: int = DEFAULT_TOP_QUEUES) -> None:
         self.registry = new_registry()
-        self._enqueued = Counter(
-            "workhorse_jobs_enqueued",
-            "Jobs enqueued by this process (a unique key's existing job is not counted).",
-            ["queue", "task"],
-            registry=self.registry,
-        )
+        self._lock = threading.Lock()
+        self._queues = LabelBudget(max_queues)
+        self._enqueued: dict[tuple[str, str], int] = {}
         self._round_trip = Histogram(
             "workhorse_db_round_trip_seconds",
             "Time of one database operation as this process saw it (pool and locks included).",
@@ -81,7 +86,12 @@ class AppMetrics:
             registry=self.registry,
         )
         self._round_trips: dict[Operation, Histogram] = {}
-        self._enqueued_series: dict[tuple[str, str], Counter] = {}
+        self.registry.register(_Families(self._families))
+
+    def limit_queues(self, max_queues: int) -> None:
+        """Give at most ``max_queues`` queues series of their own (from now on)."""
+        with self._lock:
+            self._queues.limit = max_queues
 
     def enqueued(self, rows: Sequence[b.NewJob], inserted: Sequence[b.InsertedJob]) -> None:
         """Count the jobs of ``rows`` that ``inserted`` says were created."""
@@ -90,14 +100,23 @@ class AppMetrics:
             for row, result in zip(rows, inserted, strict=True)
             if result.created
         )
-        for (queue, task), count in created.items():
-            self._enqueued_child(queue, task).inc(count)
+        with self._lock:
+            for (queue, task), count in created.items():
+                key = (self._queues.admit(queue), task)
+                self._enqueued[key] = self._enqueued.get(key, 0) + count
 
-    def _enqueued_child(self, queue: str, task: str) -> Counter:
-        child = self._enqueued_series.get((queue, task))
-        if child is None:
-            child = self._enqueued_series[(queue, task)] = self._enqueued.labels(queue, task)
-        return child
+    def _families(self) -> Iterator[Metric]:
+        with self._lock:
+            idle = set(self._queues.sweep())
+            for key in [key for key in self._enqueued if key[0] in idle]:
+                del self._enqueued[key]
+            values = [([queue, task], n) for (queue, task), n in self._enqueued.items()]
+        yield _counter(
+            "workhorse_jobs_enqueued",
+            "Jobs enqueued by this process (a unique key's existing job is not counted).",
+            ["queue", "task"],
+            values,
+        )
 
     def observe_round_trip(self, operation: Operation, seconds: float) -> None:
         child = self._round_trips.get(operation)
@@ -181,7 +200,7 @@ class WorkerMetrics:
         """Attempts stopped because their job was cancelled or reaped (event loop)."""
         self._fenced = 0
         """Outcomes the database refused because the lease had gone (completion writes)."""
-        self.registry.register(_WorkerCollector(self))
+        self.registry.register(_Families(self.families))
 
     def _for(self, queue: str, task: str) -> _JobSeries:
         series = self._series.get((queue, task))
@@ -276,12 +295,14 @@ class WorkerMetrics:
         )
 
 
-class _WorkerCollector:
-    def __init__(self, metrics: WorkerMetrics) -> None:
-        self._metrics = metrics
+class _Families:
+    """A collector over a function that yields metric families when scraped."""
+
+    def __init__(self, families: Callable[[], Iterable[Metric]]) -> None:
+        self._families = families
 
     def collect(self) -> Iterable[Metric]:
-        return list(self._metrics.families())
+        return list(self._families())
 
 
 def _counter(
