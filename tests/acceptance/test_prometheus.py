@@ -1,4 +1,5 @@
-"""A real Prometheus scrapes ``workhorse serve --demo``: the API's /metrics and a worker's.
+"""A real Prometheus scrapes ``workhorse serve --demo``: the API's /metrics and a worker's,
+both behind the metrics token (Prometheus' ``authorization`` setting), as deploy/ configures it.
 
 Both expositions must pass ``promtool check metrics`` without a single lint remark, and the
 Prometheus server (Debian's ``prometheus``, installed by scripts/ensure-services.sh) must store
@@ -25,6 +26,9 @@ import pytest
 from ._harness import Proc, Workspace, wait_until
 
 PROMETHEUS = "/usr/bin/prometheus"
+TOKEN = "prometheus-scrapes-with-this-token"
+AUTHORIZATION = {"Authorization": f"Bearer {TOKEN}"}
+DEMO_TENANTS = ("acme", "globex", "initech")
 OPERATIONS = Path(__file__).parents[2] / "docs" / "operations.md"
 
 
@@ -41,9 +45,9 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _get(url: str) -> httpx.Response | None:
+def _get(url: str, headers: dict[str, str] | None = None) -> httpx.Response | None:
     try:
-        return httpx.get(url, timeout=5)
+        return httpx.get(url, headers=headers, timeout=5)
     except httpx.TransportError:
         return None
 
@@ -69,8 +73,14 @@ def _prometheus(root: Path, targets: dict[str, int]) -> Iterator[str]:
     config = root / "prometheus.yml"
     rules = root / "alerts.yml"
     rules.write_text(_documented_alerts())
+    credentials = root / "metrics-token"
+    credentials.write_text(TOKEN)
     jobs = [
-        {"job_name": job, "static_configs": [{"targets": [f"127.0.0.1:{port}"]}]}
+        {
+            "job_name": job,
+            "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
+            "authorization": {"credentials_file": str(credentials)},
+        }
         for job, port in targets.items()
     ]
     # JSON is YAML: no YAML library needed.
@@ -137,6 +147,7 @@ def _serve(workspace: Workspace, api_port: int, metrics_port: int) -> Proc:
     # Tracing stays off: no OTEL_* variable reaches the processes.
     for name in [name for name in workspace.env if name.startswith("OTEL_")]:
         del workspace.env[name]
+    workspace.env["WORKHORSE_METRICS_TOKEN"] = TOKEN
     return workspace.start(
         "serve",
         "--demo",
@@ -163,7 +174,7 @@ def test_prometheus_stores_the_series_of_serve_demo(workspace: Workspace) -> Non
 
     def scraped(url: str, needle: str) -> str | None:
         assert serve.alive, f"serve exited early:\n{serve.stderr()[-3000:]}"
-        response = _get(url)
+        response = _get(url, AUTHORIZATION)
         return response.text if response is not None and needle in response.text else None
 
     try:
@@ -181,6 +192,10 @@ def test_prometheus_stores_the_series_of_serve_demo(workspace: Workspace) -> Non
             checked = _promtool(text)
             assert checked.returncode == 0, f"{name}: {checked.stdout}{checked.stderr}"
             assert checked.stdout.strip() == checked.stderr.strip() == "", f"{name}: lint remarks"
+        for url in (api, worker):
+            refused = _get(url)
+            assert refused is not None and refused.status_code == 401, url
+        assert not [tenant for tenant in DEMO_TENANTS if tenant in api_text], "tenants named"
         assert "workhorse_desired_workers " in api_text
         assert "workhorse_worker_slots 10.0" in worker_text
         exposed = _types(api_text) | _types(worker_text)

@@ -1,10 +1,12 @@
-"""``GET /metrics`` (no key) and ``GET /v1/autoscale`` (admin) on the served API."""
+"""``GET /metrics`` (with the metrics token) and ``GET /v1/autoscale`` (admin) on the served
+API."""
 
 from __future__ import annotations
 
 import shutil
 import subprocess
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import timedelta
 
 import httpx
@@ -15,25 +17,29 @@ from workhorse.api import ApiSettings
 from workhorse.jobs import JobState
 from workhorse.observability.autoscale import AutoscaleSettings
 from workhorse.observability.gauges import GaugeSettings
+from workhorse.observability.labels import tenant_label
 
 from .support import Api, Clock, error_of, make_app, running_api
 
+TOKEN = "metrics-token-for-tests-0123"
 SETTINGS = ApiSettings(
+    metrics_token=TOKEN,
     gauges=GaugeSettings(
         interval=timedelta(0),  # the test's clock stands still: read the database every scrape
         top_tenants=2,
         autoscale=AutoscaleSettings(slots_per_worker=4, headroom=0, max_workers=50),
-    )
+    ),
 )
 
 Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 
 @pytest.fixture
-def served(store_url: str, clock: Clock) -> Iterator[Api]:
+def served(store_url: str, clock: Clock, request: pytest.FixtureRequest) -> Iterator[Api]:
+    settings = getattr(request, "param", SETTINGS)
     app = make_app(store_url, clock)
     try:
-        with running_api(app, SETTINGS) as url:
+        with running_api(app, settings) as url:
             api = Api(url=url, app=app, clock=clock)
             try:
                 yield api
@@ -44,7 +50,7 @@ def served(store_url: str, clock: Clock) -> Iterator[Api]:
 
 
 def _scrape(api: Api) -> tuple[str, Samples]:
-    response = api.anonymous().get("/metrics")
+    response = api.anonymous().get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
     samples: Samples = {}
@@ -58,7 +64,31 @@ def _value(samples: Samples, name: str, **labels: str) -> float | None:
     return samples.get((name, frozenset(labels.items())))
 
 
-def test_metrics_need_no_key_and_count_jobs_enqueued_over_http(served: Api) -> None:
+@pytest.mark.parametrize("served", [ApiSettings()], indirect=True, ids=["no-token"])
+def test_metrics_are_off_without_a_metrics_token(served: Api) -> None:
+    response = served.anonymous().get("/metrics")
+    assert error_of(response) == (404, "not_found")
+    assert "--metrics-token" in response.json()["error"]["message"]
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    [None, "Bearer wrong-token-of-some-length", f"Basic {TOKEN}", f"Bearer {TOKEN}x"],
+    ids=["none", "wrong", "not-bearer", "longer"],
+)
+def test_metrics_need_the_metrics_token(served: Api, authorization: str | None) -> None:
+    headers = {} if authorization is None else {"Authorization": authorization}
+    response = served.anonymous().get("/metrics", headers=headers)
+    assert error_of(response) == (401, "unauthorized")
+    assert response.headers["www-authenticate"] == "Bearer"
+    assert "workhorse_" not in response.text
+
+
+def test_an_admin_key_is_not_a_metrics_token(served: Api) -> None:
+    assert error_of(served.client(None).get("/metrics")) == (401, "unauthorized")
+
+
+def test_metrics_count_jobs_enqueued_over_http(served: Api) -> None:
     client = served.client("acme")
     assert client.post("/v1/jobs", json={"task": "add", "args": [1, 2]}).status_code == 201
     batch = {"jobs": [{"task": "send", "args": ["a@x"]}, {"task": "send", "args": ["b@x"]}]}
@@ -86,15 +116,29 @@ def test_queue_depth_and_tenant_series_come_from_the_database(served: Api) -> No
     assert _value(samples, "workhorse_queue_jobs", queue="default", state="scheduled") == 1
     assert _value(samples, "workhorse_queue_jobs", queue="default", state="running") == 0
     assert _value(samples, "workhorse_queue_jobs", queue="mail", state="queued") == 1
-    waiting = {
+    # Two tenants of their own (top_tenants=2), the others summed; names hidden by default.
+    assert _waiting(samples) == {tenant_label("acme"): 4, tenant_label("globex"): 3, "other": 2}
+    assert _value(samples, "workhorse_backlog_jobs") == 8
+    assert _value(samples, "workhorse_database_up") == 1
+    assert "acme" not in _scrape(served)[0]
+
+
+def _waiting(samples: Samples) -> dict[str, float]:
+    return {
         dict(labels)["tenant"]: value
         for (name, labels), value in samples.items()
         if name == "workhorse_tenant_waiting_jobs"
     }
-    # Two tenants of their own (top_tenants=2), the others summed.
-    assert waiting == {"acme": 4, "globex": 3, "other": 2}
-    assert _value(samples, "workhorse_backlog_jobs") == 8
-    assert _value(samples, "workhorse_database_up") == 1
+
+
+NAMES = replace(SETTINGS, gauges=replace(SETTINGS.gauges, tenant_names=True))
+
+
+@pytest.mark.parametrize("served", [NAMES], indirect=True, ids=["tenant-names"])
+def test_tenant_names_are_labels_only_when_allowed(served: Api) -> None:
+    served.enqueue("add", "acme")
+    _, samples = _scrape(served)
+    assert _waiting(samples) == {"acme": 1, "other": 0}
 
 
 def test_the_exposition_passes_promtool(served: Api) -> None:

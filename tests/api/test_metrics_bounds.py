@@ -16,7 +16,10 @@ from workhorse.observability.gauges import GaugeSettings
 from .support import Api, Clock, make_app, running_api
 
 TOP_QUEUES = 20
-SETTINGS = ApiSettings(gauges=GaugeSettings(interval=timedelta(0), top_queues=TOP_QUEUES))
+TOKEN = "metrics-token-for-tests-0123"
+SETTINGS = ApiSettings(
+    metrics_token=TOKEN, gauges=GaugeSettings(interval=timedelta(0), top_queues=TOP_QUEUES)
+)
 MAX_EXPOSITION = 48 * 1024
 """Bytes: what /metrics may weigh however many queues clients invent (about 12 KB with none)."""
 MAX_GROWTH = 512 * 1024
@@ -57,6 +60,7 @@ def _metrics_memory(snapshot: tracemalloc.Snapshot) -> int:
 def test_ten_thousand_queue_names_keep_metrics_small(served: Api) -> None:
     client = served.client("acme")
     scrape = served.anonymous()
+    scrape.headers["Authorization"] = f"Bearer {TOKEN}"
     _enqueue_distinct_queues(client, 0, 2000)
     assert scrape.get("/metrics").status_code == 200
     tracemalloc.start()

@@ -16,6 +16,7 @@ from workhorse.api.schemas import ErrorBody
 from workhorse.api.telemetry import ApiTelemetry, TraceRequests
 from workhorse.app import Workhorse
 from workhorse.dashboard import mount_dashboard
+from workhorse.observability.exposition import check_metrics_token
 from workhorse.observability.gauges import GaugeSettings
 
 _DESCRIPTION = """\
@@ -47,8 +48,13 @@ class ApiSettings:
     """How long an Idempotency-Key is remembered."""
     gauges: GaugeSettings = field(default_factory=GaugeSettings)
     """The database-derived gauges of ``/metrics`` and the autoscaling policy."""
+    metrics_token: str | None = None
+    """The bearer token ``/metrics`` asks for; without one, ``/metrics`` is off (it counts
+    every tenant's jobs, so it is never open to anyone who can reach the API)."""
 
     def __post_init__(self) -> None:
+        if self.metrics_token is not None:
+            check_metrics_token(self.metrics_token)
         if self.max_body < 1:
             raise ValueError("max_body must be at least 1 byte")
         if self.idempotency_ttl <= timedelta(0):

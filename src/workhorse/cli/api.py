@@ -6,7 +6,7 @@ import click
 
 from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
 from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
-from workhorse.cli.observability import gauge_options
+from workhorse.cli.observability import gauge_options, metrics_token_option
 from workhorse.observability.gauges import GaugeSettings
 
 host_option = click.option(
@@ -32,6 +32,7 @@ port_option = click.option(
     help="Largest request body in bytes (413 beyond).",
 )
 @gauge_options
+@metrics_token_option
 @log_level_option
 @log_format_option
 @friendly_errors
@@ -41,11 +42,13 @@ def api(
     host: str,
     port: int,
     max_body: int,
+    metrics_token: str | None,
     log_level: str,
     log_format: str,
     gauges: GaugeSettings,
 ) -> None:
-    """Serve the REST API (/v1, /docs, /healthz, /readyz, /metrics) until Ctrl-C / SIGTERM."""
+    """Serve the REST API (/v1, /healthz, /readyz; /metrics with --metrics-token) until Ctrl-C /
+    SIGTERM."""
     # The web stack is imported only by the commands that serve it: every other command starts
     # faster without it.
     from workhorse.api.app import ApiSettings
@@ -54,7 +57,7 @@ def api(
     setup_logging(log_level, log_format, service="workhorse-api")
     app = load_app(app_path, database_url)
     app.open()  # on SQLite, migrate, before taking requests
-    settings = ApiSettings(max_body=max_body, gauges=gauges)
+    settings = ApiSettings(max_body=max_body, gauges=gauges, metrics_token=metrics_token)
     config = server_config(app, host=host, port=port, settings=settings, log_level=log_level)
     try:
         ApiServer(config).run()

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from workhorse.observability.autoscale import AutoscaleSettings
-from workhorse.observability.exposition import MetricsServer
+from workhorse.observability.exposition import MetricsServer, check_metrics_token
 from workhorse.observability.gauges import GaugeSettings
 from workhorse.observability.labels import DEFAULT_TOP_QUEUES
 
@@ -30,6 +30,24 @@ metrics_host_option = click.option(
     envvar="WORKHORSE_METRICS_HOST",
     help="Address the worker metrics listen on (env WORKHORSE_METRICS_HOST); 0.0.0.0 lets other "
     "machines (a Prometheus in another pod) scrape them.",
+)
+
+
+def _token(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    try:
+        return None if value is None else check_metrics_token(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+metrics_token_option = click.option(
+    "--metrics-token",
+    envvar="WORKHORSE_METRICS_TOKEN",
+    callback=_token,
+    metavar="TOKEN",
+    help="The bearer token /metrics asks for (the API's, which is off without one, and the "
+    "workers'). Prefer the environment variable WORKHORSE_METRICS_TOKEN: every user of the "
+    "machine can read a command line.",
 )
 
 _GAUGE_OPTIONS = (
@@ -56,6 +74,12 @@ _GAUGE_OPTIONS = (
         show_default=True,
         envvar="WORKHORSE_METRICS_TOP_QUEUES",
         help='Queues with series of their own; the rest are summed as queue="other".',
+    ),
+    click.option(
+        "--metrics-tenant-names",
+        is_flag=True,
+        envvar="WORKHORSE_METRICS_TENANT_NAMES",
+        help="Label tenants' series with their names (default: an opaque label per tenant).",
     ),
     click.option(
         "--autoscale-min",
@@ -117,6 +141,7 @@ def gauge_options(fn: Callable[..., Any]) -> Callable[..., Any]:
         metrics_interval: float,
         top_tenants: int,
         top_queues: int,
+        metrics_tenant_names: bool,
         autoscale_min: int,
         autoscale_max: int,
         autoscale_slots: int | None,
@@ -138,6 +163,7 @@ def gauge_options(fn: Callable[..., Any]) -> Callable[..., Any]:
                 interval=timedelta(seconds=metrics_interval),
                 top_tenants=top_tenants,
                 top_queues=top_queues,
+                tenant_names=metrics_tenant_names,
                 autoscale=autoscale,
             )
         except ValueError as exc:
@@ -150,10 +176,10 @@ def gauge_options(fn: Callable[..., Any]) -> Callable[..., Any]:
     return decorated
 
 
-def start_metrics_server(registry: Any, host: str, port: int) -> MetricsServer:
+def start_metrics_server(registry: Any, host: str, port: int, token: str | None) -> MetricsServer:
     """The metrics endpoint, or a one-line error when the port is taken."""
     try:
-        return MetricsServer(registry, host, port)
+        return MetricsServer(registry, host, port, token=token)
     except OSError as exc:
         raise click.ClickException(
             f"cannot serve metrics on {host}:{port} ({exc.strerror}); pass another --metrics-port"

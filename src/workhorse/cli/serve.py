@@ -20,7 +20,12 @@ from workhorse.app import Workhorse
 from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
 from workhorse.cli.api import host_option, port_option
 from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
-from workhorse.cli.observability import gauge_options, metrics_host_option, metrics_port_option
+from workhorse.cli.observability import (
+    gauge_options,
+    metrics_host_option,
+    metrics_port_option,
+    metrics_token_option,
+)
 from workhorse.observability.gauges import GaugeSettings
 from workhorse.redact import redact_url
 from workhorse.scheduling.maintenance import Maintenance
@@ -49,6 +54,7 @@ DEMO_APP = "workhorse.demo:app"
 @port_option
 @metrics_port_option
 @metrics_host_option
+@metrics_token_option
 @gauge_options
 @log_level_option
 @log_format_option
@@ -66,14 +72,15 @@ def serve(
     port: int,
     metrics_port: int | None,
     metrics_host: str,
+    metrics_token: str | None,
     log_level: str,
     log_format: str,
     gauges: GaugeSettings,
 ) -> None:
     """Run worker processes, the maintenance loops and the REST API until Ctrl-C / SIGTERM.
 
-    Metrics: the API's /metrics (counters of this process and the database-derived gauges),
-    and with --metrics-port each worker's own on PORT, PORT+1, …"""
+    Metrics: the API's /metrics (counters of this process and the database-derived gauges; on
+    with --metrics-token), and with --metrics-port each worker's own on PORT, PORT+1, …"""
     if demo and app_path:
         raise click.UsageError("--demo runs the demo app; drop --app or --demo")
     if not demo and not app_path:
@@ -93,6 +100,7 @@ def serve(
         log_format="text" if live else resolved_format,
         metrics_port=metrics_port,
         metrics_host=metrics_host,
+        metrics_token=metrics_token,
     )
     api_socket = _listen(host, port) if with_api else None
     if demo and api_socket is not None:
@@ -101,7 +109,7 @@ def serve(
     if with_api:
         from workhorse.api.app import ApiSettings
 
-        settings = ApiSettings(gauges=gauges)
+        settings = ApiSettings(gauges=gauges, metrics_token=metrics_token)
     asyncio.run(
         _serve(app, command, workers, demo=demo, live=live, api_socket=api_socket, api=settings)
     )

@@ -13,6 +13,7 @@ from workhorse.cli.logs import log_format_option, log_level_option, setup_loggin
 from workhorse.cli.observability import (
     metrics_host_option,
     metrics_port_option,
+    metrics_token_option,
     start_metrics_server,
 )
 from workhorse.observability.exposition import exposition_registry
@@ -50,6 +51,7 @@ from workhorse.worker import Worker, WorkerConfig
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
 @metrics_port_option
 @metrics_host_option
+@metrics_token_option
 @log_level_option
 @log_format_option
 @friendly_errors
@@ -66,6 +68,7 @@ def worker(
     parent_pid: int | None,
     metrics_port: int | None,
     metrics_host: str,
+    metrics_token: str | None,
     log_level: str,
     log_format: str,
 ) -> None:
@@ -89,7 +92,7 @@ def worker(
     metrics = None
     if metrics_port is not None:
         registry = exposition_registry(app.metrics.registry, runner.metrics.registry)
-        metrics = start_metrics_server(registry, metrics_host, metrics_port)
+        metrics = start_metrics_server(registry, metrics_host, metrics_port, metrics_token)
     try:
         runner.run()
     finally:

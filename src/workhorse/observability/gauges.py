@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
@@ -30,7 +30,7 @@ from workhorse.observability.autoscale import (
     next_state,
     target_workers,
 )
-from workhorse.observability.labels import DEFAULT_TOP_QUEUES, OTHER, top
+from workhorse.observability.labels import DEFAULT_TOP_QUEUES, OTHER, tenant_label, top
 
 if TYPE_CHECKING:
     from workhorse.app import Workhorse
@@ -50,6 +50,9 @@ class GaugeSettings:
     top_queues: int = DEFAULT_TOP_QUEUES
     """Queues with a label of their own (here and in the enqueue counter); the others are
     summed as ``queue="other"``."""
+    tenant_names: bool = False
+    """Show tenants' names as label values; by default each tenant is an opaque, stable label
+    (``tenant_label``), so the metrics do not name a platform's customers."""
     worker_ttl: timedelta = timedelta(seconds=30)
     """Workers whose last heartbeat is older than this are not counted."""
     autoscale: AutoscaleSettings = field(default_factory=AutoscaleSettings)
@@ -200,7 +203,8 @@ class DatabaseGauges:
         )
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
-        return list(_families(self.read()))
+        label = _as_is if self.settings.tenant_names else tenant_label
+        return list(_families(self.read(), label))
 
     def describe(self) -> Iterable[GaugeMetricFamily]:
         """Nothing: registering the collector must not read the database."""
@@ -212,7 +216,18 @@ def _fresh(age: timedelta, interval: timedelta) -> bool:
     return timedelta(0) <= age < interval
 
 
-def _families(reading: Reading) -> Iterator[GaugeMetricFamily]:
+def _as_is(name: str) -> str:
+    return name
+
+
+def _tenant_series(reading: dict[str, int], label: Callable[[str], str]) -> list[tuple[str, int]]:
+    """``(label, count)`` per tenant, ``other`` as it is, in label order."""
+    return sorted(
+        (name if name == OTHER else label(name), count) for name, count in reading.items()
+    )
+
+
+def _families(reading: Reading, label: Callable[[str], str]) -> Iterator[GaugeMetricFamily]:
     queue = GaugeMetricFamily(
         "workhorse_queue_jobs", "Live jobs by queue and state.", labels=["queue", "state"]
     )
@@ -224,7 +239,7 @@ def _families(reading: Reading) -> Iterator[GaugeMetricFamily]:
         'Running jobs of the busiest tenants; the rest summed as tenant="other".',
         labels=["tenant"],
     )
-    for tenant, count in sorted(reading.tenant_running.items()):
+    for tenant, count in _tenant_series(reading.tenant_running, label):
         running.add_metric([tenant], count)
     yield running
     waiting = GaugeMetricFamily(
@@ -232,7 +247,7 @@ def _families(reading: Reading) -> Iterator[GaugeMetricFamily]:
         'Scheduled, queued and retrying jobs of the busiest tenants; the rest as "other".',
         labels=["tenant"],
     )
-    for tenant, count in sorted(reading.tenant_waiting.items()):
+    for tenant, count in _tenant_series(reading.tenant_waiting, label):
         waiting.add_metric([tenant], count)
     yield waiting
     yield _gauge("workhorse_workers", "Workers that heartbeat recently.", reading.workers)

@@ -1,4 +1,5 @@
-"""``/metrics`` (Prometheus, no key) and ``/v1/autoscale`` (how many workers the load needs)."""
+"""``/metrics`` (Prometheus, with the metrics token) and ``/v1/autoscale`` (how many workers the
+load needs)."""
 
 from __future__ import annotations
 
@@ -6,10 +7,16 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client.exposition import choose_encoder
 
 from workhorse.api.auth import Admin
+from workhorse.api.errors import ApiError
 from workhorse.api.stats_schemas import AutoscaleOut
 from workhorse.api.telemetry import ApiTelemetry
+from workhorse.observability.exposition import bearer_matches
 
 router = APIRouter()
+_OFF = (
+    "/metrics is off: give the API a metrics token (--metrics-token, or better the environment "
+    "variable WORKHORSE_METRICS_TOKEN) and scrape with it as a bearer token"
+)
 v1 = APIRouter()
 
 
@@ -21,8 +28,16 @@ def _telemetry(request: Request) -> ApiTelemetry:
 @router.get("/metrics", include_in_schema=False)
 def metrics(request: Request) -> Response:
     """Prometheus text exposition (OpenMetrics when the scraper asks for it): this process's
-    counters and the database-derived gauges (read at most once per interval). A plain
-    function: a refresh reads the database."""
+    counters and the database-derived gauges (read at most once per interval), for the bearer
+    metrics token only (404 when the API has none, 401 without it). A plain function: a refresh
+    reads the database."""
+    token: str | None = request.app.state.settings.metrics_token
+    if token is None:
+        raise ApiError(404, "not_found", _OFF)
+    if not bearer_matches(request.headers.get("authorization"), token):
+        raise ApiError(
+            401, "unauthorized", "/metrics needs the metrics token", {"WWW-Authenticate": "Bearer"}
+        )
     encode, content_type = choose_encoder(request.headers.get("accept", ""))
     return Response(encode(_telemetry(request).registry), headers={"Content-Type": content_type})
 
