@@ -55,6 +55,7 @@ CHART_VARIANTS: dict[str, dict[str, Any]] = {
     },
     "existing-secret": {
         "database": {"existingSecret": "pg-credentials", "existingSecretKey": "dsn"},
+        "metrics": {"existingSecret": "scrape-credentials", "existingSecretKey": "bearer"},
         "worker": {"metrics": {"enabled": False}},
         "migrations": {"enabled": False},
     },
@@ -222,6 +223,31 @@ def test_pods_read_the_database_url_from_the_secret(rendered: tuple[str, list[Ma
             assert env["WORKHORSE_APP"]["value"] == "workhorse.demo:app"
 
 
+def test_api_and_workers_read_the_metrics_token_from_a_secret(
+    rendered: tuple[str, list[Manifest]],
+) -> None:
+    name, manifests = rendered
+    secrets = {m["metadata"]["name"]: m for m in manifests if m["kind"] == "Secret"}
+    for kind in ("api", "worker"):
+        pod = one(manifests, "Deployment", kind)["spec"]["template"]["spec"]
+        env = {e["name"]: e for e in pod["containers"][0]["env"]}
+        ref = env["WORKHORSE_METRICS_TOKEN"]["valueFrom"]["secretKeyRef"]
+        if name == "existing-secret":
+            assert (ref["name"], ref["key"]) == ("scrape-credentials", "bearer")
+        else:
+            assert ref["key"] == "token"
+            assert len(secrets[ref["name"]]["stringData"]["token"]) >= 32
+    migration = [m for m in manifests if m["kind"] == "Job"]
+    for job in migration:
+        env = job["spec"]["template"]["spec"]["containers"][0]["env"]
+        assert "WORKHORSE_METRICS_TOKEN" not in {e["name"] for e in env}
+
+
+def test_a_given_metrics_token_is_used_as_it_is() -> None:
+    secret = one(render_chart({"metrics": {"token": "t" * 40}}), "Secret", "metrics")
+    assert secret["stringData"] == {"token": "t" * 40}
+
+
 def _pod_specs(manifests: list[Manifest]) -> list[dict[str, Any]]:
     return [m["spec"]["template"]["spec"] for m in manifests if m["kind"] in {"Deployment", "Job"}]
 
@@ -275,8 +301,10 @@ def test_worker_exposes_its_metrics_port() -> None:
     manifests = render_chart({"worker": {"metrics": {"port": 9555}}})
     container = one(manifests, "Deployment", "worker")["spec"]["template"]["spec"]["containers"][0]
     assert _option(container["args"], "--metrics-port") == "9555"
+    # Prometheus scrapes from another pod, and the kubelet probes the pod's IP: not loopback.
+    assert _option(container["args"], "--metrics-host") == "0.0.0.0"
     assert container["ports"][0] == {"name": "metrics", "containerPort": 9555, "protocol": "TCP"}
-    assert container["livenessProbe"]["httpGet"]["port"] == "metrics"
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "metrics"}
     service = one(manifests, "Service", "worker")
     assert service["spec"]["clusterIP"] == "None"
     assert service["spec"]["ports"][0]["port"] == 9555
@@ -385,6 +413,11 @@ def test_service_monitor_scrapes_named_service_ports() -> None:
     endpoints = monitor["spec"]["endpoints"]
     assert {e["port"] for e in endpoints} == ports == {"http", "metrics"}
     assert all(e["path"] == "/metrics" for e in endpoints)
+    secret = one(manifests, "Secret", "metrics")["metadata"]["name"]
+    for endpoint in endpoints:
+        authorization = endpoint["authorization"]
+        assert authorization["type"] == "Bearer"
+        assert authorization["credentials"] == {"name": secret, "key": "token"}
 
 
 # -- Compose, Prometheus, Grafana --------------------------------------------------------------
@@ -417,6 +450,8 @@ def test_compose_commands_parse(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in ("migrate", "api", "worker"):
         parse_command_line(shell_words(services[name]["command"]))
     assert _option(worker, "--metrics-port") == "9400"
+    assert _option(worker, "--metrics-host") == "0.0.0.0"  # Prometheus is another container
+    assert "/healthz" in " ".join(services["worker"]["healthcheck"]["test"])
     stop = services["worker"]["stop_grace_period"]
     assert stop.endswith("s") and int(stop[:-1]) > float(_option(worker, "--grace"))
 
@@ -439,6 +474,10 @@ def test_prometheus_scrapes_what_compose_runs() -> None:
     discovery = jobs["workhorse-worker"]["dns_sd_configs"][0]
     assert discovery["names"] == ["worker"] and str(discovery["port"]) == worker_port
     assert all(job["metrics_path"] == "/metrics" for job in jobs.values())
+    token = services["api"]["environment"]["WORKHORSE_METRICS_TOKEN"]
+    assert services["worker"]["environment"]["WORKHORSE_METRICS_TOKEN"] == token
+    for job in jobs.values():
+        assert job["authorization"] == {"type": "Bearer", "credentials": token}
 
 
 def test_promtool_accepts_config_and_rules() -> None:

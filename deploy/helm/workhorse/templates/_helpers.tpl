@@ -42,6 +42,32 @@ helm.sh/chart: {{ printf "%s-%s" $ctx.Chart.Name $ctx.Chart.Version | replace "+
 {{- if .Values.database.existingSecret -}}{{ .Values.database.existingSecretKey }}{{- else -}}url{{- end -}}
 {{- end -}}
 
+{{- define "workhorse.metricsSecretName" -}}
+{{- .Values.metrics.existingSecret | default (include "workhorse.componentName" (list . "metrics")) -}}
+{{- end -}}
+
+{{- define "workhorse.metricsSecretKey" -}}
+{{- if .Values.metrics.existingSecret -}}{{ .Values.metrics.existingSecretKey }}{{- else -}}token{{- end -}}
+{{- end -}}
+
+{{/* The metrics token, for the containers that serve /metrics (the API and the workers). */}}
+{{- define "workhorse.metricsEnv" -}}
+- name: WORKHORSE_METRICS_TOKEN
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "workhorse.metricsSecretName" . }}
+      key: {{ include "workhorse.metricsSecretKey" . }}
+{{- end -}}
+
+{{/* How the ServiceMonitor sends the metrics token. */}}
+{{- define "workhorse.scrapeAuthorization" -}}
+authorization:
+  type: Bearer
+  credentials:
+    name: {{ include "workhorse.metricsSecretName" . }}
+    key: {{ include "workhorse.metricsSecretKey" . }}
+{{- end -}}
+
 {{/* The environment every Workhorse container shares. */}}
 {{- define "workhorse.env" -}}
 - name: WORKHORSE_DATABASE_URL
