@@ -66,9 +66,11 @@ def test_serve_runs_jobs_enqueued_over_http_and_drains_on_sigterm(workspace: Wor
 @pytest.mark.slow
 def test_api_command_serves_until_sigterm(workspace: Workspace) -> None:
     api = workspace.start(
-        "api", "--app", APP, "--database-url", workspace.db_url, "--port", "0", name="api"
-    )
+        "api", "--app", APP, "--database-url", workspace.db_url, "--port", "0", "--docs",
+        name="api",
+    )  # fmt: skip
     url = _base_url(api, r"Uvicorn running on (http://127\.0\.0\.1:\d+)")
+    assert "swagger-ui" in httpx.get(f"{url}/docs").text
     headers = {"Authorization": f"Bearer {_admin_key(workspace)}"}
     queued = httpx.post(f"{url}/v1/jobs", json={"task": "add", "args": [1, 1]}, headers=headers)
     assert (queued.status_code, queued.json()["state"]) == (201, "queued")

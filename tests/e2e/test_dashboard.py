@@ -56,6 +56,9 @@ def test_sign_in_shows_the_overview_and_sign_out_forgets_the_key(page: Page, sit
     page.fill("#api-key", site.key(None))
     page.click("#sign-in")
     expect(page.locator("#stat-finished .stat-value")).to_have_text("7")
+    # Not remembered: the key lives in this tab's sessionStorage, never in localStorage.
+    assert page.evaluate("window.localStorage.length") == 0
+    assert page.evaluate("window.sessionStorage.length") == 1
     expect(page.locator("#stat-dead .stat-value")).to_have_text("1")
     expect(page.locator("#stat-waiting .stat-value")).to_have_text("1")
     expect(page.locator("#throughput-chart rect.bar")).not_to_have_count(0)
@@ -70,7 +73,32 @@ def test_sign_in_shows_the_overview_and_sign_out_forgets_the_key(page: Page, sit
     expect(page.locator("#api-key")).to_be_visible()
     page.reload()
     expect(page.locator("#api-key")).to_be_visible()
-    assert page.evaluate("window.localStorage.length") == 0
+    assert page.evaluate("window.localStorage.length + window.sessionStorage.length") == 0
+
+
+def test_a_key_is_forgotten_with_the_tab_unless_remembered(page: Page, site: Site) -> None:
+    page.goto(site.url + "/ui/")
+    page.fill("#api-key", site.key(None))
+    page.click("#sign-in")
+    expect(page.locator("#who")).to_contain_text("admin")
+    other_tab = page.context.new_page()
+    other_tab.goto(site.url + "/ui/")
+    expect(other_tab.locator("#api-key")).to_be_visible()  # a new tab has no key
+    other_tab.close()
+
+    page.click("#sign-out")
+    page.fill("#api-key", site.key(None))
+    page.check("#remember-me")
+    page.click("#sign-in")
+    expect(page.locator("#who")).to_contain_text("admin")
+    assert page.evaluate("window.sessionStorage.length") == 0
+    other_tab = page.context.new_page()
+    other_tab.goto(site.url + "/ui/")
+    expect(other_tab.locator("#who")).to_contain_text("admin")  # remembered in this browser
+    other_tab.click("#sign-out")
+    expect(other_tab.locator("#api-key")).to_be_visible()
+    assert other_tab.evaluate("window.localStorage.length") == 0
+    other_tab.close()
 
 
 def test_jobs_list_filters_pages_and_opens_a_job(page: Page, site: Site) -> None:

@@ -18,6 +18,13 @@ port_option = click.option(
     "--port", type=click.IntRange(0, 65535), default=8000, show_default=True, help="API port."
 )
 
+docs_option = click.option(
+    "--docs",
+    is_flag=True,
+    envvar="WORKHORSE_API_DOCS",
+    help="Serve Swagger UI at /docs (off by default; /openapi.json is always served).",
+)
+
 
 @click.command()
 @app_option(required=True)
@@ -31,6 +38,7 @@ port_option = click.option(
     show_default=True,
     help="Largest request body in bytes (413 beyond).",
 )
+@docs_option
 @gauge_options
 @metrics_token_option
 @log_level_option
@@ -42,13 +50,14 @@ def api(
     host: str,
     port: int,
     max_body: int,
+    docs: bool,
     metrics_token: str | None,
     log_level: str,
     log_format: str,
     gauges: GaugeSettings,
 ) -> None:
-    """Serve the REST API (/v1, /healthz, /readyz; /metrics with --metrics-token) until Ctrl-C /
-    SIGTERM."""
+    """Serve the REST API (/v1, /openapi.json, /healthz, /readyz; /metrics with --metrics-token,
+    /docs with --docs) until Ctrl-C / SIGTERM."""
     # The web stack is imported only by the commands that serve it: every other command starts
     # faster without it.
     from workhorse.api.app import ApiSettings
@@ -57,7 +66,7 @@ def api(
     setup_logging(log_level, log_format, service="workhorse-api")
     app = load_app(app_path, database_url)
     app.open()  # on SQLite, migrate, before taking requests
-    settings = ApiSettings(max_body=max_body, gauges=gauges, metrics_token=metrics_token)
+    settings = ApiSettings(max_body=max_body, docs=docs, gauges=gauges, metrics_token=metrics_token)
     config = server_config(app, host=host, port=port, settings=settings, log_level=log_level)
     try:
         ApiServer(config).run()

@@ -18,7 +18,7 @@ from rich.live import Live
 
 from workhorse.app import Workhorse
 from workhorse.cli._common import app_option, database_url_option, friendly_errors, load_app
-from workhorse.cli.api import host_option, port_option
+from workhorse.cli.api import docs_option, host_option, port_option
 from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
 from workhorse.cli.observability import (
     gauge_options,
@@ -52,6 +52,7 @@ DEMO_APP = "workhorse.demo:app"
 @click.option("--api/--no-api", "with_api", default=True, help="Serve the REST API too (default).")
 @host_option
 @port_option
+@docs_option
 @metrics_port_option
 @metrics_host_option
 @metrics_token_option
@@ -70,6 +71,7 @@ def serve(
     with_api: bool,
     host: str,
     port: int,
+    docs: bool,
     metrics_port: int | None,
     metrics_host: str,
     metrics_token: str | None,
@@ -109,7 +111,7 @@ def serve(
     if with_api:
         from workhorse.api.app import ApiSettings
 
-        settings = ApiSettings(gauges=gauges, metrics_token=metrics_token)
+        settings = ApiSettings(gauges=gauges, metrics_token=metrics_token, docs=docs)
     asyncio.run(
         _serve(app, command, workers, demo=demo, live=live, api_socket=api_socket, api=settings)
     )
@@ -218,7 +220,8 @@ async def _api(
     from workhorse.api.server import EmbeddedServer, server_config
 
     host, port = sock.getsockname()[:2]
-    log.info("REST API on http://%s:%d (docs at /docs)", host, port)
+    docs = " (docs at /docs)" if settings is not None and settings.docs else ""
+    log.info("REST API on http://%s:%d%s", host, port, docs)
     config = server_config(
         app, settings=settings, log_level="warning" if live else "info", access_log=False
     )

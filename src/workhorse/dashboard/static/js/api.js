@@ -14,15 +14,19 @@ export class ApiError extends Error {
   }
 }
 
+// The key lives in this tab's sessionStorage (gone when the tab closes) unless the user asked to
+// be remembered: then in localStorage, which every tab of this origin shares and keeps.
 export function storedKey() {
-  return window.localStorage.getItem(STORAGE_KEY);
+  return window.sessionStorage.getItem(STORAGE_KEY) || window.localStorage.getItem(STORAGE_KEY);
 }
 
-export function storeKey(key) {
-  window.localStorage.setItem(STORAGE_KEY, key);
+export function storeKey(key, remember) {
+  forgetKey();
+  (remember ? window.localStorage : window.sessionStorage).setItem(STORAGE_KEY, key);
 }
 
 export function forgetKey() {
+  window.sessionStorage.removeItem(STORAGE_KEY);
   window.localStorage.removeItem(STORAGE_KEY);
 }
 

@@ -209,25 +209,27 @@ function signInForm(message) {
     required: true,
     spellcheck: "false",
   });
+  const remember = h("input", { id: "remember-me", name: "remember-me", type: "checkbox" });
   const error = h("p", { class: "form-error", id: "sign-in-error", role: "alert" }, message || "");
   const button = h("button", { class: "btn btn-primary btn-block", type: "submit", id: "sign-in" }, "Sign in");
   const form = h(
     "form",
-    { class: "signin-card", onsubmit: (event) => submitKey(event, input, error, button) },
+    { class: "signin-card", onsubmit: (event) => submitKey(event, input, remember, error, button) },
     h("div", { class: "signin-brand" }, h("img", { src: `${BASE}/static/img/logo.svg`, alt: "" }), h("span", null, "Workhorse")),
     h("h1", null, "Sign in"),
     h("p", { class: "muted" }, "Use an API key: an admin key sees every tenant, a tenant key only its own jobs."),
     h("label", { for: "api-key" }, "API key"),
     input,
+    h("label", { class: "remember", for: "remember-me" }, remember, " Remember me on this browser"),
     error,
     button,
-    h("p", { class: "hint" }, "Create one with ", h("code", null, "workhorse keys create --admin"), " or ", h("code", null, "--tenant NAME"), ". The key stays in this browser and is sent only to this server."),
+    h("p", { class: "hint" }, "Create one with ", h("code", null, "workhorse keys create --admin"), " or ", h("code", null, "--tenant NAME"), ". The key is sent only to this server and kept in this tab until it closes (in this browser, if remembered)."),
   );
   fill(root, h("div", { class: "signin" }, form));
   input.focus();
 }
 
-async function submitKey(event, input, error, button) {
+async function submitKey(event, input, remember, error, button) {
   event.preventDefault();
   const key = input.value.trim();
   if (!key) return;
@@ -235,7 +237,7 @@ async function submitKey(event, input, error, button) {
   error.textContent = "";
   try {
     const me = await api.whoami(key);
-    storeKey(key);
+    storeKey(key, remember.checked);
     start(me);
   } catch (failure) {
     error.textContent = failure.status === 401 ? "This key is not valid (or has been revoked)." : failure.message;
