@@ -1,4 +1,5 @@
-"""Tenant isolation: tenant B cannot read, list, count, cancel, retry or redrive tenant A's jobs.
+"""Tenant isolation: tenant B cannot read, list, count, cancel, retry or redrive tenant A's jobs,
+nor learn the server's task names or file paths.
 
 Another tenant's job is indistinguishable from a job that does not exist: the same 404, the same
 message shape, and no change made.
@@ -6,6 +7,11 @@ message shape, and no change made.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+import httpx
+
+from workhorse.backends import base as b
 from workhorse.jobs import JobState
 
 from .support import Api, error_of
@@ -84,3 +90,56 @@ def test_admin_sees_and_changes_every_tenant(api: Api) -> None:
     assert admin.post(f"/v1/jobs/{globex}/retry").json()["state"] == "queued"
     listed = admin.get("/v1/jobs").json()["jobs"]
     assert {job["tenant"] for job in listed} == {"acme", "globex"}
+
+
+def test_only_admin_keys_learn_the_registered_tasks_from_an_unknown_one(api: Api) -> None:
+    for client, body in (
+        (api.client("acme"), {"task": "nope"}),
+        (api.client("acme"), {"jobs": [{"task": "nope"}]}),
+    ):
+        path = "/v1/jobs/batch" if "jobs" in body else "/v1/jobs"
+        response = client.post(path, json=body)
+        assert error_of(response) == (422, "unknown_task")
+        message = response.json()["error"]["message"]
+        assert "'nope'" in message and "add" not in message and "send" not in message
+    admin = api.client(None).post("/v1/jobs", json={"task": "nope"})
+    assert error_of(admin) == (422, "unknown_task")
+    assert "registered: add, fail, send" in admin.json()["error"]["message"]
+
+
+TRACEBACK = """\
+Traceback (most recent call last):
+  File "/srv/venv/lib/python3.12/site-packages/workhorse/worker/runtime.py", line 355, in _execute
+    result = await self._call(running)
+  File "/srv/app/billing/jobs.py", line 9, in charge
+    raise ValueError("card declined")
+ValueError: card declined
+"""
+
+
+def test_a_tenant_key_reads_only_its_tasks_frames_of_a_traceback(api: Api) -> None:
+    job_id = api.enqueue("fail", "acme", max_attempts=1)
+    claimed = api.app.backend.job_claim(
+        b.JobClaimParams(
+            worker_id="w", queues=["default"], limit=1, lease_token="t",
+            lease_for=timedelta(seconds=30), now=api.clock(),
+        )
+    )  # fmt: skip
+    error = b.ErrorRecord(type="ValueError", message="card declined", traceback=TRACEBACK)
+    outcome = b.Outcome(
+        id=job_id, lease_token="t", attempt=claimed[0].attempt, state=JobState.DEAD, error=error
+    )
+    api.app.backend.job_finish_many(b.JobFinishManyParams(outcomes=[outcome], now=api.clock()))
+
+    def traceback(client: httpx.Client, path: str) -> str:
+        body = client.get(path).json()
+        job = body["jobs"][0] if "jobs" in body else body
+        text: str = job["errors"][0]["traceback"]
+        return text
+
+    for path in (f"/v1/jobs/{job_id}", "/v1/jobs?state=dead"):
+        tenant_view = traceback(api.client("acme"), path)
+        assert "/srv/" not in tenant_view and "runtime.py" not in tenant_view
+        assert 'File "jobs.py", line 9, in charge' in tenant_view
+        assert tenant_view.endswith("ValueError: card declined\n")
+        assert traceback(api.client(None), path) == TRACEBACK

@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from workhorse import __version__
 from workhorse.api.body_limit import DEFAULT_MAX_BODY, BodyLimit
+from workhorse.api.docs import mount_docs
 from workhorse.api.errors import install_error_handlers
+from workhorse.api.openapi import serve_openapi
 from workhorse.api.routes import discard, health, jobs, me, metrics, stats, system, tenants
 from workhorse.api.schemas import ErrorBody
 from workhorse.api.telemetry import ApiTelemetry, TraceRequests
@@ -48,6 +50,9 @@ class ApiSettings:
     """How long an Idempotency-Key is remembered."""
     gauges: GaugeSettings = field(default_factory=GaugeSettings)
     """The database-derived gauges of ``/metrics`` and the autoscaling policy."""
+    docs: bool = False
+    """Serve Swagger UI at ``/docs`` (off by default: the API's clients need only
+    ``/openapi.json``)."""
     metrics_token: str | None = None
     """The bearer token ``/metrics`` asks for; without one, ``/metrics`` is off (it counts
     every tenant's jobs, so it is never open to anyone who can reach the API)."""
@@ -68,7 +73,11 @@ def create_api(app: Workhorse, settings: ApiSettings | None = None) -> FastAPI:
         title="Workhorse",
         version=__version__,
         description=_DESCRIPTION,
+        # FastAPI's own pages load Swagger UI from a CDN (ours does not), and its schema route
+        # cannot list the tasks to admin keys only (ours does).
+        docs_url=None,
         redoc_url=None,
+        openapi_url=None,
     )
     api.state.workhorse = app
     api.state.settings = settings
@@ -84,25 +93,9 @@ def create_api(app: Workhorse, settings: ApiSettings | None = None) -> FastAPI:
     api.include_router(me.router, prefix="/v1", responses=_ERRORS)
     api.include_router(metrics.v1, prefix="/v1", responses=_ERRORS)
     mount_dashboard(api)
+    if settings.docs:
+        mount_docs(api)
     api.add_middleware(BodyLimit, max_body=settings.max_body)
     api.add_middleware(TraceRequests)  # outermost of ours: the span covers the whole request
-    _document_tasks(api, app)
+    serve_openapi(api, app)
     return api
-
-
-def _document_tasks(api: FastAPI, app: Workhorse) -> None:
-    """List the app's registered tasks as the values ``task`` may take in the OpenAPI schema
-    (read when the schema is first served, so tasks registered after ``create_api`` count)."""
-    generate = api.openapi
-
-    def openapi() -> dict[str, Any]:
-        if api.openapi_schema is None:
-            schema = generate()
-            job = schema.get("components", {}).get("schemas", {}).get("JobCreate", {})
-            task = job.get("properties", {}).get("task")
-            if task is not None and app.tasks:
-                task["enum"] = sorted(app.tasks)
-            api.openapi_schema = schema
-        return api.openapi_schema
-
-    api.openapi = openapi  # type: ignore[method-assign]

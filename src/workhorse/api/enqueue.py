@@ -28,8 +28,11 @@ def request_hash(route: str, body: object) -> str:
 
 def to_spec(app: Workhorse, caller: Principal, job: JobCreate) -> JobSpec:
     """The job a request asks for, in the caller's tenant; 403 for a tenant key naming another
-    tenant, 422 for an unknown task or options the task refuses."""
+    tenant, 422 for an unknown task or options the task refuses. Only an admin key is told which
+    tasks exist: a tenant's need not learn the names of every tenant's tasks."""
     tenant = caller.tenant_filter(job.tenant)
+    if not caller.is_admin and job.task not in app.tasks:
+        raise ApiError(422, "unknown_task", f"unknown task {job.task!r}")
     app.get_task(job.task)
     options = JobOptions(
         tenant=tenant,

@@ -7,6 +7,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
+from workhorse.api.tracebacks import task_frames
 from workhorse.api.types import (
     Count,
     JSONList,
@@ -105,7 +106,10 @@ class JobOut(BaseModel):
     finished_at: datetime | None
 
     @classmethod
-    def of(cls, job: Job) -> JobOut:
+    def of(cls, job: Job, *, full_tracebacks: bool) -> JobOut:
+        """The job as the API shows it; without ``full_tracebacks`` (tenant keys), tracebacks
+        show only the task's own frames (see ``task_frames``)."""
+        trim = _as_is if full_tracebacks else task_frames
         return cls(
             id=job.id,
             tenant=job.tenant,
@@ -126,7 +130,7 @@ class JobOut(BaseModel):
                     attempt=e.attempt,
                     type=e.type,
                     message=e.message,
-                    traceback=e.traceback,
+                    traceback=None if e.traceback is None else trim(e.traceback),
                     at=e.at,
                 )
                 for e in job.errors
@@ -138,6 +142,10 @@ class JobOut(BaseModel):
             started_at=job.started_at,
             finished_at=job.finished_at,
         )
+
+
+def _as_is(text: str) -> str:
+    return text
 
 
 class JobPage(BaseModel):

@@ -19,4 +19,4 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 def discard_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
     """Cancel a dead job, keeping its errors and when it died (discarding a discarded job
     changes nothing; 409 for a job that is not dead)."""
-    return JobOut.of(app.discard(job_id, tenant=caller.tenant))
+    return JobOut.of(app.discard(job_id, tenant=caller.tenant), full_tracebacks=caller.is_admin)

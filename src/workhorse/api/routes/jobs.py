@@ -105,7 +105,7 @@ def create_job(
     [inserted] = enqueue(app, [spec], idem)
     if not inserted.created:
         response.status_code = 200
-    return JobOut.of(app.get_job(inserted.id))
+    return JobOut.of(app.get_job(inserted.id), full_tracebacks=caller.is_admin)
 
 
 @router.post(
@@ -174,7 +174,7 @@ def list_jobs(
     )
     page, more = found[:limit], len(found) > limit
     return JobPage(
-        jobs=[JobOut.of(job) for job in page],
+        jobs=[JobOut.of(job, full_tracebacks=caller.is_admin) for job in page],
         next_cursor=encode_cursor(page[-1].id) if more else None,
     )
 
@@ -182,17 +182,17 @@ def list_jobs(
 @router.get("/{job_id:job_id}", response_model=JobOut, operation_id="getJob")
 def get_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
     """One job, with its result and every failed attempt's error."""
-    return JobOut.of(app.get_job(job_id, tenant=caller.tenant))
+    return JobOut.of(app.get_job(job_id, tenant=caller.tenant), full_tracebacks=caller.is_admin)
 
 
 @router.post("/{job_id:job_id}/cancel", response_model=JobOut, operation_id="cancelJob")
 def cancel_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
     """Cancel a job that has not ended (409 if it has); a running job stops at its next
     heartbeat."""
-    return JobOut.of(app.cancel(job_id, tenant=caller.tenant))
+    return JobOut.of(app.cancel(job_id, tenant=caller.tenant), full_tracebacks=caller.is_admin)
 
 
 @router.post("/{job_id:job_id}/retry", response_model=JobOut, operation_id="retryJob")
 def retry_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
     """Requeue a dead job with a fresh budget of attempts (409 if it is not dead)."""
-    return JobOut.of(app.retry(job_id, tenant=caller.tenant))
+    return JobOut.of(app.retry(job_id, tenant=caller.tenant), full_tracebacks=caller.is_admin)
