@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import pytest
 
 from workhorse.api import ApiSettings
 
@@ -15,7 +16,7 @@ from .support import Api, Clock, make_app, running_api
 
 def test_400_for_a_body_that_is_not_json(api: Api) -> None:
     client = api.client()
-    for raw in (b"{not json", b'{"task": "add",}', b"\xff\xfe", b"[" * 100_000):
+    for raw in (b"{not json", b'{"task": "add",}', b"\xff\xfe"):
         response = client.post(
             "/v1/jobs", content=raw, headers={"Content-Type": "application/json"}
         )
@@ -93,7 +94,8 @@ INVALID: dict[str, dict[str, Any]] = {
     "timeout zero": {"task": "add", "timeout": 0},
     "run_at naive": {"task": "add", "run_at": "2030-01-01T00:00:00"},
     "run_at garbage": {"task": "add", "run_at": "tomorrow"},
-    "run_at out of range": {"task": "add", "run_at": "0001-01-01T00:00:00+14:00"},
+    "delay as text": {"task": "add", "delay": "5"},
+    "max_attempts as text": {"task": "add", "max_attempts": "3"},
     "delay and run_at": {"task": "add", "delay": 5, "run_at": "2030-01-01T00:00:00Z"},
     "limit without key": {"task": "add", "concurrency_limit": 2},
     "NUL in a name": {"task": "add", "queue": "a\x00b"},
@@ -116,6 +118,9 @@ NOT_STORABLE = [
     (b'{"task": "add", "kwargs": {"x": -Infinity}}', "invalid_request"),
     (b'{"task": "add", "args": ["\\ud800"]}', "invalid_request"),
     (b'{"task": "add", "args": [' + b"[" * 80 + b"]" * 80 + b"]}", "invalid_request"),
+    # Too deep for the JSON parser itself: still the 422 of any nesting over the limit.
+    (b'{"task": "add", "args": [' + b"[" * 5000 + b"]" * 5000 + b"]}", "invalid_request"),
+    (b"[" * 100_000 + b"]" * 100_000, "invalid_request"),
     (b'{"task": "nope"}', "unknown_task"),
     (b"[]", "invalid_request"),
     (b"null", "invalid_request"),
@@ -209,3 +214,36 @@ def _error(response: httpx.Response) -> tuple[int, str]:
 
     assert response.status_code != 500, response.text
     return error_of(response)
+
+
+def test_times_outside_the_stored_years_are_taken_as_the_nearer_end(api: Api) -> None:
+    client = api.client()
+    past = client.post("/v1/jobs", json={"task": "add", "run_at": "0001-01-01T00:00:00+14:00"})
+    assert (past.status_code, past.json()["state"]) == (201, "queued")
+    assert past.json()["run_at"].startswith("1970-01-01T00:00:00")
+    future = client.post("/v1/jobs", json={"task": "add", "run_at": "9999-12-31T23:59:59Z"})
+    assert (future.status_code, future.json()["state"]) == (201, "scheduled")
+    assert future.json()["run_at"].startswith("9998-12-31T23:59:59")
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "allowed"),
+    [
+        ("OPTIONS", "/v1/jobs", "GET, POST"),
+        ("DELETE", "/v1/jobs", "GET, POST"),
+        ("OPTIONS", "/v1/tenants/acme", "GET, PUT"),
+        ("PUT", "/v1/jobs/1", "GET"),
+        ("GET", "/v1/jobs/redrive", "POST"),
+    ],
+)
+def test_405_lists_every_method_of_the_path(api: Api, method: str, path: str, allowed: str) -> None:
+    response = api.client(None).request(method, path)
+    assert _error(response) == (405, "method_not_allowed")
+    assert response.headers["allow"] == allowed
+
+
+def test_the_schema_documents_429_on_enqueue(api: Api) -> None:
+    schema = api.anonymous().get("/openapi.json").json()
+    for path in ("/v1/jobs", "/v1/jobs/batch"):
+        refused = schema["paths"][path]["post"]["responses"]["429"]
+        assert "Retry-After" in refused["headers"]

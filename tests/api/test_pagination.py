@@ -6,7 +6,9 @@ from typing import Any
 
 import httpx
 
-from .support import Api
+from workhorse.api.pagination import encode_cursor
+
+from .support import Api, error_of
 
 
 def _pages(client: httpx.Client, **params: Any) -> list[list[int]]:
@@ -58,3 +60,20 @@ def test_filters_apply_on_every_page(api: Api) -> None:
 def _specs(api: Api, count: int) -> list[Any]:
     task = api.app.get_task("add").with_options(tenant="acme")
     return [task.prepare(n, n) for n in range(count)]
+
+
+def test_any_cursor_of_the_documented_shape_is_accepted_and_others_refused(api: Api) -> None:
+    ids = [job.id for job in api.app.enqueue_many(_specs(api, 3))]
+    client = api.client()
+
+    def page(cursor: str) -> list[int]:
+        response = client.get("/v1/jobs", params={"cursor": cursor})
+        assert response.status_code == 200, response.text
+        return [job["id"] for job in response.json()["jobs"]]
+
+    assert page(encode_cursor(ids[2])) == [ids[1], ids[0]]
+    assert page("c" + "z" * 13) == ids[::-1], "beyond every id: from the newest"
+    assert page("c0") == []
+    for bad in ("", "c", "C1", "c!", "c" + "0" * 14, "eyJ2IjoxLCJiZWZvcmUiOjUxfQ"):
+        response = client.get("/v1/jobs", params={"cursor": bad})
+        assert error_of(response) == (422, "invalid_request"), bad

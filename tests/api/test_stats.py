@@ -91,14 +91,29 @@ def test_a_tenant_key_sees_only_its_own_numbers(api: Api) -> None:
         {"window": 86_401},
         {"bucket": 0},
         {"bucket": 3601},
-        {"window": 3600, "bucket": 7},
-        {"window": 86_400, "bucket": 1},
         {"window": "an hour"},
     ],
 )
 def test_stats_refuse_a_bad_window_or_bucket(api: Api, query: dict[str, Any]) -> None:
     response = api.client(None).get("/v1/stats", params=query)
     assert error_of(response)[0] == 422
+
+
+@pytest.mark.parametrize(
+    ("window", "bucket", "used"),
+    [
+        (3600, 7, (3605, 7)),  # the window rounded up to whole buckets
+        (86_400, 1, (86_400, 60)),  # a bucket enlarged to keep within 1,440 buckets
+        (86_399, 59, (86_400, 60)),
+        (60, 1, (60, 1)),
+    ],
+)
+def test_stats_round_a_window_and_bucket_that_do_not_fit_and_say_so(
+    api: Api, window: int, bucket: int, used: tuple[int, int]
+) -> None:
+    body = _stats(api, None, window=window, bucket=bucket)
+    assert (body["window"], body["bucket"]) == used
+    assert len(body["buckets"]) == used[0] // used[1] <= 1440
 
 
 def test_stats_need_a_key(api: Api) -> None:

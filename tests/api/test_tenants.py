@@ -48,7 +48,8 @@ def test_a_tenant_key_sees_only_its_own_tenant_and_changes_nothing(api: Api) -> 
 def test_invalid_settings_are_422(api: Api) -> None:
     admin = api.client(None)
     for body in ({"weight": 0}, {"weight": None}, {"max_running": -1}, {"burst": 0.5},
-                 {"rate": "fast"}, {"unknown": 1}):  # fmt: skip
+                 {"rate": "fast"}, {"unknown": 1}, {"paused": 0}, {"paused": None},
+                 {"paused": "true"}, {"max_running": False}, {"weight": "2"}):  # fmt: skip
         assert error_of(admin.put("/v1/tenants/acme", json=body)) == (422, "invalid_request"), body
 
 

@@ -38,6 +38,7 @@ _ERRORS: dict[int | str, dict[str, Any]] = {
         409: "Conflicting state or Idempotency-Key",
         413: "Body over the size limit",
         422: "Invalid request",
+        503: "The database cannot be reached",
     }.items()
 }
 

@@ -14,7 +14,9 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
+from starlette.routing import Match, Mount
 
+from workhorse.api.types import MAX_DEPTH
 from workhorse.errors import (
     ConfigurationError,
     DatabaseError,
@@ -125,13 +127,39 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 400 and isinstance(exc.__cause__, RecursionError):
+        # Nested too deeply for the JSON parser itself: the same 422 as any nesting over the
+        # limit, not a "malformed" body (it is well-formed JSON).
+        message = f"the body nests more than {MAX_DEPTH} levels deep"
+        return error_response(422, "invalid_request", message)
     code = _CODES.get(exc.status_code, f"http_{exc.status_code}")
-    message = str(exc.detail)
+    message, headers = str(exc.detail), dict(exc.headers or {})
     if exc.status_code == 400:
         message = "the body is not valid JSON (or not UTF-8)"
     elif exc.status_code == 404:
         message = f"no such endpoint: {request.method} {request.url.path}"
-    return error_response(exc.status_code, code, message, exc.headers)
+    elif exc.status_code == 405:
+        message = f"{request.method} is not allowed on {request.url.path}"
+        headers["Allow"] = _allowed_methods(request)
+    return error_response(exc.status_code, code, message, headers)
+
+
+_METHODS = ("DELETE", "GET", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method some route answers at this path: one path may have several routes (``GET``
+    and ``POST /v1/jobs``), and the router's 405 names only the first it tried. Asked through
+    each route's own ``matches``, so routers included in others are searched too; mounted apps
+    (static files) answer their own methods and are left out."""
+    routes = [route for route in request.app.router.routes if not isinstance(route, Mount)]
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes
+        )
+    )
 
 
 async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

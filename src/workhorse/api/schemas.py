@@ -6,6 +6,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
+from pydantic.config import JsonDict
 
 from workhorse.api.tracebacks import task_frames
 from workhorse.api.types import (
@@ -24,15 +25,43 @@ MAX_BATCH = 1000
 
 
 class _Request(BaseModel):
+    """A request body: unknown fields refused. Numbers and booleans are strict types (no
+    ``"5"`` for 5, no ``0`` for false), so the schema states exactly what is accepted."""
+
     model_config = ConfigDict(extra="forbid")
+
+
+def _present(name: str, kind: str) -> JsonDict:
+    """JSON Schema: ``name`` is given, and not null."""
+    return {"required": [name], "properties": {name: {"type": kind}}}
+
+
+_JOB_RULES: JsonDict = {
+    "allOf": [
+        {"not": {"allOf": [_present("delay", "number"), _present("run_at", "string")]}},
+        {
+            "if": _present("concurrency_limit", "integer"),
+            "then": _present("concurrency_key", "string"),
+        },
+    ]
+}
+"""The rules between fields that ``JobCreate``'s validator enforces, in the schema too."""
 
 
 class JobCreate(_Request):
     """One job to enqueue. Options left out take the task's defaults."""
 
+    model_config = ConfigDict(json_schema_extra=_JOB_RULES)
+
     task: Name
-    args: JSONList = Field(default_factory=list, description="Positional arguments.")
-    kwargs: JSONObject = Field(default_factory=dict, description="Keyword arguments.")
+    args: JSONList = Field(
+        default_factory=list,
+        description="Positional arguments: JSON without NUL characters, nested at most 64 deep.",
+    )
+    kwargs: JSONObject = Field(
+        default_factory=dict,
+        description="Keyword arguments: JSON without NUL characters, nested at most 64 deep.",
+    )
     tenant: Name | None = Field(None, description="Admin keys only; a tenant key's is implied.")
     queue: Name | None = None
     priority: Priority | None = None

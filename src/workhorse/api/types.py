@@ -59,26 +59,53 @@ def require_text(value: object) -> object:
     return value
 
 
+EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
+LATEST = datetime(9998, 12, 31, 23, 59, 59, tzinfo=UTC)
+"""The range of times every backend stores; a time outside it is taken as its nearer end."""
+
+
 def check_time(value: datetime) -> datetime:
-    """An aware time as UTC, within the years every backend stores (1970 to 9999)."""
+    """An aware time as UTC, moved into [``EARLIEST``, ``LATEST``] if outside: a job due before
+    1970 is due now, and no job finished before 1970 or after 9998, so the meaning of a
+    ``run_at`` or a filter is kept. (The schema's ``date-time`` cannot state a range of years,
+    and a schema-valid time is never refused.)"""
     try:
         utc = value.astimezone(UTC)
-    except OverflowError:
-        raise ValueError("is out of range") from None
-    if not 1970 <= utc.year <= 9998:
-        raise ValueError("must be between the years 1970 and 9998")
-    return utc
+    except OverflowError:  # past year 1 or 9999 once in UTC
+        return EARLIEST if value.year < 5000 else LATEST
+    return min(max(utc, EARLIEST), LATEST)
 
 
-Name = Annotated[str, Field(min_length=1, max_length=200), AfterValidator(check_text)]
+def json_integer(value: object) -> object:
+    """A number with no fraction (``2.0``) as the integer it is: JSON Schema's ``integer``
+    includes it. Text, booleans and fractions are left for the strict check to refuse."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+NO_NUL = "^[^\\x00]*$"
+"""The schema's statement of one rule of ``check_text`` (lone surrogates cannot travel in
+valid UTF-8, so only NUL needs saying)."""
+
+Name = Annotated[
+    str,
+    # The pattern is for the schema only: check_text enforces it with a clearer message.
+    Field(min_length=1, max_length=200, json_schema_extra={"pattern": NO_NUL}),
+    AfterValidator(check_text),
+]
 """A task, tenant, queue or key name."""
 
 Text = Annotated[str, Field(max_length=10_000), AfterValidator(check_text)]
 
-Priority = Annotated[StrictInt, Field(ge=-_INT32, le=_INT32)]
+# Integers are written 2 or 2.0, never "2" or true. The bounds go on the inner type, before
+# json_integer wraps it, so that they reach the schema as minimum and maximum.
+Priority = Annotated[StrictInt, Field(ge=-_INT32, le=_INT32), BeforeValidator(json_integer)]
 """Higher runs first."""
 
-Count = Annotated[StrictInt, Field(ge=1, le=_INT32)]
+Count = Annotated[StrictInt, Field(ge=1, le=_INT32), BeforeValidator(json_integer)]
+
+Quota = Annotated[StrictInt, Field(ge=0, le=_INT32), BeforeValidator(json_integer)]
 
 Seconds = Annotated[
     float, Field(gt=0, le=_TEN_YEARS, strict=True, allow_inf_nan=False, examples=[30])

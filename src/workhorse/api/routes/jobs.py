@@ -14,9 +14,10 @@ from starlette.convertors import IntegerConvertor, register_url_convertor
 from workhorse.api.auth import App, Caller, Principal
 from workhorse.api.enqueue import enqueue, request_hash, to_spec, to_specs
 from workhorse.api.errors import ApiError
-from workhorse.api.pagination import decode_cursor, encode_cursor
+from workhorse.api.pagination import CURSOR_PATTERN, decode_cursor, encode_cursor
 from workhorse.api.schemas import (
     EnqueuedJob,
+    ErrorBody,
     JobBatchCreate,
     JobBatchOut,
     JobCreate,
@@ -49,6 +50,8 @@ IdempotencyKey = Annotated[
         min_length=1,
         max_length=255,
         description="Repeat a request safely: the same key and body return the same job(s).",
+        # Stated for the schema; _idempotency checks it with a clearer message.
+        json_schema_extra={"pattern": "^[\\x20-\\x7e]+$"},
     ),
 ]
 
@@ -61,12 +64,23 @@ _LINKS = {
         ("RetryJob", "retryJob"),
     )
 }
+_QUOTA_FULL: dict[str, Any] = {
+    "model": ErrorBody,
+    "description": "quota_exceeded: the tenant's max_queued jobs already wait; nothing stored",
+    "headers": {
+        "Retry-After": {
+            "description": "Seconds to wait before trying again.",
+            "schema": {"type": "integer"},
+        }
+    },
+}
 _CREATED: dict[int | str, dict[str, Any]] = {
     201: {"description": "Enqueued", "links": _LINKS},
     200: {
         "description": "An existing job (unique key or repeated Idempotency-Key)",
         "model": JobOut,
     },
+    429: _QUOTA_FULL,
 }
 
 
@@ -113,7 +127,10 @@ def create_job(
     status_code=201,
     response_model=JobBatchOut,
     operation_id="createJobs",
-    responses={200: {"description": "A repeated Idempotency-Key", "model": JobBatchOut}},
+    responses={
+        200: {"description": "A repeated Idempotency-Key", "model": JobBatchOut},
+        429: _QUOTA_FULL,
+    },
 )
 def create_jobs(
     *,
@@ -161,7 +178,9 @@ def list_jobs(
     task: Annotated[Name | None, Query()] = None,
     tenant: Annotated[Name | None, Query(description="Admin keys only.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    cursor: Annotated[
+        str | None, Query(pattern=CURSOR_PATTERN, description="A page's next_cursor.")
+    ] = None,
 ) -> JobPage:
     """Jobs, newest first, a page at a time: pass ``next_cursor`` back as ``cursor``."""
     found = app.list_jobs(

@@ -13,7 +13,6 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from workhorse.api.auth import Admin, App, Caller
-from workhorse.api.errors import ApiError
 from workhorse.api.stats_schemas import StatsBucketOut, StatsOut, WorkerLoadOut, WorkerLoadsOut
 from workhorse.api.types import Name
 from workhorse.backends import base as b
@@ -35,14 +34,11 @@ def stats(
 ) -> StatsOut:
     """Jobs finished per bucket (succeeded, dead, cancelled) and wait-time percentiles (p50,
     p95: from when a job's last attempt was due to when it started). Buckets are aligned to
-    multiples of ``bucket`` since the epoch; the last one holds now and is still filling. A
-    tenant key sees its own tenant's numbers only."""
-    if window % bucket or window // bucket > MAX_BUCKETS:
-        raise ApiError(
-            422,
-            "invalid_request",
-            f"window must be a multiple of bucket, in at most {MAX_BUCKETS} buckets",
-        )
+    multiples of ``bucket`` since the epoch; the last one holds now and is still filling. At most
+    1,440 buckets: a bucket too small for the window is enlarged, and the window rounded up to
+    whole buckets; the response says which were used. A tenant key sees its own tenant's numbers
+    only."""
+    window, bucket = fit_buckets(window, bucket)
     scope = caller.tenant_filter(tenant)
     until = _bucket_end(app.clock(), bucket)
     step = timedelta(seconds=bucket)
@@ -67,6 +63,14 @@ def worker_loads(app: App, caller: Admin) -> WorkerLoadsOut:
     workers = app.admin.list_workers()
     running = app.admin.running_by_worker()
     return WorkerLoadsOut(workers=[_load_out(w, running.get(w.id, 0)) for w in workers])
+
+
+def fit_buckets(window: int, bucket: int) -> tuple[int, int]:
+    """The window and bucket used for a request's: the bucket at least ``window / 1440``, the
+    window a whole number of buckets (rounded up). Every request in range fits, so the schema's
+    bounds are the only rules."""
+    bucket = max(bucket, -(-window // MAX_BUCKETS))
+    return -(-window // bucket) * bucket, bucket
 
 
 def _bucket_end(now: datetime, bucket: int) -> datetime:

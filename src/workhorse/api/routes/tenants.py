@@ -3,12 +3,14 @@ tenant key reads only its own (another tenant is 404) and changes nothing."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat
 
 from workhorse.api.auth import Admin, App, Caller
 from workhorse.api.errors import ApiError
-from workhorse.api.types import Name
+from workhorse.api.types import Name, Quota
 from workhorse.tenants import Tenant, TenantStats
 
 router = APIRouter(tags=["tenants"])
@@ -32,17 +34,30 @@ class TenantsOut(BaseModel):
     tenants: list[TenantOut]
 
 
+_LEFT_OUT: Any = None
+"""The default of a setting that may be left out but not set to null (typed Any for mypy: the
+field's own type refuses None)."""
+
+
+def _no_defaults(schema: dict[str, Any]) -> None:
+    """A setting left out keeps its value: the schema shows no default (null would read as
+    "removes the limit", which only an explicit null does)."""
+    for field in schema.get("properties", {}).values():
+        field.pop("default", None)
+
+
 class TenantUpdate(BaseModel):
-    """Settings to change; those left out keep their values, and null removes a limit."""
+    """Settings to change; those left out keep their values, and null removes a limit (weight
+    and paused cannot be null)."""
 
-    model_config = {"extra": "forbid"}
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_no_defaults)
 
-    weight: float | None = Field(default=None, gt=0, le=1e6)
-    max_running: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    max_queued: int | None = Field(default=None, ge=0, le=2**31 - 1)
-    rate: float | None = Field(default=None, gt=0, le=1e9)
-    burst: float | None = Field(default=None, ge=1, le=1e9)
-    paused: bool | None = None
+    weight: StrictFloat = Field(default=_LEFT_OUT, gt=0, le=1e6)
+    max_running: Quota | None = None
+    max_queued: Quota | None = None
+    rate: StrictFloat | None = Field(default=None, gt=0, le=1e9)
+    burst: StrictFloat | None = Field(default=None, ge=1, le=1e9)
+    paused: StrictBool = Field(default=_LEFT_OUT)
 
 
 @router.get("/tenants", response_model=TenantsOut, operation_id="listTenants")
@@ -65,12 +80,7 @@ def get_tenant(name: Name, app: App, caller: Caller) -> TenantOut:
 @router.put("/tenants/{name}", response_model=TenantOut, operation_id="putTenant")
 def put_tenant(name: Name, body: TenantUpdate, app: App, caller: Admin) -> TenantOut:
     """Create a tenant or change its settings (admin keys only)."""
-    changes = body.model_dump(exclude_unset=True)
-    if changes.get("weight", 1) is None:
-        raise ApiError(422, "invalid_request", "weight cannot be null")
-    if changes.get("paused", False) is None:
-        raise ApiError(422, "invalid_request", "paused cannot be null")
-    tenant = app.set_tenant(name, **changes)
+    tenant = app.set_tenant(name, **body.model_dump(exclude_unset=True))
     return _out(_stats(app.tenant_stats(), tenant))
 
 
