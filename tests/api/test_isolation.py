@@ -8,6 +8,7 @@ message shape, and no change made.
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path
 
 import httpx
 
@@ -143,3 +144,19 @@ def test_a_tenant_key_reads_only_its_tasks_frames_of_a_traceback(api: Api) -> No
         assert 'File "jobs.py", line 9, in charge' in tenant_view
         assert tenant_view.endswith("ValueError: card declined\n")
         assert traceback(api.client(None), path) == TRACEBACK
+
+
+API_DOC = Path(__file__).parents[2] / "docs" / "api.md"
+
+
+def test_job_ids_count_every_tenants_jobs_as_the_docs_say(api: Api) -> None:
+    first = api.enqueue("add", "acme")
+    for _ in range(3):
+        api.enqueue("add", "globex")
+    second = api.enqueue("add", "acme")
+    # One sequence for every tenant: acme can count globex's jobs between two of its own.
+    assert second - first == 4
+    doc = " ".join(API_DOC.read_text().split())
+    assert "ids reveal nothing" not in doc
+    assert "Ids are numbers from one sequence shared by every tenant" in doc
+    assert "the number of jobs **all** tenants created between them" in doc
