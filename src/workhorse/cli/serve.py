@@ -21,11 +21,11 @@ from workhorse.cli._common import app_option, database_url_option, friendly_erro
 from workhorse.cli.api import host_option, port_option
 from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
 from workhorse.cli.observability import gauge_options, metrics_host_option, metrics_port_option
+from workhorse.dbcall import thread_db_call
 from workhorse.observability.gauges import GaugeSettings
 from workhorse.scheduling.maintenance import Maintenance
 from workhorse.serve.supervisor import Supervisor, WorkerCommand
 from workhorse.serve.view import Rates, render, summary_line, take_snapshot
-from workhorse.worker.dbcall import thread_db_call
 
 if TYPE_CHECKING:
     from workhorse.api.app import ApiSettings

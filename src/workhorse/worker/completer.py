@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from workhorse.backends import base as b
 from workhorse.backoff import Backoff
+from workhorse.dbcall import DbCall
 from workhorse.serialization import dumps
 from workhorse.types import JSON, Clock
-from workhorse.worker.dbcall import DbCall
 
 log = logging.getLogger("workhorse.worker")
 

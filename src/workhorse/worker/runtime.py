@@ -24,9 +24,11 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
+from workhorse import outcomes
 from workhorse.backends import base as b
 from workhorse.backoff import Backoff
 from workhorse.context import JobContext, _current
+from workhorse.dbcall import thread_db_call
 from workhorse.errors import JobTimeoutError, UnknownTaskError
 from workhorse.jobs import JobState
 from workhorse.observability import logs
@@ -34,10 +36,8 @@ from workhorse.observability.metrics import Outcome, WorkerMetrics
 from workhorse.observability.worker_hooks import WorkerTelemetry
 from workhorse.scheduling.maintenance import Maintenance, MaintenanceConfig
 from workhorse.types import JSON
-from workhorse.worker import outcomes
 from workhorse.worker.completer import Completer
 from workhorse.worker.config import WorkerConfig
-from workhorse.worker.dbcall import thread_db_call
 
 if TYPE_CHECKING:
     from workhorse.app import Workhorse
