@@ -58,6 +58,11 @@ class Completer:
         self._idle.clear()
         self._pending.set()
 
+    @property
+    def pending(self) -> int:
+        """Outcomes added and not yet written."""
+        return len(self._outcomes)
+
     async def drained(self) -> None:
         """Wait until everything added so far is written."""
         await self._idle.wait()
