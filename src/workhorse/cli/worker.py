@@ -87,12 +87,11 @@ def worker(
         burst=burst,
         grace=timedelta(seconds=grace),
         lease=timedelta(seconds=lease),
-        heartbeat_interval=min(timedelta(seconds=2), timedelta(seconds=lease / 3)),
         worker_id=worker_id,
         parent_pid=parent_pid,
     )
     runner = Worker(app, config)
-    app.backend  # noqa: B018 - open the database now so a bad URL fails before the loop starts
+    app.open()  # a bad URL fails here, before the loop starts
     metrics = None
     if metrics_port is not None:
         registry = exposition_registry(app.metrics.registry, runner.metrics.registry)
