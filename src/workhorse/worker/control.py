@@ -14,10 +14,12 @@ import threading
 from collections.abc import Awaitable, Callable
 from typing import TypeVar
 
+from workhorse.errors import WorkhorseError
+
 T = TypeVar("T")
 
 
-class StoppedEarly(Exception):
+class StoppedEarly(WorkhorseError):
     """A stop request came before the step it interrupted (a worker's start) was done."""
 
 
