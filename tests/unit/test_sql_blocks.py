@@ -41,7 +41,7 @@ def _names_used(source: str) -> set[str]:
     return used
 
 
-_NOT_SQL = {"close", "listener", "migrate", "schema_version"}
+_NOT_SQL = {"close", "listener", "migrate", "schema_latest", "schema_version"}
 """Protocol methods that are not data operations: no SQL block of their name."""
 
 _STEPS = {"workhorse.backends.postgres": {"job_claim": "claim_mark_running"}}

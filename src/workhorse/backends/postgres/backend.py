@@ -148,6 +148,9 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
             rows = conn.execute(_Q["schema_versions"]).fetchall()
         return max((row["version"] for row in rows), default=0)
 
+    def schema_latest(self) -> int:
+        return load_migrations("workhorse.backends.postgres.migrations")[-1][0]
+
     def migrate(self) -> list[int]:
         migrations = load_migrations("workhorse.backends.postgres.migrations")
         newest = migrations[-1][0]

@@ -206,6 +206,9 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps, SQLiteMetricsOps):
         versions = [row[0] for row in self._read("schema_versions", {})]
         return max(versions, default=0)
 
+    def schema_latest(self) -> int:
+        return load_migrations("workhorse.backends.sqlite.migrations")[-1][0]
+
     def migrate(self) -> list[int]:
         migrations = load_migrations("workhorse.backends.sqlite.migrations")
         newest = migrations[-1][0] if migrations else 0
