@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from workhorse.fairness import USAGE_WINDOW
 from workhorse.jobs import JobState
 from workhorse.types import JSON
 
@@ -33,7 +34,7 @@ class JobClaimParams:
     lease_token: str
     lease_for: timedelta
     now: datetime
-    usage_window: timedelta = timedelta(minutes=1)
+    usage_window: timedelta = USAGE_WINDOW
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -85,7 +86,7 @@ class JobFinishManyParams:
 
     outcomes: Sequence[Outcome]
     now: datetime
-    usage_window: timedelta = timedelta(minutes=1)
+    usage_window: timedelta = USAGE_WINDOW
     only_expired: bool = False
     """Apply an outcome only if the job's lease has expired (the reaper's fencing)."""
 

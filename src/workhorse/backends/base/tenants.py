@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from workhorse.fairness import USAGE_WINDOW
 from workhorse.tenants import Tenant
 
 
@@ -29,4 +30,4 @@ class TenantListParams:
 @dataclass(frozen=True, slots=True, kw_only=True)
 class TenantStatsParams:
     now: datetime
-    usage_window: timedelta = timedelta(minutes=1)
+    usage_window: timedelta = USAGE_WINDOW

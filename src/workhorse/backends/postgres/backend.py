@@ -40,8 +40,8 @@ from workhorse.errors import (
     QuotaExceededError,
     SchemaError,
 )
+from workhorse.fairness import MEAN_COST_WEIGHT, decayed
 from workhorse.jobs import AttemptError, Job, JobState
-from workhorse.scheduling.fairness import decayed
 from workhorse.serialization import loads
 from workhorse.tenants import Tenant, TenantStats
 
@@ -210,6 +210,7 @@ class PostgresBackend(PostgresApiOps, PostgresDashboardOps, PostgresMetricsOps):
                 "outcomes": orjson.dumps([_outcome(o, params.now) for o in outcomes]).decode(),
                 "only_expired": params.only_expired,
                 "window": params.usage_window.total_seconds(),
+                "cost_weight": MEAN_COST_WEIGHT,
                 "now": params.now,
             },
         )

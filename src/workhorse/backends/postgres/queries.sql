@@ -94,7 +94,8 @@ SELECT EXISTS (
 
 -- name: job_finish_many
 -- Outcomes whose lease token still matches, and their run time added to each tenant's decayed
--- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average): one statement.
+-- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average that moves
+-- cost_weight of the way to the batch's mean; workhorse.fairness owns both): one statement.
 WITH done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
@@ -123,7 +124,8 @@ WITH done AS (
                               / %(window)s) + excluded.usage,
         usage_at = excluded.usage_at,
         mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
-                         ELSE 0.8 * t.mean_cost + 0.2 * excluded.mean_cost END
+                         ELSE (1 - %(cost_weight)s) * t.mean_cost
+                              + %(cost_weight)s * excluded.mean_cost END
 )
 SELECT id FROM done
 

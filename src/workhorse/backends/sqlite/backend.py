@@ -45,8 +45,8 @@ from workhorse.errors import (
     QuotaExceededError,
     SchemaError,
 )
+from workhorse.fairness import MEAN_COST_WEIGHT, decayed
 from workhorse.jobs import AttemptError, Job, JobState
-from workhorse.scheduling.fairness import decayed
 from workhorse.serialization import loads
 from workhorse.tenants import Tenant, TenantStats
 from workhorse.types import JSON
@@ -599,6 +599,7 @@ def _add_usage(
             "seconds": sum(seconds),
             "mean": sum(seconds) / len(seconds),
             "window": window,
+            "cost_weight": MEAN_COST_WEIGHT,
             "now": now,
         }
         conn.execute(_Q["tenant_add_usage"], query)

@@ -275,7 +275,8 @@ UPDATE workhorse_tenants SET tokens = :tokens, tokens_at = max(coalesce(tokens_a
 WHERE name = :name
 
 -- name: tenant_add_usage
--- Decayed usage: usage * e^(-elapsed / window) + the new run time; mean cost as a moving average.
+-- Decayed usage: usage * e^(-elapsed / window) + the new run time; mean cost as a moving average
+-- that moves cost_weight of the way to the batch's mean (workhorse.fairness owns both).
 INSERT INTO workhorse_tenants (name, usage, usage_at, mean_cost, created_at, updated_at)
 VALUES (:name, :seconds, :now, :mean, :now, :now)
 ON CONFLICT (name) DO UPDATE SET
@@ -283,7 +284,8 @@ ON CONFLICT (name) DO UPDATE SET
             * exp(-max(0, :now - workhorse_tenants.usage_at) / :window) + excluded.usage,
     usage_at = excluded.usage_at,
     mean_cost = CASE WHEN workhorse_tenants.mean_cost IS NULL THEN excluded.mean_cost
-                     ELSE 0.8 * workhorse_tenants.mean_cost + 0.2 * excluded.mean_cost END
+                     ELSE (1 - :cost_weight) * workhorse_tenants.mean_cost
+                          + :cost_weight * excluded.mean_cost END
 
 -- name: tenant_upsert
 INSERT INTO workhorse_tenants (
