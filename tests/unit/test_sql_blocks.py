@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from workhorse.backends import base
+from workhorse.backends import base, claiming
 from workhorse.backends.sql import load_blocks, load_migrations, parse_blocks
 from workhorse.backends.sqlite import backend as sqlite_backend
 
@@ -44,9 +44,12 @@ def _names_used(source: str) -> set[str]:
 _NOT_SQL = {"close", "listener", "migrate", "schema_version"}
 """Protocol methods that are not data operations: no SQL block of their name."""
 
-_STEPS = {"workhorse.backends.postgres": {"job_claim": "claim_mark_running"}}
-"""Operations a backend implements in several steps, and the block of the step that names them
-(PostgreSQL's claim is the claim_* blocks of workhorse.backends.claiming)."""
+_STEPS = {"job_claim": "claim_mark_running"}
+"""Operations implemented in several steps, and the block of the step that names them (the claim
+is the claim_* blocks of the ClaimStore steps in workhorse.backends.claiming)."""
+
+_NOT_SQL_STEPS = {"atomic"}
+"""ClaimStore steps that are a transaction, not a statement."""
 
 
 def _protocol_operations() -> set[str]:
@@ -83,6 +86,48 @@ def test_parse_blocks_rejects_duplicate_names() -> None:
         parse_blocks("-- name: twice\nSELECT 1\n-- name: other\nSELECT 2\n-- name: twice\nSELECT 3")
 
 
+def test_parse_blocks_includes_a_fragment_at_the_include_lines_indentation() -> None:
+    text = (
+        "-- name: count\n"
+        "SELECT count(*) FROM t\n"
+        "WHERE a\n"
+        "  -- include: filter\n"
+        "\n"
+        "-- fragment: filter\n"
+        "AND b\n"
+        "AND (c\n"
+        "     OR d)\n"
+        "\n"
+        "-- name: rows\n"
+        "SELECT * FROM t WHERE a\n"
+        "-- include: filter\n"
+        "LIMIT 1\n"
+    )
+    assert parse_blocks(text) == {
+        "count": "SELECT count(*) FROM t\nWHERE a\n  AND b\n  AND (c\n       OR d)",
+        "rows": "SELECT * FROM t WHERE a\nAND b\nAND (c\n     OR d)\nLIMIT 1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("-- name: a\nSELECT 1\n-- include: nowhere\n", "'nowhere' is included but not defined"),
+        ("-- name: a\nSELECT 1\n-- fragment: spare\nAND x\n", r"\['spare'\] are never included"),
+        (
+            "-- fragment: f\nAND x\n-- include: g\n-- fragment: g\nAND y\n",
+            "'f' includes another",
+        ),
+        ("-- fragment: a\nAND x\n-- name: a\nSELECT 1\n-- include: a\n", "'a' is defined twice"),
+    ],
+)
+def test_parse_blocks_rejects_unknown_unused_nested_and_clashing_fragments(
+    text: str, error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        parse_blocks(text)
+
+
 def test_parse_blocks_tolerates_spacing_in_the_name_line() -> None:
     assert parse_blocks("--name:a\nSELECT 1\n--   name:   b  \nSELECT 2") == {
         "a": "SELECT 1",
@@ -115,15 +160,32 @@ def test_the_protocol_has_the_data_operations_checked_here() -> None:
 def test_every_protocol_operation_has_a_block_of_its_name(package: str) -> None:
     """One name in three places; a ``*_many`` operation may loop over its one-row block."""
     blocks = set(load_blocks(package, "queries.sql"))
-    steps = _STEPS.get(package, {})
     missing = {
         op
         for op in _protocol_operations()
         if op not in blocks
         and op.removesuffix("_many") not in blocks
-        and steps.get(op) not in blocks
+        and _STEPS.get(op) not in blocks
     }
     assert missing == set()
+
+
+@pytest.mark.parametrize("package", [SQLITE, "workhorse.backends.postgres"])
+def test_every_claim_step_has_blocks_of_its_name_and_every_claim_block_a_step(package: str) -> None:
+    """A ClaimStore step ``take`` is the block ``claim_take``, or blocks ``claim_take_*`` where
+    one database takes it in several statements; no claim_* block is outside a step."""
+    steps = {
+        name
+        for name, _ in inspect.getmembers(claiming.ClaimStore, inspect.isfunction)
+        if not name.startswith("_") and name not in _NOT_SQL_STEPS
+    }
+    blocks = {name for name in load_blocks(package, "queries.sql") if name.startswith("claim_")}
+
+    def owner(block: str) -> str | None:
+        return max((s for s in steps if block.startswith(f"claim_{s}")), key=len, default=None)
+
+    assert {step for step in steps if not any(owner(b) == step for b in blocks)} == set()
+    assert {block for block in blocks if owner(block) is None} == set()
 
 
 def test_load_migrations_returns_one_to_n_in_order() -> None:

@@ -55,12 +55,14 @@ class PostgresClaims:
         exclude: set[int],
         params: b.JobClaimParams,
     ) -> Take:
+        blocked_pairs = sorted(blocked)
         query = {
             "tenants": list(allocation),
             "limits": [count + OVERFETCH for count in allocation.values()],
             "slots": list(allocation.values()),
             "queues": list(queues),
-            "blocked": [f"{tenant}/{key}" for tenant, key in blocked],
+            "blocked_tenants": [tenant for tenant, _ in blocked_pairs],
+            "blocked_keys": [key for _, key in blocked_pairs],
             "exclude": list(exclude),
             **self._lease(params),
         }

@@ -288,9 +288,16 @@ CROSS JOIN LATERAL (
 ) AS r
 
 -- name: claim_take
--- Each tenant's best queued jobs (up to its limit), locked; when none of them has a concurrency key (the common
--- case), the best `slots` of each tenant are marked running in the same statement. Otherwise
--- nothing is marked and the candidates go through the concurrency-key admission.
+-- Each tenant's best queued jobs (up to its limit), locked; when none of them has a concurrency
+-- key (the common case), the best `slots` of each tenant are marked running in the same
+-- statement. Otherwise nothing is marked and the candidates go through the concurrency-key
+-- admission. Keys at their limit come as parallel arrays of (tenant, key): tenant names may
+-- contain any character, so no joined string could tell the pairs apart.
+-- MATERIALIZED: the LATERAL scan must run exactly once. `c` is read three times (the ranking,
+-- the keyed check, the result) and every read must see the one set of rows it locked: run again,
+-- SKIP LOCKED could find other rows (other claimers lock rows meanwhile), and jobs could be
+-- marked running that the result does not return. PostgreSQL materializes a CTE read more than
+-- once by default; the keyword makes that a requirement rather than a planner default.
 WITH c AS MATERIALIZED (
     SELECT c.* FROM unnest(%(tenants)s::text[], %(limits)s::int[]) AS t(name, n)
     CROSS JOIN unnest(%(queues)s::text[]) AS q(name)
@@ -298,8 +305,10 @@ WITH c AS MATERIALIZED (
         SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
         WHERE state = 'queued' AND queue = q.name AND tenant = t.name
           AND id <> ALL(%(exclude)s::bigint[])
-          AND (concurrency_key IS NULL
-               OR NOT (tenant || '/' || concurrency_key) = ANY(%(blocked)s::text[]))
+          AND (concurrency_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM unnest(%(blocked_tenants)s::text[], %(blocked_keys)s::text[])
+                  AS k(tenant, key)
+              WHERE k.tenant = t.name AND k.key = concurrency_key))
         ORDER BY priority DESC, run_at, id
         LIMIT t.n
         FOR UPDATE SKIP LOCKED
@@ -339,6 +348,8 @@ HAVING count(*) >= max(concurrency_limit)
 
 -- name: claim_running_by_key
 -- Only keys whose transaction-scoped advisory lock we get: two claimers never both admit a key.
+-- The lock is a hash of the pair: two pairs may share one (a key then waits a round), which never
+-- admits a key past its limit.
 SELECT k.tenant, k.key,
        (SELECT count(*) FROM workhorse_jobs
         WHERE state = 'running' AND tenant = k.tenant AND concurrency_key = k.key) AS count
@@ -469,22 +480,25 @@ WHERE ctid IN (
     SELECT ctid FROM workhorse_idempotency WHERE expires_at < %(now)s LIMIT %(limit)s
 )
 
+-- fragment: job_redrive_filter
+AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+AND (%(task)s::text IS NULL OR task = %(task)s)
+AND (%(error_type)s::text IS NULL OR errors -> -1 ->> 'type' = %(error_type)s)
+AND (%(finished_after)s::timestamptz IS NULL OR finished_at >= %(finished_after)s)
+AND (%(finished_before)s::timestamptz IS NULL OR finished_at < %(finished_before)s)
+AND (%(action)s <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM workhorse_jobs AS o
+    WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
+      AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
+))
+
 -- name: job_redrive
 -- The dead jobs a redrive changes, oldest first. A retry leaves out a job whose unique key a live
 -- job or a newer dead job holds: requeueing it would break the unique index.
 SELECT id FROM workhorse_jobs AS j
 WHERE state = 'dead'
-  AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
-  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
-  AND (%(task)s::text IS NULL OR task = %(task)s)
-  AND (%(error_type)s::text IS NULL OR errors -> -1 ->> 'type' = %(error_type)s)
-  AND (%(finished_after)s::timestamptz IS NULL OR finished_at >= %(finished_after)s)
-  AND (%(finished_before)s::timestamptz IS NULL OR finished_at < %(finished_before)s)
-  AND (%(action)s <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM workhorse_jobs AS o
-      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
-        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
-  ))
+  -- include: job_redrive_filter
 ORDER BY id
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
@@ -493,17 +507,7 @@ FOR UPDATE SKIP LOCKED
 -- The dry run: job_redrive's filter, counted without a limit.
 SELECT count(*) AS count FROM workhorse_jobs AS j
 WHERE state = 'dead'
-  AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
-  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
-  AND (%(task)s::text IS NULL OR task = %(task)s)
-  AND (%(error_type)s::text IS NULL OR errors -> -1 ->> 'type' = %(error_type)s)
-  AND (%(finished_after)s::timestamptz IS NULL OR finished_at >= %(finished_after)s)
-  AND (%(finished_before)s::timestamptz IS NULL OR finished_at < %(finished_before)s)
-  AND (%(action)s <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM workhorse_jobs AS o
-      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
-        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
-  ))
+  -- include: job_redrive_filter
 
 -- name: job_redrive_retry
 UPDATE workhorse_jobs

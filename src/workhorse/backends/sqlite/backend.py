@@ -193,15 +193,7 @@ class SQLiteBackend(SQLiteApiOps, SQLiteDashboardOps, SQLiteMetricsOps):
             conn.execute(_Q["storage_vacuum"])
 
     def schema_version(self) -> int:
-        try:
-            rows = (
-                self._conn()
-                .execute("SELECT name FROM sqlite_master WHERE name = 'workhorse_migrations'")
-                .fetchall()
-            )
-        except sqlite3.DatabaseError as exc:
-            raise _translate(exc, self.path) from None
-        if not rows:
+        if not self._read("schema_has_migrations", {})[0]["present"]:
             return 0
         versions = [row[0] for row in self._read("schema_versions", {})]
         return max(versions, default=0)
@@ -550,7 +542,7 @@ def _check_max_queued(conn: sqlite3.Connection, jobs: Sequence[base.NewJob]) -> 
     adding: dict[str, int] = {}
     for job in jobs:
         adding[job.tenant] = adding.get(job.tenant, 0) + 1
-    limited = conn.execute(_Q["tenant_quota_limits"], {"names": json.dumps(sorted(adding))})
+    limited = conn.execute(_Q["tenant_lock_quota"], {"names": json.dumps(sorted(adding))})
     for row in limited.fetchall():
         tenant, count = row["name"], adding[row["name"]]
         waiting = conn.execute(_Q["tenant_waiting"], {"tenant": tenant}).fetchone()[0]

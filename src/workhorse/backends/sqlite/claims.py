@@ -41,7 +41,7 @@ class SQLiteClaims:
         query = {"names": json.dumps(list(names))}
         return {
             row["name"]: tenant_row(row)
-            for row in self._conn.execute(_Q["claim_tenant_rows"], query)
+            for row in self._conn.execute(_Q["claim_lock_tenants"], query)
         }
 
     def running(self, names: Sequence[str], now: datetime) -> dict[str, Running]:
@@ -74,7 +74,7 @@ class SQLiteClaims:
     ) -> bool:
         return any(
             self._conn.execute(
-                _Q["claim_keyed_ahead"], _window(tenant, queue, limit, blocked, exclude)
+                _Q["claim_take_keyed_ahead"], _window(tenant, queue, limit, blocked, exclude)
             ).fetchone()[0]
             for tenant, limit in limits.items()
         )
@@ -98,7 +98,7 @@ class SQLiteClaims:
         rows: list[sqlite3.Row] = []
         for tenant, slots in allocation.items():
             query = _window(tenant, queue, slots, blocked, exclude) | lease
-            rows.extend(self._conn.execute(_Q["claim_take"], query))
+            rows.extend(self._conn.execute(_Q["claim_take_queue"], query))
         rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
         return [claimed(row, params.lease_token) for row in rows]
 
@@ -114,7 +114,7 @@ class SQLiteClaims:
         for tenant, limit in limits.items():
             for queue in queues:
                 query = _window(tenant, queue, limit, blocked, exclude)
-                rows = self._conn.execute(_Q["claim_candidates"], query)
+                rows = self._conn.execute(_Q["claim_take_candidates"], query)
                 found.extend(_candidate(row) for row in rows)
         return found
 
@@ -136,7 +136,7 @@ class SQLiteClaims:
             "lease_expires_at": now + params.lease_for.total_seconds(),
             "now": now,
         }
-        rows = self._conn.execute(_Q["job_claim"], query).fetchall()
+        rows = self._conn.execute(_Q["claim_mark_running"], query).fetchall()
         return [claimed(row, params.lease_token) for row in rows]
 
     @contextmanager

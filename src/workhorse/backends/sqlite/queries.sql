@@ -13,6 +13,9 @@ CREATE TABLE IF NOT EXISTS workhorse_migrations (
 -- Dead rows do not linger in SQLite (no MVCC); refresh the planner's statistics.
 PRAGMA optimize
 
+-- name: schema_has_migrations
+SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'workhorse_migrations') AS present
+
 -- name: schema_versions
 SELECT version FROM workhorse_migrations ORDER BY version
 
@@ -35,7 +38,7 @@ SELECT id FROM workhorse_jobs
 WHERE tenant = :tenant AND unique_key = :unique_key
   AND state NOT IN ('succeeded', 'dead', 'cancelled')
 
--- name: job_claim
+-- name: claim_mark_running
 UPDATE workhorse_jobs
 SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
     worker_id = :worker_id, lease_expires_at = :lease_expires_at, started_at = :now,
@@ -204,7 +207,8 @@ SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.pau
 FROM work
 LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
 
--- name: claim_tenant_rows
+-- name: claim_lock_tenants
+-- The write lock already excludes other claimers: the rows as they stand.
 SELECT * FROM workhorse_tenants WHERE name IN (SELECT value FROM json_each(:names))
 
 -- name: claim_running
@@ -213,8 +217,7 @@ FROM workhorse_jobs INDEXED BY workhorse_jobs_running
 WHERE state = 'running' AND tenant IN (SELECT value FROM json_each(:names))
 GROUP BY tenant
 
--- name: claim_candidates
-SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
+-- fragment: claim_window
 WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
   AND id NOT IN (SELECT value FROM json_each(:exclude))
   AND (concurrency_key IS NULL
@@ -222,36 +225,32 @@ WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
 ORDER BY priority DESC, run_at, id
 LIMIT :limit
 
--- name: claim_keyed_ahead
--- Whether one of a tenant's next :limit candidates in a queue has a concurrency key.
+-- name: claim_take_candidates
+-- A tenant's candidate window: its best :limit queued jobs in :queue, without the jobs of its
+-- :blocked keys and the ids in :exclude.
+SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
+-- include: claim_window
+
+-- name: claim_take_keyed_ahead
+-- Whether a job of a tenant's candidate window has a concurrency key.
 SELECT EXISTS (
     SELECT 1 FROM (
         SELECT concurrency_key FROM workhorse_jobs
-        WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
-          AND id NOT IN (SELECT value FROM json_each(:exclude))
-          AND (concurrency_key IS NULL
-               OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
-        ORDER BY priority DESC, run_at, id
-        LIMIT :limit
+        -- include: claim_window
     )
     WHERE concurrency_key IS NOT NULL
 )
 
--- name: claim_take
--- A tenant's best :limit queued jobs in a queue, marked running (the caller saw that none of
--- them has a concurrency key: claim_keyed_ahead).
+-- name: claim_take_queue
+-- A tenant's candidate window in one queue, marked running (the caller saw that none of its
+-- jobs has a concurrency key: claim_take_keyed_ahead).
 UPDATE workhorse_jobs
 SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
     worker_id = :worker_id, lease_expires_at = :lease_expires_at, started_at = :now,
     updated_at = :now
 WHERE id IN (
     SELECT id FROM workhorse_jobs
-    WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
-      AND id NOT IN (SELECT value FROM json_each(:exclude))
-      AND (concurrency_key IS NULL
-           OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
-    ORDER BY priority DESC, run_at, id
-    LIMIT :limit
+    -- include: claim_window
 )
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
           trace_context
@@ -311,7 +310,8 @@ SELECT * FROM workhorse_tenants WHERE name = :name
 -- name: tenant_list
 SELECT * FROM workhorse_tenants ORDER BY name
 
--- name: tenant_quota_limits
+-- name: tenant_lock_quota
+-- Enqueue checks max_queued in its write transaction, which no other enqueuer can enter.
 SELECT name, max_queued FROM workhorse_tenants
 WHERE name IN (SELECT value FROM json_each(:names)) AND max_queued IS NOT NULL
 
@@ -381,22 +381,25 @@ UPDATE workhorse_idempotency SET job_ids = :job_ids WHERE scope = :scope AND key
 DELETE FROM workhorse_idempotency
 WHERE rowid IN (SELECT rowid FROM workhorse_idempotency WHERE expires_at < :now LIMIT :limit)
 
+-- fragment: job_redrive_filter
+AND (:tenant IS NULL OR tenant = :tenant)
+AND (:queue IS NULL OR queue = :queue)
+AND (:task IS NULL OR task = :task)
+AND (:error_type IS NULL OR json_extract(errors, '$[#-1].type') = :error_type)
+AND (:finished_after IS NULL OR finished_at >= :finished_after)
+AND (:finished_before IS NULL OR finished_at < :finished_before)
+AND (:action <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM workhorse_jobs AS o
+    WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
+      AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
+))
+
 -- name: job_redrive
 -- The dead jobs a redrive changes, oldest first. A retry leaves out a job whose unique key a live
 -- job or a newer dead job holds: requeueing it would break the unique index.
 SELECT id FROM workhorse_jobs AS j
 WHERE state = 'dead'
-  AND (:tenant IS NULL OR tenant = :tenant)
-  AND (:queue IS NULL OR queue = :queue)
-  AND (:task IS NULL OR task = :task)
-  AND (:error_type IS NULL OR json_extract(errors, '$[#-1].type') = :error_type)
-  AND (:finished_after IS NULL OR finished_at >= :finished_after)
-  AND (:finished_before IS NULL OR finished_at < :finished_before)
-  AND (:action <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM workhorse_jobs AS o
-      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
-        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
-  ))
+  -- include: job_redrive_filter
 ORDER BY id
 LIMIT :limit
 
@@ -404,17 +407,7 @@ LIMIT :limit
 -- The dry run: job_redrive's filter, counted without a limit.
 SELECT count(*) FROM workhorse_jobs AS j
 WHERE state = 'dead'
-  AND (:tenant IS NULL OR tenant = :tenant)
-  AND (:queue IS NULL OR queue = :queue)
-  AND (:task IS NULL OR task = :task)
-  AND (:error_type IS NULL OR json_extract(errors, '$[#-1].type') = :error_type)
-  AND (:finished_after IS NULL OR finished_at >= :finished_after)
-  AND (:finished_before IS NULL OR finished_at < :finished_before)
-  AND (:action <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM workhorse_jobs AS o
-      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
-        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
-  ))
+  -- include: job_redrive_filter
 
 -- name: job_redrive_retry
 UPDATE workhorse_jobs
