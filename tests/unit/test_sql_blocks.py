@@ -8,37 +8,49 @@ from pathlib import Path
 
 import pytest
 
-from workhorse.backends import base, claiming
+from workhorse.backends import base, claiming, ops
 from workhorse.backends.sql import load_blocks, load_migrations, parse_blocks
-from workhorse.backends.sqlite import backend as sqlite_backend
 
 SQLITE = "workhorse.backends.sqlite"
 
 
+_STATEMENT_CALLS = {"all", "one", "count", "read", "write", "_read", "_all"}
+"""The Tx and Store methods that run a named block given as their first argument."""
+
+
 def _names_used(source: str) -> set[str]:
-    """Block names the module uses: ``_Q["name"]`` and ``self._read("name", ...)`` (or
-    ``self._all``)."""
+    """Block names a module runs: the first argument of a statement call (``tx.all("name", …)``,
+    ``store.read("name")``; either branch of a conditional) and ``QUERIES["name"]``."""
     used: set[str] = set()
+
+    def collect(node: ast.expr) -> None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            used.add(node.value)
+        elif isinstance(node, ast.IfExp):
+            collect(node.body)
+            collect(node.orelse)
+
     for node in ast.walk(ast.parse(source)):
-        key: object = None
         if (
-            isinstance(node, ast.Subscript)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "_Q"
-            and isinstance(node.slice, ast.Constant)
-        ):
-            key = node.slice.value
-        elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr in {"_read", "_all"}
+            and node.func.attr in _STATEMENT_CALLS
             and node.args
-            and isinstance(node.args[0], ast.Constant)
         ):
-            key = node.args[0].value
-        if isinstance(key, str):
-            used.add(key)
+            collect(node.args[0])
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in {"QUERIES", "_Q"}
+        ):
+            collect(node.slice)
     return used
+
+
+def _sources(package: str) -> list[Path]:
+    """The modules that run ``package``'s blocks: its own, and the operations both share."""
+    backends = Path(inspect.getfile(ops)).parent.parent
+    return [*(backends / "ops").glob("*.py"), *(backends / package.rsplit(".", 1)[1]).glob("*.py")]
 
 
 _NOT_SQL = {"close", "listener", "migrate", "schema_version"}
@@ -138,8 +150,7 @@ def test_parse_blocks_tolerates_spacing_in_the_name_line() -> None:
 @pytest.mark.parametrize("package", [SQLITE, "workhorse.backends.postgres"])
 def test_every_block_is_used_by_its_backend_and_vice_versa(package: str) -> None:
     blocks = set(load_blocks(package, "queries.sql"))
-    folder = Path(inspect.getfile(sqlite_backend)).parent.parent / package.rsplit(".", 1)[1]
-    used = set().union(*(_names_used(f.read_text("utf-8")) for f in folder.glob("*.py")))
+    used = set().union(*(_names_used(f.read_text("utf-8")) for f in _sources(package)))
     assert used, "found no block names in the backend source: has the lookup changed?"
     assert blocks - used == set(), "blocks nobody runs"
     assert used - blocks == set(), "blocks the backend needs but the file lacks"

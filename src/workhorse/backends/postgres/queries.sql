@@ -90,7 +90,7 @@ SELECT EXISTS (
               SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.name))
        OR (%(include_retrying)s AND EXISTS (
               SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.name))
-)
+) AS found
 
 -- name: job_finish_many
 -- Outcomes whose lease token still matches, and their run time added to each tenant's decayed
@@ -189,7 +189,6 @@ UPDATE workhorse_jobs
 SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
     started_at = NULL, updated_at = %(now)s
 WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND state = 'dead'
-RETURNING queue
 
 -- name: job_progress
 UPDATE workhorse_jobs AS j
