@@ -14,7 +14,7 @@ from workhorse.backends.sql import load_blocks, load_migrations, parse_blocks
 SQLITE = "workhorse.backends.sqlite"
 
 
-_STATEMENT_CALLS = {"all", "one", "count", "read", "write", "_read", "_all"}
+_STATEMENT_CALLS = {"all", "one", "count", "read", "write"}
 """The Tx and Store methods that run a named block given as their first argument."""
 
 
@@ -41,7 +41,7 @@ def _names_used(source: str) -> set[str]:
         elif (
             isinstance(node, ast.Subscript)
             and isinstance(node.value, ast.Name)
-            and node.value.id in {"QUERIES", "_Q"}
+            and node.value.id == "QUERIES"
         ):
             collect(node.slice)
     return used

@@ -1,6 +1,8 @@
 -- One named block per operation; names match the Backend Protocol.
 -- Parameters are named; every time is a parameter (:now), never the database clock.
--- Lists arrive as JSON arrays and are unpacked with json_each so that each block stays static.
+-- Lists arrive as JSON arrays and are unpacked with json_each so that each block stays static;
+-- parallel arrays (PostgreSQL's unnest(a, b)) are json_each of each array, joined on the key (the
+-- position).
 
 -- name: schema_create_migrations
 CREATE TABLE IF NOT EXISTS workhorse_migrations (
@@ -48,11 +50,13 @@ RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout
           trace_context
 
 -- name: job_poll
-SELECT 1 FROM json_each(:queues) AS q
-WHERE (:include_queued AND EXISTS (
-          SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.value))
-   OR (:include_retrying AND EXISTS (
-          SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.value))
+SELECT EXISTS (
+    SELECT 1 FROM json_each(:queues) AS q
+    WHERE (:include_queued AND EXISTS (
+              SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.value))
+       OR (:include_retrying AND EXISTS (
+              SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.value))
+) AS found
 
 -- name: job_finish_many
 -- Outcomes whose lease token still matches, all in one statement: :outcomes is a JSON array of
@@ -83,10 +87,15 @@ WHERE state = 'running' AND worker_id = :worker_id
 RETURNING id
 
 -- name: job_release
-UPDATE workhorse_jobs
-SET state = 'queued', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL,
+UPDATE workhorse_jobs AS j
+SET state = 'queued', attempts = j.attempts - 1, lease_token = NULL, lease_expires_at = NULL,
     started_at = NULL, updated_at = :now
-WHERE id = :id AND state = 'running' AND lease_token = :lease_token
+FROM (
+    SELECT i.value AS id, t.value AS token
+    FROM json_each(:ids) AS i JOIN json_each(:tokens) AS t ON t.key = i.key
+) AS r
+WHERE j.id = r.id AND j.state = 'running' AND j.lease_token = r.token
+RETURNING id, queue
 
 -- name: job_list_expired
 SELECT id, task, attempts, max_attempts, lease_token, worker_id FROM workhorse_jobs
@@ -103,6 +112,7 @@ WHERE id IN (
     ORDER BY run_at
     LIMIT :limit
 )
+RETURNING queue
 
 -- name: job_get
 SELECT * FROM workhorse_jobs
@@ -132,9 +142,15 @@ SET state = 'queued', attempts = 0, run_at = :now, result = NULL, finished_at = 
 WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant) AND state = 'dead'
 
 -- name: job_progress
-UPDATE workhorse_jobs
-SET progress = :progress, updated_at = :now
-WHERE id = :id AND state = 'running' AND lease_token = :lease_token
+UPDATE workhorse_jobs AS j
+SET progress = p.progress, updated_at = :now
+FROM (
+    SELECT i.value AS id, t.value AS token, v.value AS progress
+    FROM json_each(:ids) AS i
+    JOIN json_each(:tokens) AS t ON t.key = i.key
+    JOIN json_each(:progress) AS v ON v.key = i.key
+) AS p
+WHERE j.id = p.id AND j.state = 'running' AND j.lease_token = p.token
 
 -- name: job_count
 SELECT tenant, queue, state, count(*) AS count FROM workhorse_jobs
@@ -154,9 +170,7 @@ INSERT INTO workhorse_leaders (name, holder, expires_at) VALUES (:name, :holder,
 ON CONFLICT (name) DO UPDATE
 SET holder = excluded.holder, expires_at = excluded.expires_at
 WHERE workhorse_leaders.holder = excluded.holder OR workhorse_leaders.expires_at < :now
-
--- name: leader_holder
-SELECT holder FROM workhorse_leaders WHERE name = :name
+RETURNING holder
 
 -- name: leader_resign
 DELETE FROM workhorse_leaders WHERE name = :name AND holder = :holder
@@ -239,7 +253,7 @@ SELECT EXISTS (
         -- include: claim_window
     )
     WHERE concurrency_key IS NOT NULL
-)
+) AS keyed
 
 -- name: claim_take_queue
 -- A tenant's candidate window in one queue, marked running (the caller saw that none of its
@@ -264,7 +278,7 @@ GROUP BY tenant, concurrency_key
 HAVING count(*) >= max(concurrency_limit)
 
 -- name: claim_running_by_key
-SELECT count(*) FROM workhorse_jobs
+SELECT count(*) AS count FROM workhorse_jobs
 WHERE state = 'running' AND tenant = :tenant AND concurrency_key = :key
 
 -- name: claim_spend_tokens
@@ -303,6 +317,7 @@ ON CONFLICT (name) DO UPDATE SET
     tokens_at = CASE WHEN workhorse_tenants.rate IS excluded.rate
                       AND workhorse_tenants.burst IS excluded.burst
                      THEN workhorse_tenants.tokens_at END
+RETURNING *
 
 -- name: tenant_get
 SELECT * FROM workhorse_tenants WHERE name = :name
@@ -316,7 +331,7 @@ SELECT name, max_queued FROM workhorse_tenants
 WHERE name IN (SELECT value FROM json_each(:names)) AND max_queued IS NOT NULL
 
 -- name: tenant_waiting
-SELECT count(*) FROM workhorse_jobs
+SELECT count(*) AS count FROM workhorse_jobs
 WHERE tenant = :tenant AND state IN ('scheduled', 'queued', 'retrying')
 
 -- name: tenant_stats
@@ -405,7 +420,7 @@ LIMIT :limit
 
 -- name: job_redrive_count
 -- The dry run: job_redrive's filter, counted without a limit.
-SELECT count(*) FROM workhorse_jobs AS j
+SELECT count(*) AS count FROM workhorse_jobs AS j
 WHERE state = 'dead'
   -- include: job_redrive_filter
 
@@ -414,11 +429,13 @@ UPDATE workhorse_jobs
 SET state = 'queued', attempts = 0, run_at = :now, result = NULL, finished_at = NULL,
     started_at = NULL, updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead'
+RETURNING queue
 
 -- name: job_redrive_cancel
 -- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
 UPDATE workhorse_jobs SET state = 'cancelled', updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead'
+RETURNING queue
 
 -- Dashboard reads -----------------------------------------------------------------------------
 
