@@ -22,7 +22,7 @@ def insert_checked(tx: Tx, jobs: Sequence[b.NewJob], now: datetime) -> list[b.In
 
 def insert_one(tx: Tx, job: b.NewJob, now: datetime) -> b.InsertedJob:
     """Insert ``job``; if a live job holds its unique key, that job (``created`` False)."""
-    values = _new_job(job, tx.values) | {"now": tx.values.time(now)}
+    values = _new_job(job, now, tx.values)
     row = tx.one("job_insert", values)
     if row is not None:
         return b.InsertedJob(id=row["id"], created=True)
@@ -34,7 +34,7 @@ def insert_one(tx: Tx, job: b.NewJob, now: datetime) -> b.InsertedJob:
     return b.InsertedJob(id=existing["id"], created=False)
 
 
-def _new_job(job: b.NewJob, v: Values) -> dict[str, Any]:
+def _new_job(job: b.NewJob, now: datetime, v: Values) -> dict[str, Any]:
     return {
         "tenant": job.tenant,
         "queue": job.queue,
@@ -50,6 +50,7 @@ def _new_job(job: b.NewJob, v: Values) -> dict[str, Any]:
         "concurrency_limit": job.concurrency_limit,
         "run_at": v.time(job.run_at),
         "trace_context": job.trace_context,
+        "now": v.time(now),
     }
 
 
