@@ -5,6 +5,7 @@ from workhorse.context import JobContext, current_job
 from workhorse.errors import (
     ConfigurationError,
     DatabaseError,
+    IdempotencyConflictError,
     InvalidTransitionError,
     JobNotFoundError,
     JobTimeoutError,
@@ -15,7 +16,7 @@ from workhorse.errors import (
 )
 from workhorse.jobs import AttemptError, Job, JobHandle, JobState
 from workhorse.retry import RetryPolicy
-from workhorse.tasks import BoundTask, JobOptions, JobSpec, Task
+from workhorse.tasks import BoundTask, Idempotency, JobOptions, JobSpec, Task
 from workhorse.worker import Worker, WorkerConfig
 
 __version__ = "0.1.0"
@@ -25,6 +26,8 @@ __all__ = [
     "BoundTask",
     "ConfigurationError",
     "DatabaseError",
+    "Idempotency",
+    "IdempotencyConflictError",
     "InvalidTransitionError",
     "Job",
     "JobContext",

@@ -1,4 +1,8 @@
-"""The Workhorse app: configuration, the task registry and the job API."""
+"""The Workhorse app: configuration, the task registry and the job API.
+
+The app is the only door to storage: the web, CLI and serve layers call its methods (and those of
+``app.admin``, the operator's surface), never a backend directly.
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,17 @@ import asyncio
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, ParamSpec, TypeVar, overload
 
+from workhorse.admin import Admin
 from workhorse.backends import DEFAULT_DATABASE_URL, Backend, open_backend
 from workhorse.backends import base as b
 from workhorse.clock import utcnow
 from workhorse.errors import (
     ConfigurationError,
+    IdempotencyConflictError,
     InvalidTransitionError,
     JobNotFoundError,
     UnknownTaskError,
@@ -25,7 +31,7 @@ from workhorse.observability.metrics import AppMetrics, Operation
 from workhorse.retry import RetryPolicy
 from workhorse.scheduling.cron import Schedule
 from workhorse.serialization import check_json, dumps
-from workhorse.tasks import Duration, JobOptions, JobSpec, Task, to_seconds
+from workhorse.tasks import Duration, Idempotency, JobOptions, JobSpec, Task, to_seconds
 from workhorse.tenants import Tenant, TenantStats
 from workhorse.types import Clock
 
@@ -35,15 +41,24 @@ R = TypeVar("R")
 DEFAULT_TENANT = "default"
 _TENANT_SETTINGS = {"weight", "max_running", "max_queued", "rate", "burst", "paused"}
 DEFAULT_QUEUE = "default"
-REDRIVE_BATCH = 1000
-"""Dead jobs changed per transaction by ``redrive``."""
+
+
+@dataclass(frozen=True, slots=True)
+class SchemaStatus:
+    """The database schema's version, and the newest migration this Workhorse knows."""
+
+    version: int
+    latest: int
 
 
 class Workhorse:
     """A Workhorse application.
 
     ``database_url`` defaults to ``$WORKHORSE_DATABASE_URL``, else ``sqlite:///./workhorse.db``.
-    The database is opened on first use, so importing a module that builds an app is cheap.
+    The database is opened on first use (or by ``open``), so importing a module that builds an
+    app is cheap. The app's own methods are what application code needs: tasks, enqueueing,
+    jobs and their state changes, tenants. What operators and the web and CLI layers need besides
+    (workers, counts, stats, API keys) is ``app.admin``.
     """
 
     def __init__(
@@ -77,6 +92,8 @@ class Workhorse:
         self._backend_lock = threading.Lock()
         self.metrics = AppMetrics()
         """This app's metrics registry: jobs it enqueued, its database round trips."""
+        self.admin = Admin(self)
+        """The operator's surface: workers, queue counts, stats, API keys."""
 
     def __repr__(self) -> str:
         return f"<Workhorse {self.database_url} tasks={sorted(self.tasks)}>"
@@ -85,18 +102,40 @@ class Workhorse:
 
     @property
     def backend(self) -> Backend:
-        """The backend, opened (and on SQLite migrated) on first use."""
+        """The backend, opened (and on SQLite migrated) on first use. For the worker and the
+        maintenance loops; the web and CLI layers use the app's methods."""
+        return self._open(auto_migrate=None)
+
+    def _open(self, *, auto_migrate: bool | None) -> Backend:
+        """The backend, opened now if it is not yet (``auto_migrate``: see ``open_backend``)."""
         if self._backend is None:
             with self._backend_lock:
                 if self._backend is None:
-                    self._backend = open_backend(self.database_url)
+                    self._backend = open_backend(self.database_url, auto_migrate=auto_migrate)
         return self._backend
+
+    def open(self) -> None:
+        """Open the database now (on SQLite, creating or upgrading its schema), so that a bad
+        URL or an unreachable database fails here rather than at first use. Idempotent."""
+        self._open(auto_migrate=None)
+
+    def migrate(self) -> list[int]:
+        """Create or upgrade the database schema (safe when several processes race); returns the
+        migrations applied (none when this app had already opened, and so migrated, SQLite)."""
+        return self._open(auto_migrate=False).migrate()
+
+    def schema_status(self) -> SchemaStatus:
+        """The schema's version and the newest this Workhorse knows: the database is ready for
+        this code when they are equal. DatabaseError when the database cannot be read."""
+        backend = self.backend
+        return SchemaStatus(version=backend.schema_version(), latest=backend.schema_latest())
 
     def use_backend(self, backend: Backend) -> None:
         """Use an already opened backend (tests, embedding)."""
         self._backend = backend
 
     def close(self) -> None:
+        """Release the database's connections; the next use opens it again."""
         if self._backend is not None:
             self._backend.close()
             self._backend = None
@@ -209,6 +248,7 @@ class Workhorse:
         return task.retry if task is not None else self.default_retry
 
     def get_task(self, name: str) -> Task[Any, Any]:
+        """The task registered under ``name``; UnknownTaskError (naming those known) if none."""
         try:
             return self.tasks[name]
         except KeyError:
@@ -218,26 +258,68 @@ class Workhorse:
     # -- jobs --------------------------------------------------------------------------------
 
     def enqueue_many(
-        self, specs: Iterable[JobSpec], *, connection: object | None = None
+        self,
+        specs: Iterable[JobSpec],
+        *,
+        connection: object | None = None,
+        idempotency: Idempotency | None = None,
     ) -> list[JobHandle]:
         """Enqueue many jobs in one transaction: all are stored, or none.
 
         With ``connection`` (PostgreSQL: an open psycopg Connection), the jobs are inserted in
-        the caller's transaction and exist only if the caller commits it.
+        the caller's transaction and exist only if the caller commits it. With ``idempotency``,
+        the jobs and the key's record are written in one transaction: a repeat within the key's
+        ttl returns the first call's jobs (``replayed``) and stores nothing, and the key with
+        another request hash is an IdempotencyConflictError.
         """
+        if connection is not None and idempotency is not None:
+            raise ConfigurationError("pass connection or idempotency, not both")
         now = self.clock()
         specs = list(specs)
         if not specs:
             return []
         with tracing.enqueue_span(len(specs), specs[0].task if len(specs) == 1 else None) as ctx:
             rows = [self.new_job(spec, now, trace_context=ctx) for spec in specs]
-            params = b.JobInsertManyParams(jobs=rows, now=now, connection=connection)
             with self.metrics.round_trip(Operation.ENQUEUE):
-                inserted = self.backend.job_insert_many(params)
-        self.metrics.enqueued(rows, inserted)
-        return [JobHandle(row.id, row.created) for row in inserted]
+                stored = self._insert(rows, now, connection, idempotency)
+        if (
+            idempotency is not None
+            and stored.replayed
+            and stored.request_hash != idempotency.request_hash
+        ):
+            raise IdempotencyConflictError(
+                f"idempotency key {idempotency.key!r} was used with a different request"
+            )
+        if not stored.replayed:
+            self.metrics.enqueued(rows, stored.jobs)
+        return [JobHandle(row.id, row.created, stored.replayed) for row in stored.jobs]
+
+    def _insert(
+        self,
+        rows: list[b.NewJob],
+        now: datetime,
+        connection: object | None,
+        idempotency: Idempotency | None,
+    ) -> b.IdempotencyRecord:
+        """Insert ``rows``, under ``idempotency``'s key when given (see ``idempotency_insert``;
+        a plain insert is never a replay)."""
+        if idempotency is None:
+            params = b.JobInsertManyParams(jobs=rows, now=now, connection=connection)
+            inserted = self.backend.job_insert_many(params)
+            return b.IdempotencyRecord(request_hash="", jobs=inserted, replayed=False)
+        return self.backend.idempotency_insert(
+            b.IdempotencyInsertParams(
+                scope=idempotency.scope,
+                key=idempotency.key,
+                request_hash=idempotency.request_hash,
+                jobs=rows,
+                now=now,
+                expires_at=now + idempotency.ttl,
+            )
+        )
 
     async def enqueue_many_async(self, specs: Iterable[JobSpec]) -> list[JobHandle]:
+        """``enqueue_many`` for async code: the database call runs in a thread."""
         return await asyncio.to_thread(self.enqueue_many, list(specs))
 
     def enqueue(
@@ -315,26 +397,27 @@ class Workhorse:
         change = self.backend.job_cancel(
             b.JobCancelParams(id=job_id, tenant=tenant, now=self.clock())
         )
-        if change is None:
-            raise JobNotFoundError(f"job {job_id} not found")
-        if not change.changed and change.job.state != JobState.CANCELLED:
-            raise InvalidTransitionError(
-                f"job {job_id} is {change.job.state} and can no longer be cancelled"
-            )
-        return change.job
+        return _changed(
+            job_id, change, "is {state} and can no longer be cancelled", done=JobState.CANCELLED
+        )
 
     def retry(self, job_id: int, *, tenant: str | None = None) -> Job:
-        """Requeue a dead job with a fresh budget of attempts. Returns the job."""
+        """Requeue a dead job with a fresh budget of attempts. Returns the job;
+        InvalidTransitionError if it is not dead."""
         change = self.backend.job_retry(
             b.JobRetryParams(id=job_id, tenant=tenant, now=self.clock())
         )
-        if change is None:
-            raise JobNotFoundError(f"job {job_id} not found")
-        if not change.changed:
-            raise InvalidTransitionError(
-                f"job {job_id} is {change.job.state}; only dead jobs can be retried"
-            )
-        return change.job
+        return _changed(job_id, change, "is {state}; only dead jobs can be retried")
+
+    def discard(self, job_id: int, *, tenant: str | None = None) -> Job:
+        """Cancel a dead job so that it never runs again, keeping its errors and when it died
+        (discarding a discarded job is a no-op). InvalidTransitionError if it is not dead."""
+        change = self.backend.job_discard(
+            b.JobDiscardParams(id=job_id, now=self.clock(), tenant=tenant)
+        )
+        return _changed(
+            job_id, change, "is {state}; only dead jobs can be discarded", done=JobState.CANCELLED
+        )
 
     # -- tenants -----------------------------------------------------------------------------
 
@@ -357,6 +440,7 @@ class Workhorse:
         return self.set_tenant(name, paused=True)
 
     def resume_tenant(self, name: str) -> Tenant:
+        """Start this tenant's jobs again after ``pause_tenant``."""
         return self.set_tenant(name, paused=False)
 
     def tenant_stats(self) -> list[TenantStats]:
@@ -368,41 +452,15 @@ class Workhorse:
         """Run a blocking app method in a thread: ``await app.run_async(app.get_job, 42)``."""
         return await asyncio.to_thread(fn, *args)
 
-    # -- redrive: dead jobs in bulk ----------------------------------------------------------
 
-    def redrive(
-        self,
-        action: b.RedriveAction,
-        *,
-        tenant: str | None = None,
-        queue: str | None = None,
-        task: str | None = None,
-        error_type: str | None = None,
-        finished_after: datetime | None = None,
-        finished_before: datetime | None = None,
-        dry_run: bool = False,
-    ) -> int:
-        """Retry (requeue) or cancel (discard) every dead job matching the filters, in batches;
-        returns how many changed, or with ``dry_run`` how many would."""
-
-        def batch() -> int:
-            return self.backend.job_redrive(
-                b.JobRedriveParams(
-                    action=action,
-                    now=self.clock(),
-                    tenant=tenant,
-                    queue=queue,
-                    task=task,
-                    error_type=error_type,
-                    finished_after=finished_after,
-                    finished_before=finished_before,
-                    dry_run=dry_run,
-                    limit=REDRIVE_BATCH,
-                )
-            )
-
-        total = count = batch()
-        while not dry_run and count == REDRIVE_BATCH:
-            count = batch()
-            total += count
-        return total
+def _changed(
+    job_id: int, change: b.JobChange | None, refusal: str, *, done: JobState | None = None
+) -> Job:
+    """The job a state change left: JobNotFoundError when there is none, InvalidTransitionError
+    (``job <id> <refusal>``, ``{state}`` filled in) when the change was refused, unless the job is
+    already ``done`` (repeating the change is a no-op)."""
+    if change is None:
+        raise JobNotFoundError(f"job {job_id} not found")
+    if not change.changed and change.job.state is not done:
+        raise InvalidTransitionError(f"job {job_id} " + refusal.format(state=change.job.state))
+    return change.job

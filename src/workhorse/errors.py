@@ -37,6 +37,10 @@ class InvalidTransitionError(WorkhorseError):
     """The job is not in a state that allows this change."""
 
 
+class IdempotencyConflictError(WorkhorseError):
+    """This idempotency key was used with a different request."""
+
+
 class DatabaseError(WorkhorseError):
     """The database could not be reached or used."""
 

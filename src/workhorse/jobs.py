@@ -97,8 +97,11 @@ class Job:
 class JobHandle:
     """What enqueue returns: the job's id, and whether this call created it.
 
-    ``created`` is False when a ``unique_key`` matched a job that was not yet terminal.
+    ``created`` is False when a ``unique_key`` matched a job that was not yet terminal, and when
+    ``replayed``: an earlier enqueue with the same idempotency key made the job (see
+    ``Idempotency``), and this call made nothing.
     """
 
     id: int
     created: bool = True
+    replayed: bool = False

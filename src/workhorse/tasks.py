@@ -90,6 +90,27 @@ class JobSpec:
     options: JobOptions = field(default_factory=JobOptions)
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Idempotency:
+    """Enqueue at most once per key: a repeat of the request (same ``scope``, ``key`` and
+    ``request_hash``) within ``ttl`` of the first gets the first one's jobs back and creates
+    nothing; the same key with another ``request_hash`` is refused."""
+
+    scope: str
+    """Who may see the key (e.g. a tenant); keys of different scopes never meet."""
+    key: str
+    request_hash: str
+    """What makes two requests "the same", e.g. a hash of their canonical form."""
+    ttl: timedelta
+    """How long the key is remembered."""
+
+    def __post_init__(self) -> None:
+        if not self.key:
+            raise ConfigurationError("an idempotency key must not be empty")
+        if self.ttl <= timedelta(0):
+            raise ConfigurationError("an idempotency key's ttl must be positive")
+
+
 class Task(Generic[P, R]):
     """A function registered with an app. Calling it runs it directly; ``enqueue`` makes a job."""
 

@@ -10,15 +10,18 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
 import pytest
 
 from pgtest import postgres_schema
+from workhorse import Workhorse
 from workhorse.backends import Backend, open_backend
+from workhorse.tasks import Task
 
-from .support import Jobs
+from .support import Jobs, at
 
 
 @contextmanager
@@ -73,3 +76,36 @@ def backend(open_store: OpenStore) -> Backend:
 @pytest.fixture
 def jobs(backend: Backend) -> Jobs:
     return Jobs(backend)
+
+
+# -- the app over the test's store ------------------------------------------------------------
+
+
+class FixedClock:
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(at(0))
+
+
+@pytest.fixture
+def app(backend_url: str, backend: Backend, clock: FixedClock) -> Iterator[Workhorse]:
+    """An app on the test's store (migrated by ``backend``), opening it by URL as users do."""
+    app = Workhorse(backend_url, clock=clock)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def work(app: Workhorse) -> Task[[int], int]:
+    @app.task(max_attempts=2, priority=1)
+    def work(n: int) -> int:
+        return n
+
+    return work

@@ -2,48 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import pytest
 
 from workhorse import Workhorse
-from workhorse.backends import Backend
 from workhorse.errors import InvalidTransitionError, JobNotFoundError
 from workhorse.jobs import JobHandle, JobState
 from workhorse.tasks import Task
 
+from .conftest import FixedClock
 from .support import Jobs, at, failure, success
-
-
-class FixedClock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
-@pytest.fixture
-def clock() -> FixedClock:
-    return FixedClock(at(0))
-
-
-@pytest.fixture
-def app(backend_url: str, backend: Backend, clock: FixedClock) -> Iterator[Workhorse]:
-    """An app on the test's store (migrated by ``backend``), opening it by URL as users do."""
-    app = Workhorse(backend_url, clock=clock)
-    yield app
-    app.close()
-
-
-@pytest.fixture
-def work(app: Workhorse) -> Task[[int], int]:
-    @app.task(max_attempts=2, priority=1)
-    def work(n: int) -> int:
-        return n
-
-    return work
 
 
 def _driver(app: Workhorse) -> Jobs:
@@ -158,25 +127,27 @@ def test_app_retry_requeues_a_dead_job(
 
 
 @pytest.mark.parametrize("ok", [True, None], ids=["succeeded", "queued"])
-def test_app_retry_of_a_job_that_is_not_dead_raises_invalid_transition(
-    app: Workhorse, work: Task[[int], int], ok: bool | None
+@pytest.mark.parametrize(("change", "verb"), [("retry", "retried"), ("discard", "discarded")])
+def test_app_retry_or_discard_of_a_job_that_is_not_dead_raises_invalid_transition(
+    app: Workhorse, work: Task[[int], int], ok: bool | None, change: str, verb: str
 ) -> None:
     handle = work.enqueue(1)
     if ok is not None:
         _finish(app, handle, ok=ok)
-    with pytest.raises(InvalidTransitionError, match="only dead jobs can be retried"):
-        app.retry(handle.id)
+    with pytest.raises(InvalidTransitionError, match=f"only dead jobs can be {verb}"):
+        getattr(app, change)(handle.id)
 
 
-def test_app_retry_of_a_missing_or_foreign_job_raises_job_not_found(
-    app: Workhorse, work: Task[[int], int]
+@pytest.mark.parametrize("change", ["retry", "discard"])
+def test_app_retry_or_discard_of_a_missing_or_foreign_job_raises_job_not_found(
+    app: Workhorse, work: Task[[int], int], change: str
 ) -> None:
     handle = work.with_options(tenant="acme", max_attempts=1).enqueue(1)
     _finish(app, handle, ok=False)
+    with pytest.raises(JobNotFoundError, match=f"job {handle.id + 100} not found"):
+        getattr(app, change)(handle.id + 100)
     with pytest.raises(JobNotFoundError):
-        app.retry(handle.id + 100)
-    with pytest.raises(JobNotFoundError):
-        app.retry(handle.id, tenant="globex")
+        getattr(app, change)(handle.id, tenant="globex")
     assert app.get_job(handle.id).state is JobState.DEAD
 
 
@@ -198,3 +169,16 @@ def test_app_list_jobs_filters_and_pages(app: Workhorse, work: Task[[int], int])
     assert [j.id for j in app.list_jobs(tenant="acme", limit=2)] == [ids[2], ids[1]]
     assert [j.id for j in app.list_jobs(tenant="acme", before_id=ids[1])] == [ids[0]]
     assert [j.id for j in app.list_jobs(states=[JobState.QUEUED], limit=1)] == [other]
+
+
+def test_app_discard_cancels_a_dead_job_and_is_a_no_op_when_repeated(
+    app: Workhorse, work: Task[[int], int], clock: FixedClock
+) -> None:
+    handle = work.with_options(max_attempts=1).enqueue(1)
+    _finish(app, handle, ok=False)
+    clock.now = at(100)
+    discarded = app.discard(handle.id)
+    assert (discarded.state, discarded.finished_at) == (JobState.CANCELLED, at(2))
+    assert [error.type for error in discarded.errors] == ["ValueError"]
+    clock.now = at(200)
+    assert app.discard(handle.id) == discarded

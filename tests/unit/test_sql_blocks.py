@@ -53,7 +53,7 @@ def _sources(package: str) -> list[Path]:
     return [*(backends / "ops").glob("*.py"), *(backends / package.rsplit(".", 1)[1]).glob("*.py")]
 
 
-_NOT_SQL = {"close", "listener", "migrate", "schema_version"}
+_NOT_SQL = {"close", "listener", "migrate", "schema_latest", "schema_version"}
 """Protocol methods that are not data operations: no SQL block of their name."""
 
 _STEPS = {"job_claim": "claim_mark_running"}

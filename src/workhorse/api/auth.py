@@ -13,7 +13,6 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from workhorse.api.errors import ApiError
-from workhorse.apikeys import authenticate
 from workhorse.app import Workhorse
 
 _bearer = HTTPBearer(
@@ -67,7 +66,7 @@ def principal(
     FastAPI runs it in its threadpool, off the event loop, since it reads the database."""
     if credentials is None:
         raise _unauthorized("missing API key: send Authorization: Bearer <key>")
-    key = authenticate(app.backend, credentials.credentials, app.clock())
+    key = app.admin.authenticate(credentials.credentials)
     if key is None:
         raise _unauthorized("invalid or revoked API key")
     return Principal(key_id=key.id, prefix=key.prefix, tenant=key.tenant)

@@ -10,32 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import timedelta
 
 from workhorse.api.auth import Principal
 from workhorse.api.errors import ApiError, from_workhorse_error
 from workhorse.api.schemas import JobCreate
 from workhorse.app import Workhorse
-from workhorse.backends import base as b
-from workhorse.errors import WorkhorseError
-from workhorse.observability import tracing
-from workhorse.observability.metrics import Operation
-from workhorse.tasks import JobOptions, JobSpec
-
-
-@dataclass(frozen=True, slots=True)
-class Idempotency:
-    key: str
-    request_hash: str
-    ttl: timedelta
-
-
-@dataclass(frozen=True, slots=True)
-class Enqueued:
-    jobs: list[b.InsertedJob]
-    replayed: bool
-    """True when an earlier request with the same Idempotency-Key made these jobs."""
+from workhorse.errors import IdempotencyConflictError, WorkhorseError
+from workhorse.jobs import JobHandle
+from workhorse.tasks import Idempotency, JobOptions, JobSpec
 
 
 def request_hash(route: str, body: object) -> str:
@@ -78,34 +60,14 @@ def to_specs(app: Workhorse, caller: Principal, jobs: Sequence[JobCreate]) -> li
     return specs
 
 
-def enqueue(
-    app: Workhorse, caller: Principal, specs: Sequence[JobSpec], idem: Idempotency | None
-) -> Enqueued:
-    """Store the jobs in one transaction, or find those of an earlier identical request."""
-    if idem is None:
-        handles = app.enqueue_many(specs)
-        inserted = [b.InsertedJob(id=h.id, created=h.created) for h in handles]
-        return Enqueued(jobs=inserted, replayed=False)
-    now = app.clock()
-    with tracing.enqueue_span(len(specs), specs[0].task if len(specs) == 1 else None) as ctx:
-        rows = [app.new_job(spec, now, trace_context=ctx) for spec in specs]
-        with app.metrics.round_trip(Operation.ENQUEUE):
-            record = app.backend.idempotency_insert(
-                b.IdempotencyInsertParams(
-                    scope=caller.idempotency_scope,
-                    key=idem.key,
-                    request_hash=idem.request_hash,
-                    jobs=rows,
-                    now=now,
-                    expires_at=now + idem.ttl,
-                )
-            )
-    if not record.replayed:
-        app.metrics.enqueued(rows, record.jobs)
-    if record.replayed and record.request_hash != idem.request_hash:
+def enqueue(app: Workhorse, specs: Sequence[JobSpec], idem: Idempotency | None) -> list[JobHandle]:
+    """Store the jobs in one transaction, or find those of an earlier identical request (each
+    ``replayed``); 409 for the key of an earlier request with another body."""
+    try:
+        return app.enqueue_many(specs, idempotency=idem)
+    except IdempotencyConflictError:
         raise ApiError(
             409,
             "idempotency_conflict",
             "this Idempotency-Key was used with a different request body",
-        )
-    return Enqueued(jobs=record.jobs, replayed=record.replayed)
+        ) from None

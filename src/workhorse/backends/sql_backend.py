@@ -35,6 +35,9 @@ class SqlBackend(Generic[S]):
     def schema_version(self) -> int:
         return schema.schema_version(self._store)
 
+    def schema_latest(self) -> int:
+        return schema.schema_latest(self._store)
+
     def storage_vacuum(self) -> None:
         schema.storage_vacuum(self._store)
 

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from workhorse.app import Workhorse
-from workhorse.backends import base as b
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import specs as make_specs
 from workhorse.jobs import Job, JobState
@@ -53,7 +52,7 @@ def run_once(
     app.close()
     app.database_url = database_url
     queue = f"bench-{uuid.uuid4().hex[:8]}"
-    app.backend.storage_vacuum()  # start from what autovacuum leaves, not earlier runs' dead rows
+    app.admin.storage_vacuum()  # start from what autovacuum leaves, not earlier runs' dead rows
     started = time.perf_counter()
     for offset in range(0, jobs, ENQUEUE_BATCH):
         count = min(ENQUEUE_BATCH, jobs - offset)
@@ -102,7 +101,7 @@ def spawn_worker(
 def wait_for_workers(app: Workhorse, count: int, timeout: float = 60.0) -> None:
     """Block until ``count`` workers have registered (they are connected and claiming)."""
     deadline = time.monotonic() + timeout
-    while len(app.backend.worker_list(b.WorkerListParams())) < count:
+    while len(app.admin.list_workers()) < count:
         if time.monotonic() > deadline:
             raise TimeoutError(f"{count} bench workers did not start within {timeout:g}s")
         time.sleep(0.05)

@@ -53,7 +53,7 @@ def api(
 
     setup_logging(log_level, log_format, service="workhorse-api")
     app = load_app(app_path, database_url)
-    app.backend  # noqa: B018 - open (on SQLite: migrate) the database before taking requests
+    app.open()  # on SQLite, migrate, before taking requests
     settings = ApiSettings(max_body=max_body, gauges=gauges)
     config = server_config(app, host=host, port=port, settings=settings, log_level=log_level)
     try:

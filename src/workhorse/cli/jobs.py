@@ -6,8 +6,6 @@ from datetime import timedelta
 
 import click
 
-from workhorse.backends import base as b
-from workhorse.backends import open_backend
 from workhorse.cli._common import (
     app_option,
     database_url_option,
@@ -24,12 +22,12 @@ from workhorse.jobs import JobState
 @friendly_errors
 def migrate(database_url: str) -> None:
     """Create or upgrade the database schema (safe to run concurrently)."""
-    backend = open_backend(database_url, auto_migrate=False)
+    app = load_app(None, database_url)
     try:
-        applied = backend.migrate()
-        version = backend.schema_version()
+        applied = app.migrate()
+        version = app.schema_status().version
     finally:
-        backend.close()
+        app.close()
     if applied:
         click.echo(f"applied migrations {', '.join(map(str, applied))}; schema version {version}")
     else:
@@ -171,7 +169,7 @@ def jobs_retry(job_id: int, database_url: str) -> None:
 def workers(as_json: bool, database_url: str) -> None:
     """Workers in the registry, with their last heartbeat."""
     app = load_app(None, database_url)
-    found = app.backend.worker_list(b.WorkerListParams())
+    found = app.admin.list_workers()
     if as_json:
         print_json(found)
     else:

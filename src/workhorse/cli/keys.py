@@ -6,7 +6,6 @@ import json
 
 import click
 
-from workhorse.apikeys import create_key, revoke_key
 from workhorse.backends import base as b
 from workhorse.cli._common import database_url_option, friendly_errors, load_app
 
@@ -28,7 +27,7 @@ def keys_create(tenant: str | None, admin: bool, name: str, database_url: str) -
         raise click.UsageError("pass exactly one of --tenant NAME or --admin")
     app = load_app(None, database_url)
     try:
-        new = create_key(app.backend, tenant=tenant, name=name, now=app.clock())
+        new = app.admin.create_api_key(tenant=tenant, name=name)
     finally:
         app.close()
     scope = "admin" if tenant is None else f"tenant {tenant}"
@@ -44,7 +43,7 @@ def keys_list(as_json: bool, database_url: str) -> None:
     """Every key, revoked ones too (never their secrets)."""
     app = load_app(None, database_url)
     try:
-        found = app.backend.api_key_list(b.ApiKeyListParams())
+        found = app.admin.list_api_keys()
     finally:
         app.close()
     if as_json:
@@ -64,7 +63,7 @@ def keys_revoke(prefix_or_id: str, database_url: str) -> None:
     """Revoke a key by its prefix (wh_…) or id; it stops working at once."""
     app = load_app(None, database_url)
     try:
-        key = revoke_key(app.backend, prefix_or_id, app.clock())
+        key = app.admin.revoke_api_key(prefix_or_id)
     finally:
         app.close()
     if key is None:

@@ -21,11 +21,11 @@ from workhorse.cli._common import app_option, database_url_option, friendly_erro
 from workhorse.cli.api import host_option, port_option
 from workhorse.cli.logs import log_format_option, log_level_option, setup_logging
 from workhorse.cli.observability import gauge_options, metrics_host_option, metrics_port_option
+from workhorse.dbcall import thread_db_call
 from workhorse.observability.gauges import GaugeSettings
 from workhorse.scheduling.maintenance import Maintenance
 from workhorse.serve.supervisor import Supervisor, WorkerCommand
 from workhorse.serve.view import Rates, render, summary_line, take_snapshot
-from workhorse.worker.dbcall import thread_db_call
 
 if TYPE_CHECKING:
     from workhorse.api.app import ApiSettings
@@ -80,7 +80,7 @@ def serve(
     resolved_format = setup_logging(log_level, log_format, service="workhorse-serve")
     app_path = DEMO_APP if demo or app_path is None else app_path
     app = load_app(app_path, database_url)
-    app.backend  # noqa: B018 - migrate and fail fast on a bad database before starting workers
+    app.open()  # on SQLite, migrate; and fail fast on a bad database before starting workers
     live = sys.stdout.isatty() if view is None else view
     command = WorkerCommand(
         app_path=app_path,
@@ -197,10 +197,8 @@ def _listen(host: str, port: int) -> socket.socket:
 
 def _print_demo_key(app: Workhorse, sock: socket.socket) -> None:
     """``--demo``: the dashboard's address and a fresh admin key to sign in to it with."""
-    from workhorse.apikeys import create_key
-
     host, port = sock.getsockname()[:2]
-    key = create_key(app.backend, tenant=None, name="serve --demo", now=app.clock())
+    key = app.admin.create_api_key(tenant=None, name="serve --demo")
     click.echo(f"Dashboard: http://{host}:{port}/ui  (sign in with the demo admin key {key.token})")
 
 

@@ -149,11 +149,10 @@ class DatabaseGauges:
 
     def _refresh(self, now: datetime, previous: Reading | None) -> Reading:
         autoscale = self.settings.autoscale
-        params = b.MetricsSnapshotParams(
-            now=now, window=autoscale.window, workers_seen_after=now - self.settings.worker_ttl
-        )
         try:
-            snapshot = self.app.backend.metrics_snapshot(params)
+            snapshot = self.app.admin.metrics_snapshot(
+                now=now, window=autoscale.window, workers_seen_after=now - self.settings.worker_ttl
+            )
         except Exception as exc:
             log.warning("reading the metrics snapshot failed: %s", exc)
             if previous is not None:

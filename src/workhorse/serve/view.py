@@ -31,12 +31,11 @@ class Snapshot:
 
 def take_snapshot(app: Workhorse) -> Snapshot:
     """Read what the view shows (blocking; run it in a thread)."""
-    backend = app.backend
     return Snapshot(
         at=time.monotonic(),
-        counts=backend.job_count(b.JobCountParams()),
+        counts=app.admin.queue_counts(),
         failures=app.list_jobs(states=[JobState.RETRYING, JobState.DEAD], limit=6),
-        workers=backend.worker_list(b.WorkerListParams()),
+        workers=app.admin.list_workers(),
     )
 
 

@@ -7,6 +7,17 @@ from datetime import timedelta
 
 from workhorse.errors import ConfigurationError
 
+MAX_HEARTBEAT_INTERVAL = timedelta(seconds=2)
+"""The default heartbeat interval: a third of the lease, but never longer than this."""
+
+
+class _FromLease(timedelta):
+    """The type of an unset heartbeat interval, which ``__post_init__`` derives from the lease
+    (an explicit ``timedelta(0)`` is still refused)."""
+
+
+_FROM_LEASE: timedelta = _FromLease(0)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerConfig:
@@ -22,7 +33,8 @@ class WorkerConfig:
     queues: tuple[str, ...] = ("default",)
     burst: bool = False
     lease: timedelta = timedelta(seconds=30)
-    heartbeat_interval: timedelta = timedelta(seconds=2)
+    heartbeat_interval: timedelta = _FROM_LEASE
+    """How often leases are extended; by default a third of the lease, at most 2 s."""
     poll_interval: timedelta = timedelta(milliseconds=50)
     grace: timedelta = timedelta(seconds=10)
     batch_size: int | None = None
@@ -50,6 +62,9 @@ class WorkerConfig:
             raise ConfigurationError("queues must be a non-empty list of queue names")
         if self.lease <= timedelta(0):
             raise ConfigurationError("lease must be positive")
+        if isinstance(self.heartbeat_interval, _FromLease):
+            derived = min(MAX_HEARTBEAT_INTERVAL, self.lease / 3)
+            object.__setattr__(self, "heartbeat_interval", derived)
         if not timedelta(0) < self.heartbeat_interval < self.lease / 2:
             raise ConfigurationError("heartbeat_interval must be positive and under half the lease")
         if self.poll_interval <= timedelta(0):

@@ -11,9 +11,6 @@ from fastapi import APIRouter
 from workhorse.api.auth import App, Caller
 from workhorse.api.routes.jobs import JobPath
 from workhorse.api.schemas import JobOut
-from workhorse.backends import base as b
-from workhorse.errors import InvalidTransitionError, JobNotFoundError
-from workhorse.jobs import JobState
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -22,13 +19,4 @@ router = APIRouter(prefix="/jobs", tags=["jobs"])
 def discard_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
     """Cancel a dead job, keeping its errors and when it died (discarding a discarded job
     changes nothing; 409 for a job that is not dead)."""
-    change = app.backend.job_discard(
-        b.JobDiscardParams(id=job_id, now=app.clock(), tenant=caller.tenant)
-    )
-    if change is None:
-        raise JobNotFoundError(f"job {job_id} not found")
-    if not change.changed and change.job.state is not JobState.CANCELLED:
-        raise InvalidTransitionError(
-            f"job {job_id} is {change.job.state}; only dead jobs can be discarded"
-        )
-    return JobOut.of(change.job)
+    return JobOut.of(app.discard(job_id, tenant=caller.tenant))

@@ -2,23 +2,14 @@
 
 from __future__ import annotations
 
-from functools import cache
-
 from fastapi import APIRouter
 
 from workhorse.api.auth import App
 from workhorse.api.errors import ApiError
 from workhorse.api.schemas import ErrorBody, Health
-from workhorse.backends.sql import load_migrations
 from workhorse.errors import WorkhorseError
 
 router = APIRouter(tags=["health"])
-
-_MIGRATIONS = {
-    "sqlite": "workhorse.backends.sqlite.migrations",
-    "postgresql": "workhorse.backends.postgres.migrations",
-    "postgres": "workhorse.backends.postgres.migrations",
-}
 
 
 @router.get(
@@ -35,10 +26,10 @@ async def healthz() -> Health:
 def readyz(app: App) -> Health:
     """Ready: the database answers and its schema is this version's (503 otherwise)."""
     try:
-        version = app.backend.schema_version()
+        status = app.schema_status()
     except WorkhorseError as exc:
         raise ApiError(503, "not_ready", f"database unavailable: {exc}") from None
-    latest = _latest_version(app.backend.url)
+    version, latest = status.version, status.latest
     if version < latest:
         raise ApiError(
             503,
@@ -51,12 +42,3 @@ def readyz(app: App) -> Health:
             503, "not_ready", f"database schema {version} is newer than this Workhorse ({latest})"
         )
     return Health(status="ready", schema_version=version)
-
-
-def _latest_version(url: str) -> int:
-    return _newest_migration(_MIGRATIONS[url.split(":", 1)[0].lower()])
-
-
-@cache
-def _newest_migration(package: str) -> int:
-    return load_migrations(package)[-1][0]

@@ -11,8 +11,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Header, Path, Query, Request, Response
 from starlette.convertors import IntegerConvertor, register_url_convertor
 
-from workhorse.api.auth import App, Caller
-from workhorse.api.enqueue import Idempotency, enqueue, request_hash, to_spec, to_specs
+from workhorse.api.auth import App, Caller, Principal
+from workhorse.api.enqueue import enqueue, request_hash, to_spec, to_specs
 from workhorse.api.errors import ApiError
 from workhorse.api.pagination import decode_cursor, encode_cursor
 from workhorse.api.schemas import (
@@ -27,6 +27,7 @@ from workhorse.api.schemas import (
 )
 from workhorse.api.types import Name
 from workhorse.jobs import JobState
+from workhorse.tasks import Idempotency
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
 
@@ -69,13 +70,20 @@ _CREATED: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _idempotency(request: Request, key: str | None, body: Any) -> Idempotency | None:
+def _idempotency(
+    request: Request, caller: Principal, key: str | None, body: Any
+) -> Idempotency | None:
+    """The request's ``Idempotency-Key``, kept in the caller's scope; None without one."""
     if key is None:
         return None
     if not key.isprintable() or not key.isascii():
         raise ApiError(422, "invalid_request", "Idempotency-Key must be printable ASCII")
-    ttl = request.app.state.settings.idempotency_ttl
-    return Idempotency(key=key, request_hash=request_hash(request.url.path, body), ttl=ttl)
+    return Idempotency(
+        scope=caller.idempotency_scope,
+        key=key,
+        request_hash=request_hash(request.url.path, body),
+        ttl=request.app.state.settings.idempotency_ttl,
+    )
 
 
 @router.post(
@@ -93,8 +101,8 @@ def create_job(
     """Enqueue one job: 201 with the job, or 200 with the existing job when a unique key or a
     repeated Idempotency-Key matched one."""
     spec = to_spec(app, caller, body)
-    idem = _idempotency(request, idempotency_key, body.model_dump(mode="json"))
-    [inserted] = enqueue(app, caller, [spec], idem).jobs
+    idem = _idempotency(request, caller, idempotency_key, body.model_dump(mode="json"))
+    [inserted] = enqueue(app, [spec], idem)
     if not inserted.created:
         response.status_code = 200
     return JobOut.of(app.get_job(inserted.id))
@@ -119,18 +127,18 @@ def create_jobs(
     """Enqueue up to 1,000 jobs in one transaction: all are stored, or none (200 for a replayed
     Idempotency-Key)."""
     specs = to_specs(app, caller, body.jobs)
-    idem = _idempotency(request, idempotency_key, body.model_dump(mode="json"))
-    result = enqueue(app, caller, specs, idem)
-    if result.replayed:
+    idem = _idempotency(request, caller, idempotency_key, body.model_dump(mode="json"))
+    handles = enqueue(app, specs, idem)
+    if handles[0].replayed:  # a batch is replayed whole or not at all
         response.status_code = 200
-    return JobBatchOut(jobs=[EnqueuedJob(id=job.id, created=job.created) for job in result.jobs])
+    return JobBatchOut(jobs=[EnqueuedJob(id=job.id, created=job.created) for job in handles])
 
 
 @router.post("/redrive", response_model=RedriveOut, operation_id="redriveJobs")
 def redrive(body: RedriveRequest, app: App, caller: Caller) -> RedriveOut:
     """Retry (requeue) or cancel (discard) every dead job matching the filters; with dry_run,
     count them. A tenant key acts on its own tenant only."""
-    count = app.redrive(
+    count = app.admin.redrive(
         body.action,
         tenant=caller.tenant_filter(body.tenant),
         queue=body.queue,

@@ -47,9 +47,7 @@ def stats(
     until = _bucket_end(app.clock(), bucket)
     step = timedelta(seconds=bucket)
     since = until - timedelta(seconds=window)
-    found = app.backend.job_stats(
-        b.JobStatsParams(since=since, until=until, bucket=step, tenant=scope)
-    )
+    found = app.admin.job_stats(since=since, until=until, bucket=step, tenant=scope)
     by_start = {row.start: row for row in found}
     starts = [since + index * step for index in range(window // bucket)]
     return StatsOut(
@@ -66,8 +64,8 @@ def stats(
 def worker_loads(app: App, caller: Admin) -> WorkerLoadsOut:
     """Every registered worker with its running jobs and utilisation (running / concurrency);
     admin keys only, as workers are shared by every tenant."""
-    workers = app.backend.worker_list(b.WorkerListParams())
-    running = app.backend.job_count_by_worker(b.JobCountByWorkerParams())
+    workers = app.admin.list_workers()
+    running = app.admin.running_by_worker()
     return WorkerLoadsOut(workers=[_load_out(w, running.get(w.id, 0)) for w in workers])
 
 

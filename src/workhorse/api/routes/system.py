@@ -9,7 +9,6 @@ from fastapi import APIRouter, Query
 from workhorse.api.auth import Admin, App, Caller
 from workhorse.api.schemas import QueueOut, QueuesOut, WorkerOut, WorkersOut
 from workhorse.api.types import Name
-from workhorse.backends import base as b
 from workhorse.jobs import JobState
 
 router = APIRouter()
@@ -22,7 +21,7 @@ def queues(
     tenant: Annotated[Name | None, Query(description="Admin keys only.")] = None,
 ) -> QueuesOut:
     """Job counts by state for every (tenant, queue) with jobs; a tenant key sees its own."""
-    rows = app.backend.job_count(b.JobCountParams(tenant=caller.tenant_filter(tenant)))
+    rows = app.admin.queue_counts(tenant=caller.tenant_filter(tenant))
     grouped: dict[tuple[str, str], dict[JobState, int]] = {}
     for row in rows:
         counts = grouped.setdefault((row.tenant, row.queue), dict.fromkeys(JobState, 0))
@@ -38,7 +37,7 @@ def queues(
 @router.get("/workers", response_model=WorkersOut, tags=["workers"], operation_id="listWorkers")
 def workers(app: App, caller: Admin) -> WorkersOut:
     """Registered workers with their last heartbeat (admin keys only)."""
-    found = app.backend.worker_list(b.WorkerListParams())
+    found = app.admin.list_workers()
     return WorkersOut(
         workers=[
             WorkerOut(

@@ -103,6 +103,10 @@ class Backend(Protocol):
     def schema_version(self) -> int:
         """The highest applied migration, 0 for an empty database."""
 
+    def schema_latest(self) -> int:
+        """The newest migration this Workhorse knows (what ``migrate`` brings the schema to);
+        reads no database."""
+
     def storage_vacuum(self) -> None:
         """Reclaim what finished and updated job rows left behind, and refresh the planner's
         statistics (PostgreSQL's autovacuum normally does this; benchmarks start with it)."""

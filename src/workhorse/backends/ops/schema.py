@@ -14,7 +14,7 @@ def schema_version(store: Store) -> int:
     return max((row["version"] for row in store.read("schema_versions")), default=0)
 
 
-def schema_newest(store: Store) -> int:
+def schema_latest(store: Store) -> int:
     """The newest migration this Workhorse ships for the database."""
     migrations = load_migrations(store.migrations)
     return migrations[-1][0] if migrations else 0
@@ -22,7 +22,7 @@ def schema_newest(store: Store) -> int:
 
 def refuse_newer(store: Store, version: int) -> None:
     """A database migrated by a newer Workhorse than this one is a SchemaError."""
-    newest = schema_newest(store)
+    newest = schema_latest(store)
     if version > newest:
         raise SchemaError(
             f"{store.name} has schema version {version}, newer than this Workhorse "
