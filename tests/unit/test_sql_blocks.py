@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 import pytest
@@ -197,6 +198,30 @@ def test_every_claim_step_has_blocks_of_its_name_and_every_claim_block_a_step(pa
 
     assert {step for step in steps if not any(owner(b) == step for b in blocks)} == set()
     assert {block for block in blocks if owner(block) is None} == set()
+
+
+def test_every_protocol_operation_has_a_conformance_test_of_its_name() -> None:
+    """One name in three places: ``tests/backends/test_<operation>.py``, or a test function
+    ``test_<operation>_…`` in the module of its noun."""
+    suite = Path(__file__).parent.parent / "backends"
+    modules = {path.stem for path in suite.glob("test_*.py")}
+    tests = set().union(
+        *(
+            re.findall(r"^def (test_\w+)", path.read_text("utf-8"), re.MULTILINE)
+            for path in suite.glob("test_*.py")
+        )
+    )
+    operations = {
+        name
+        for name, _ in inspect.getmembers(base.Backend, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    untested = {
+        op
+        for op in operations
+        if f"test_{op}" not in modules and not any(t.startswith(f"test_{op}_") for t in tests)
+    }
+    assert untested == set()
 
 
 def test_load_migrations_returns_one_to_n_in_order() -> None:
