@@ -11,7 +11,7 @@ import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from workhorse.scheduling.fairness import MIN_COST, TenantDemand, allocate, decayed, refill
+from workhorse.fairness import MIN_COST, TenantDemand, allocate, decayed, refill
 
 # -- allocate: tables of cases -----------------------------------------------------------------
 
