@@ -17,6 +17,7 @@ import sqlite3
 import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -217,7 +218,7 @@ def test_prometheus_stores_the_series_of_serve_demo(workspace: Workspace) -> Non
             assert {row["metric"]["outcome"] for row in finished} >= {"succeeded", "retried"}
             for query in ("workhorse_queue_jobs", "workhorse_desired_workers", "workhorse_workers"):
                 stored = wait_until(
-                    lambda q=query: _query(base, q, log),  # type: ignore[misc]
+                    partial(_query, base, query, log),
                     timeout=30,
                     what=f"Prometheus to store {query}",
                     interval=0.5,

@@ -54,11 +54,11 @@ def test_serve_keeps_the_password_and_token_out_of_logs_and_worker_command_lines
         tasksmod.app.close()
         tasksmod.app.database_url = secret_url
         try:
-            workers = wait_until(
-                lambda: len(_children(serve.pid)) == 2 and _children(serve.pid),
-                timeout=30,
-                what="serve to start two workers",
-            )
+            def two_workers() -> list[int] | None:
+                children = _children(serve.pid)
+                return children if len(children) == 2 else None
+
+            workers = wait_until(two_workers, timeout=30, what="serve to start two workers")
             lines = [_command_line(pid) for pid in workers]
             assert all(" worker " in line for line in lines), lines
             assert not [line for line in lines if PASSWORD in line or METRICS_TOKEN in line]

@@ -1,15 +1,30 @@
-"""How workers end: SIGTERM drains within the grace period or hands jobs back; --burst exits."""
+"""How workers end: SIGTERM drains within the grace period or hands jobs back, also while the
+database is unavailable; --burst exits."""
 
 from __future__ import annotations
 
 import signal
+import sqlite3
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 
 from workhorse import JobState, Workhorse
+from workhorse.backends import base as b
+from workhorse.backends import open_backend
+from workhorse.errors import DatabaseError
+from workhorse.worker.session import CLEAN_UP
 
-from ._harness import Workspace, all_jobs, wait_until
+from ._harness import Proc, Workspace, all_jobs, error_types, wait_until
 from .fixtures import tasksmod
+
+OUTAGE_GRACE = 1.0
+EXIT_BOUND = OUTAGE_GRACE + CLEAN_UP + 4
+"""How long after SIGTERM a worker may take to exit during an outage: the grace period, the
+clean-up time, and a margin for starting and ending the process on a busy machine."""
 
 
 def _enqueue_slow(app: Workhorse, pairs: int, seconds: float) -> list[int]:
@@ -116,3 +131,77 @@ def test_a_second_sigterm_hands_running_jobs_back_at_once(
     jobs = all_jobs(app)
     assert [(jobs[i].state, jobs[i].attempts) for i in ids] == [(JobState.QUEUED, 0)] * 2
     assert "second stop signal" in worker.stderr()
+
+
+@contextmanager
+def _write_locked(workspace: Workspace) -> Iterator[None]:
+    """The database unavailable: another connection holds SQLite's write lock, so every write
+    waits out its busy timeout (30 s) and then fails. (Replacing or chmod-ing the file would
+    not do: connections already open keep using it.)"""
+    holder = sqlite3.connect(workspace.db_path, isolation_level=None, timeout=10)
+    holder.execute("BEGIN IMMEDIATE")
+    try:
+        _check_writes_fail(workspace.db_path)
+        yield
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+
+
+def _check_writes_fail(path: Path) -> None:
+    probe = open_backend(f"sqlite:///{path}?busy_timeout=0.2", auto_migrate=False)
+    try:
+        with pytest.raises(DatabaseError, match="locked"):
+            probe.worker_delete(b.WorkerDeleteParams(id="probe"))
+    finally:
+        probe.close()
+
+
+def _sigterm_and_time_exit(worker: Proc) -> tuple[int, float]:
+    started = time.monotonic()
+    worker.signal(signal.SIGTERM)
+    code = worker.wait_exit(EXIT_BOUND + 20)
+    return code, time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_sigterm_in_an_outage_exits_3_in_bounded_time_and_the_job_returns_after_its_lease(
+    workspace: Workspace, app: Workhorse
+) -> None:
+    job_id = tasksmod.slow_first.enqueue(60).id
+    options = ("--grace", str(OUTAGE_GRACE), "--lease", "3")
+    worker = workspace.start_worker(*options, name="stranded")
+    wait_until(lambda: _started(workspace, 1), timeout=30, what="the job to start")
+
+    with _write_locked(workspace):
+        code, took = _sigterm_and_time_exit(worker)
+
+    assert code == 3, worker.stderr()[-3000:]
+    assert took < EXIT_BOUND, f"exited {took:.1f}s after SIGTERM"
+    assert "could not hand back 1 job(s): the database did not answer" in worker.stderr()
+    assert "they return to the queue when their leases expire" in worker.stderr()
+    assert app.get_job(job_id).state is JobState.RUNNING, "still under the stopped worker's lease"
+
+    workspace.start_worker(*options, name="later")
+    wait_until(
+        lambda: app.get_job(job_id).state is JobState.SUCCEEDED,
+        timeout=60,
+        what="the job to come back through lease expiry and run again",
+    )
+    job = app.get_job(job_id)
+    assert (job.attempts, job.result, error_types(job)) == (2, 2, ["WorkerLostError"])
+
+
+@pytest.mark.slow
+def test_sigterm_in_an_outage_with_nothing_to_hand_back_exits_0_in_bounded_time(
+    workspace: Workspace,
+) -> None:
+    worker = workspace.start_worker("--grace", str(OUTAGE_GRACE), name="idle")
+    wait_until(lambda: " started: " in worker.stderr(), timeout=30, what="the worker to start")
+
+    with _write_locked(workspace):
+        code, took = _sigterm_and_time_exit(worker)
+
+    assert code == 0, worker.stderr()[-3000:]
+    assert took < EXIT_BOUND, f"exited {took:.1f}s after SIGTERM"
+    assert "could not hand back" not in worker.stderr()

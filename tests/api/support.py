@@ -135,8 +135,8 @@ class Api:
     # -- jobs, driven through the storage Protocol ---------------------------------------------
 
     def enqueue(self, task: str = "add", tenant: str = "acme", **options: Any) -> int:
-        args = {"add": [1, 2], "send": ["x@example.com"], "fail": []}[task]
-        return self.app.enqueue(task, args, tenant=tenant, **options).id
+        args: dict[str, list[object]] = {"add": [1, 2], "send": ["x@example.com"], "fail": []}
+        return self.app.enqueue(task, args[task], tenant=tenant, **options).id
 
     def finish(self, job_id: int, state: JobState, error_type: str = "ValueError") -> None:
         """Run ``job_id`` (queued) to succeeded or dead, as a worker would."""

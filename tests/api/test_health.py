@@ -81,9 +81,9 @@ def test_only_admin_keys_read_the_registered_tasks_in_the_schema(api: Api) -> No
 def _execute(url: str, template: str, *values: int) -> None:
     """Run one statement on the store behind the API's back (``{}``: a parameter)."""
     if url.startswith("sqlite"):
-        with sqlite3.connect(url.removeprefix("sqlite:///")) as conn:
-            conn.execute(template.format(*["?"] * len(values)), values)
-        conn.close()
+        with sqlite3.connect(url.removeprefix("sqlite:///")) as lite:
+            lite.execute(template.format(*["?"] * len(values)), values)
+        lite.close()
         return
     params = ["%s"] * len(values)
     if "INSERT" in template:

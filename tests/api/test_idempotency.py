@@ -45,7 +45,7 @@ def test_the_same_key_with_another_body_is_409(api: Api) -> None:
 def test_equivalent_bodies_are_the_same_request(api: Api) -> None:
     client = api.client("acme")
     first = _post(client, "order-10", {"task": "add", "args": [1, 2]})
-    spelled_out = {"task": "add", "args": [1, 2], "kwargs": {}, "queue": None}
+    spelled_out: dict[str, object] = {"task": "add", "args": [1, 2], "kwargs": {}, "queue": None}
     assert _post(client, "order-10", spelled_out).json()["id"] == first.json()["id"]
 
 

@@ -151,7 +151,7 @@ def test_list_filters_by_state_queue_and_task(api: Api) -> None:
     done = api.enqueue("add")
     api.finish(done, JobState.SUCCEEDED)
 
-    def ids(**params: object) -> list[int]:
+    def ids(**params: str | list[str]) -> list[int]:
         response = client.get("/v1/jobs", params=params)
         assert response.status_code == 200
         return [job["id"] for job in response.json()["jobs"]]

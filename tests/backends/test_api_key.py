@@ -61,6 +61,16 @@ def test_api_key_insert_refuses_a_taken_prefix(backend: Backend) -> None:
     assert _get(backend, "wh_same") == first
 
 
+def test_api_key_get_finds_a_revoked_key_too_and_no_unknown_prefix(backend: Backend) -> None:
+    key = _insert(backend, "wh_gone")
+    revoked = backend.api_key_revoke(b.ApiKeyRevokeParams(prefix="wh_gone", now=at(3)))
+    assert revoked is not None
+    assert _get(backend, "wh_gone") == revoked
+    assert revoked.id == key.id
+    assert revoked.revoked_at == at(3)
+    assert _get(backend, "wh_gon") is None
+
+
 def test_api_key_list_is_in_creation_order_and_can_hide_revoked_keys(backend: Backend) -> None:
     keys = [_insert(backend, f"wh_{n}", seconds=n) for n in range(3)]
     backend.api_key_revoke(b.ApiKeyRevokeParams(prefix="wh_1", now=at(10)))

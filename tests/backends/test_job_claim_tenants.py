@@ -264,6 +264,16 @@ def test_job_claim_a_tenant_held_back_by_its_concurrency_key_does_not_block_othe
     assert [job.id for job in jobs.claim(limit=1, now=at(1))] == [other]
 
 
+def test_job_claim_holds_back_only_the_tenant_whose_key_is_at_its_limit(jobs: Jobs) -> None:
+    """Tenant names may contain '/': "a/b" with key "c" at its limit must not hold back "a" with
+    key "b/c" (the pairs are told apart as pairs, not as joined strings). Both tenants have used
+    nothing, so one round serves both and learns both tenants' keys at their limit."""
+    jobs.running(tenant="a/b", concurrency_key="c", concurrency_limit=1)
+    jobs.insert(tenant="a/b", concurrency_key="c", concurrency_limit=1)
+    other = jobs.insert(tenant="a", concurrency_key="b/c", concurrency_limit=1)
+    assert [job.id for job in jobs.claim(limit=10)] == [other]
+
+
 # -- priorities and fair share -----------------------------------------------------------------
 
 

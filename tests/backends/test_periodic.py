@@ -6,8 +6,12 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
+import pytest
+
 from workhorse.backends import Backend
 from workhorse.backends import base as b
+from workhorse.errors import QuotaExceededError
+from workhorse.tenants import Tenant
 
 from .conftest import OpenStore
 from .support import Jobs, at, new_job
@@ -58,6 +62,20 @@ def test_periodic_fire_schedules_are_independent(backend: Backend) -> None:
     assert _fire(backend, at(60), job=new_job(at(60)), name="a") is not None
     assert _fire(backend, at(60), job=new_job(at(60)), name="b") is not None
     assert _last(backend) == {"a": at(60), "b": at(60)}
+
+
+def test_periodic_fire_past_the_tenants_max_queued_is_refused_and_keeps_the_slot(
+    backend: Backend,
+) -> None:
+    """A fired job is enqueued like any other: past its tenant's ``max_queued`` it is refused
+    whole, and the slot stays unfired for the next attempt."""
+    backend.tenant_upsert(b.TenantUpsertParams(tenant=Tenant(name="acme", max_queued=1), now=at(0)))
+    Jobs(backend).insert(tenant="acme")
+    _fire(backend, at(0), job=None)
+    with pytest.raises(QuotaExceededError):
+        _fire(backend, at(60), job=new_job(at(60), tenant="acme"))
+    assert _last(backend) == {"nightly": at(0)}
+    assert len(Jobs(backend).all()) == 1
 
 
 def test_periodic_fire_racing_schedulers_fire_a_slot_once(open_store: OpenStore) -> None:

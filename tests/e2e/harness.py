@@ -11,6 +11,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
+from functools import partial
 from pathlib import Path
 from typing import TypeVar
 
@@ -133,6 +134,9 @@ class Site:
     def state(self, job_id: int) -> JobState:
         return self.app.get_job(job_id).state
 
+    def ended(self, job_id: int) -> bool:
+        return self.state(job_id).terminal
+
     def wait_state(self, job_id: int, state: JobState, timeout: float = 10) -> None:
         wait_until(
             lambda: self.state(job_id) is state, timeout=timeout, what=f"job {job_id} {state}"
@@ -142,10 +146,7 @@ class Site:
         """Run these jobs with a worker until each has ended."""
         with self.worker():
             for job_id in ids:
-                wait_until(
-                    lambda job_id=job_id: self.state(job_id).terminal,  # type: ignore[misc]
-                    what=f"job {job_id} to end",
-                )
+                wait_until(partial(self.ended, job_id), what=f"job {job_id} to end")
 
     def dead(self, task: str = "charge", *args: object, tenant: str = "acme") -> int:
         """A job that died on a worker (``charge`` jobs fail while ``switches.fail`` is set)."""

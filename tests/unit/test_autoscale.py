@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 import pytest
 from hypothesis import given
@@ -61,6 +62,16 @@ def test_slots_per_worker_come_from_settings_then_the_registry_then_the_default(
     assert AutoscaleSettings(default_slots_per_worker=4).slots(0, 0) == 4
 
 
+class _SettingsFields(TypedDict, total=False):
+    min_workers: int
+    max_workers: int
+    slots_per_worker: int | None
+    headroom: float
+    drain_target: timedelta
+    window: timedelta
+    cooldown: timedelta
+
+
 @pytest.mark.parametrize(
     ("changes", "message"),
     [
@@ -74,9 +85,9 @@ def test_slots_per_worker_come_from_settings_then_the_registry_then_the_default(
         ({"cooldown": timedelta(seconds=-1)}, "cooldown"),
     ],
 )
-def test_settings_are_checked_eagerly(changes: dict[str, object], message: str) -> None:
+def test_settings_are_checked_eagerly(changes: _SettingsFields, message: str) -> None:
     with pytest.raises(ValueError, match=message):
-        AutoscaleSettings(**changes)  # type: ignore[arg-type]
+        AutoscaleSettings(**changes)
 
 
 # -- hysteresis ------------------------------------------------------------------------------

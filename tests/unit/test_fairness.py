@@ -5,18 +5,29 @@ from __future__ import annotations
 
 import math
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from workhorse.scheduling.fairness import MIN_COST, TenantDemand, allocate, decayed, refill
+from workhorse.fairness import MIN_COST, TenantDemand, allocate, decayed, refill
 
 # -- allocate: tables of cases -----------------------------------------------------------------
 
 
-def _demand(name: str, **fields: float | int | None) -> TenantDemand:
-    return TenantDemand(name=name, **fields)  # type: ignore[arg-type]
+class _DemandFields(TypedDict, total=False):
+    weight: float
+    usage: float
+    running: int
+    max_running: int | None
+    tokens: float | None
+    mean_cost: float
+    available: int | None
+
+
+def _demand(name: str, **fields: Unpack[_DemandFields]) -> TenantDemand:
+    return TenantDemand(name=name, **fields)
 
 
 ALLOCATE_CASES: list[tuple[str, list[TenantDemand], int, dict[str, int]]] = [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import TypedDict, Unpack
 
 from workhorse.backends import base as b
 from workhorse.jobs import JobState
@@ -12,10 +13,17 @@ from workhorse.observability.gauges import GaugeSettings, summarise
 S = JobState
 
 
+class _WindowCounts(TypedDict, total=False):
+    created: int
+    due: int
+    runs: int
+    run_seconds: float
+
+
 def _group(
-    tenant: str, state: JobState, count: int, queue: str = "default", **more: float
+    tenant: str, state: JobState, count: int, queue: str = "default", **more: Unpack[_WindowCounts]
 ) -> b.JobGroupStats:
-    return b.JobGroupStats(tenant=tenant, queue=queue, state=state, count=count, **more)  # type: ignore[arg-type]
+    return b.JobGroupStats(tenant=tenant, queue=queue, state=state, count=count, **more)
 
 
 def _snapshot(*groups: b.JobGroupStats, workers: int = 0, slots: int = 0) -> b.MetricsSnapshot:

@@ -6,14 +6,18 @@ import contextvars
 import io
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import ParamSpec, TypeVar
 
 import pytest
 from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 
 from workhorse.observability import logs
+
+P = ParamSpec("P")
+T = TypeVar("T")
 
 TRACEPARENT = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"
 
@@ -56,9 +60,9 @@ def _record(message: str = "job %d done", *args: object, exc: bool = False) -> l
     )
 
 
-def _in_context(fn: object, *args: object) -> object:
+def _in_context(fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T:
     """Run with context variables of its own, so nothing leaks into other tests."""
-    return contextvars.copy_context().run(fn, *args)  # type: ignore[arg-type]
+    return contextvars.copy_context().run(fn, *args, **kwargs)
 
 
 def _json_line(record: logging.LogRecord) -> dict[str, object]:

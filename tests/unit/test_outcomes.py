@@ -10,8 +10,8 @@ import pytest
 from workhorse.backends.base import ClaimedJob, ErrorRecord
 from workhorse.errors import WorkerLostError
 from workhorse.jobs import JobState
+from workhorse.outcomes import error_record, failed, failure, succeeded
 from workhorse.retry import RetryPolicy
-from workhorse.worker.outcomes import error_record, failed, failure, succeeded
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 POLICY = RetryPolicy(base=timedelta(seconds=5), factor=2, max_delay=timedelta(minutes=1))

@@ -6,6 +6,7 @@ import math
 import random
 import statistics
 from datetime import UTC, datetime, timedelta
+from typing import TypedDict
 
 import pytest
 from hypothesis import given, settings
@@ -134,6 +135,12 @@ def test_next_attempt_at_is_now_plus_the_jittered_delay(attempt: int, max_attemp
     assert when == NOW + policy.delay(attempt, random.Random(99))
 
 
+class _PolicyFields(TypedDict, total=False):
+    base: timedelta
+    factor: float
+    max_delay: timedelta
+
+
 @pytest.mark.parametrize(
     "kwargs",
     [
@@ -146,9 +153,9 @@ def test_next_attempt_at_is_now_plus_the_jittered_delay(attempt: int, max_attemp
     ],
     ids=["negative-base", "factor-half", "factor-zero", "negative-factor", "negative-max", "nan"],
 )
-def test_invalid_policy_raises_value_error(kwargs: dict[str, object]) -> None:
+def test_invalid_policy_raises_value_error(kwargs: _PolicyFields) -> None:
     with pytest.raises(ValueError, match="retry"):
-        RetryPolicy(**kwargs)  # type: ignore[arg-type]
+        RetryPolicy(**kwargs)
 
 
 def test_policy_is_frozen() -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from workhorse.errors import NotJSONError, WorkhorseError
 from workhorse.serialization import check_json, dumps, loads
 
-storable_text = st.text(st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"))
+storable_text = st.text(st.characters(exclude_categories=["Cs"], exclude_characters="\x00"))
 """Text every database stores: no NUL characters, no lone surrogates."""
 
 json_values = st.recursive(

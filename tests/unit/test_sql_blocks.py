@@ -4,49 +4,65 @@ from __future__ import annotations
 
 import ast
 import inspect
+import re
 from pathlib import Path
 
 import pytest
 
-from workhorse.backends import base
+from workhorse.backends import base, claiming, ops
 from workhorse.backends.sql import load_blocks, load_migrations, parse_blocks
-from workhorse.backends.sqlite import backend as sqlite_backend
 
 SQLITE = "workhorse.backends.sqlite"
 
 
+_STATEMENT_CALLS = {"all", "one", "count", "read", "write"}
+"""The Tx and Store methods that run a named block given as their first argument."""
+
+
 def _names_used(source: str) -> set[str]:
-    """Block names the module uses: ``_Q["name"]`` and ``self._read("name", ...)`` (or
-    ``self._all``)."""
+    """Block names a module runs: the first argument of a statement call (``tx.all("name", …)``,
+    ``store.read("name")``; either branch of a conditional) and ``QUERIES["name"]``."""
     used: set[str] = set()
+
+    def collect(node: ast.expr) -> None:
+        if isinstance(node, ast.Constant) and isinstance(node.value, str):
+            used.add(node.value)
+        elif isinstance(node, ast.IfExp):
+            collect(node.body)
+            collect(node.orelse)
+
     for node in ast.walk(ast.parse(source)):
-        key: object = None
         if (
-            isinstance(node, ast.Subscript)
-            and isinstance(node.value, ast.Name)
-            and node.value.id == "_Q"
-            and isinstance(node.slice, ast.Constant)
-        ):
-            key = node.slice.value
-        elif (
             isinstance(node, ast.Call)
             and isinstance(node.func, ast.Attribute)
-            and node.func.attr in {"_read", "_all"}
+            and node.func.attr in _STATEMENT_CALLS
             and node.args
-            and isinstance(node.args[0], ast.Constant)
         ):
-            key = node.args[0].value
-        if isinstance(key, str):
-            used.add(key)
+            collect(node.args[0])
+        elif (
+            isinstance(node, ast.Subscript)
+            and isinstance(node.value, ast.Name)
+            and node.value.id == "QUERIES"
+        ):
+            collect(node.slice)
     return used
+
+
+def _sources(package: str) -> list[Path]:
+    """The modules that run ``package``'s blocks: its own, and the operations both share."""
+    backends = Path(inspect.getfile(ops)).parent.parent
+    return [*(backends / "ops").glob("*.py"), *(backends / package.rsplit(".", 1)[1]).glob("*.py")]
 
 
 _NOT_SQL = {"close", "listener", "migrate", "schema_latest", "schema_version"}
 """Protocol methods that are not data operations: no SQL block of their name."""
 
-_STEPS = {"workhorse.backends.postgres": {"job_claim": "claim_mark_running"}}
-"""Operations a backend implements in several steps, and the block of the step that names them
-(PostgreSQL's claim is the claim_* blocks of workhorse.backends.claiming)."""
+_STEPS = {"job_claim": "claim_mark_running"}
+"""Operations implemented in several steps, and the block of the step that names them (the claim
+is the claim_* blocks of the ClaimStore steps in workhorse.backends.claiming)."""
+
+_NOT_SQL_STEPS = {"atomic"}
+"""ClaimStore steps that are a transaction, not a statement."""
 
 
 def _protocol_operations() -> set[str]:
@@ -83,6 +99,48 @@ def test_parse_blocks_rejects_duplicate_names() -> None:
         parse_blocks("-- name: twice\nSELECT 1\n-- name: other\nSELECT 2\n-- name: twice\nSELECT 3")
 
 
+def test_parse_blocks_includes_a_fragment_at_the_include_lines_indentation() -> None:
+    text = (
+        "-- name: count\n"
+        "SELECT count(*) FROM t\n"
+        "WHERE a\n"
+        "  -- include: filter\n"
+        "\n"
+        "-- fragment: filter\n"
+        "AND b\n"
+        "AND (c\n"
+        "     OR d)\n"
+        "\n"
+        "-- name: rows\n"
+        "SELECT * FROM t WHERE a\n"
+        "-- include: filter\n"
+        "LIMIT 1\n"
+    )
+    assert parse_blocks(text) == {
+        "count": "SELECT count(*) FROM t\nWHERE a\n  AND b\n  AND (c\n       OR d)",
+        "rows": "SELECT * FROM t WHERE a\nAND b\nAND (c\n     OR d)\nLIMIT 1",
+    }
+
+
+@pytest.mark.parametrize(
+    ("text", "error"),
+    [
+        ("-- name: a\nSELECT 1\n-- include: nowhere\n", "'nowhere' is included but not defined"),
+        ("-- name: a\nSELECT 1\n-- fragment: spare\nAND x\n", r"\['spare'\] are never included"),
+        (
+            "-- fragment: f\nAND x\n-- include: g\n-- fragment: g\nAND y\n",
+            "'f' includes another",
+        ),
+        ("-- fragment: a\nAND x\n-- name: a\nSELECT 1\n-- include: a\n", "'a' is defined twice"),
+    ],
+)
+def test_parse_blocks_rejects_unknown_unused_nested_and_clashing_fragments(
+    text: str, error: str
+) -> None:
+    with pytest.raises(ValueError, match=error):
+        parse_blocks(text)
+
+
 def test_parse_blocks_tolerates_spacing_in_the_name_line() -> None:
     assert parse_blocks("--name:a\nSELECT 1\n--   name:   b  \nSELECT 2") == {
         "a": "SELECT 1",
@@ -93,8 +151,7 @@ def test_parse_blocks_tolerates_spacing_in_the_name_line() -> None:
 @pytest.mark.parametrize("package", [SQLITE, "workhorse.backends.postgres"])
 def test_every_block_is_used_by_its_backend_and_vice_versa(package: str) -> None:
     blocks = set(load_blocks(package, "queries.sql"))
-    folder = Path(inspect.getfile(sqlite_backend)).parent.parent / package.rsplit(".", 1)[1]
-    used = set().union(*(_names_used(f.read_text("utf-8")) for f in folder.glob("*.py")))
+    used = set().union(*(_names_used(f.read_text("utf-8")) for f in _sources(package)))
     assert used, "found no block names in the backend source: has the lookup changed?"
     assert blocks - used == set(), "blocks nobody runs"
     assert used - blocks == set(), "blocks the backend needs but the file lacks"
@@ -115,15 +172,56 @@ def test_the_protocol_has_the_data_operations_checked_here() -> None:
 def test_every_protocol_operation_has_a_block_of_its_name(package: str) -> None:
     """One name in three places; a ``*_many`` operation may loop over its one-row block."""
     blocks = set(load_blocks(package, "queries.sql"))
-    steps = _STEPS.get(package, {})
     missing = {
         op
         for op in _protocol_operations()
         if op not in blocks
         and op.removesuffix("_many") not in blocks
-        and steps.get(op) not in blocks
+        and _STEPS.get(op) not in blocks
     }
     assert missing == set()
+
+
+@pytest.mark.parametrize("package", [SQLITE, "workhorse.backends.postgres"])
+def test_every_claim_step_has_blocks_of_its_name_and_every_claim_block_a_step(package: str) -> None:
+    """A ClaimStore step ``take`` is the block ``claim_take``, or blocks ``claim_take_*`` where
+    one database takes it in several statements; no claim_* block is outside a step."""
+    steps = {
+        name
+        for name, _ in inspect.getmembers(claiming.ClaimStore, inspect.isfunction)
+        if not name.startswith("_") and name not in _NOT_SQL_STEPS
+    }
+    blocks = {name for name in load_blocks(package, "queries.sql") if name.startswith("claim_")}
+
+    def owner(block: str) -> str | None:
+        return max((s for s in steps if block.startswith(f"claim_{s}")), key=len, default=None)
+
+    assert {step for step in steps if not any(owner(b) == step for b in blocks)} == set()
+    assert {block for block in blocks if owner(block) is None} == set()
+
+
+def test_every_protocol_operation_has_a_conformance_test_of_its_name() -> None:
+    """One name in three places: ``tests/backends/test_<operation>.py``, or a test function
+    ``test_<operation>_…`` in the module of its noun."""
+    suite = Path(__file__).parent.parent / "backends"
+    modules = {path.stem for path in suite.glob("test_*.py")}
+    tests = set().union(
+        *(
+            re.findall(r"^def (test_\w+)", path.read_text("utf-8"), re.MULTILINE)
+            for path in suite.glob("test_*.py")
+        )
+    )
+    operations = {
+        name
+        for name, _ in inspect.getmembers(base.Backend, inspect.isfunction)
+        if not name.startswith("_")
+    }
+    untested = {
+        op
+        for op in operations
+        if f"test_{op}" not in modules and not any(t.startswith(f"test_{op}_") for t in tests)
+    }
+    assert untested == set()
 
 
 def test_load_migrations_returns_one_to_n_in_order() -> None:

@@ -2,7 +2,7 @@
 
 A backend supplies a ``ClaimStore``: a handful of reads and writes, each one SQL block, run
 inside the claim's transaction. This module decides with the pure policy in
-``workhorse.scheduling.fairness``:
+``workhorse.fairness``:
 
 1. find the tenants with queued jobs in the worker's queues (a skip scan: one index probe per
    tenant, independent of the backlog), with their settings, in one read;
@@ -31,7 +31,7 @@ from datetime import datetime
 from typing import Protocol
 
 from workhorse.backends import base as b
-from workhorse.scheduling.fairness import MIN_COST, TenantDemand, allocate, decayed, refill
+from workhorse.fairness import MIN_COST, TenantDemand, allocate, decayed, refill
 
 OVERFETCH = 8
 """Extra candidates fetched per tenant, so a few jobs held back by their concurrency key do not

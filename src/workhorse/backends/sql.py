@@ -1,27 +1,58 @@
 """Named SQL blocks kept in ``.sql`` files, loaded once per backend.
 
 A file holds blocks that each start with a ``-- name: block_name`` line; the block's text runs to
-the next such line. Names match the Protocol operation they implement.
+the next such line. Names match the Protocol operation (or the step of one) they implement.
+
+A filter that several blocks share is written once, as a ``-- fragment: fragment_name`` block,
+and stands in each block that needs it as a line ``-- include: fragment_name``, which is replaced
+by the fragment's text at that line's indentation. Textual inclusion, rather than one block
+selecting from another, keeps every statement exactly as it would be written out by hand: a
+locking read and a count can share a filter, and the planner sees the same statement either way.
+Fragments do not include others; a fragment nobody includes is an error, as is an unknown one.
 """
 
 from __future__ import annotations
 
 import re
+import textwrap
 from functools import cache
 from importlib import resources
 
-_NAME = re.compile(r"^--\s*name:\s*(\w+)\s*$", re.MULTILINE)
+_HEADER = re.compile(r"^--\s*(name|fragment):\s*(\w+)\s*$", re.MULTILINE)
+_INCLUDE = re.compile(r"^(?P<indent>[ \t]*)--\s*include:\s*(?P<name>\w+)\s*$", re.MULTILINE)
 
 
 def parse_blocks(text: str) -> dict[str, str]:
-    """Split SQL text into named blocks; duplicate names are an error."""
+    """Split SQL text into named blocks with their fragments included; duplicate names, unknown
+    or unused fragments and fragments that include others are errors."""
+    blocks, fragments = _split(text)
+    unused = set(fragments)
+
+    def include(match: re.Match[str]) -> str:
+        name = match["name"]
+        if name not in fragments:
+            raise ValueError(f"SQL fragment {name!r} is included but not defined")
+        unused.discard(name)
+        return textwrap.indent(fragments[name], match["indent"])
+
+    expanded = {name: _INCLUDE.sub(include, body) for name, body in blocks.items()}
+    if unused:
+        raise ValueError(f"SQL fragments {sorted(unused)} are never included")
+    return expanded
+
+
+def _split(text: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The named blocks and the fragments of ``text``, as written."""
     blocks: dict[str, str] = {}
-    parts = _NAME.split(text)
-    for name, body in zip(parts[1::2], parts[2::2], strict=True):
-        if name in blocks:
+    fragments: dict[str, str] = {}
+    parts = _HEADER.split(text)
+    for kind, name, body in zip(parts[1::3], parts[2::3], parts[3::3], strict=True):
+        if name in blocks or name in fragments:
             raise ValueError(f"SQL block {name!r} is defined twice")
-        blocks[name] = body.strip()
-    return blocks
+        if kind == "fragment" and _INCLUDE.search(body):
+            raise ValueError(f"SQL fragment {name!r} includes another; fragments cannot")
+        (fragments if kind == "fragment" else blocks)[name] = body.strip()
+    return blocks, fragments
 
 
 @cache

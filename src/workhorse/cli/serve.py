@@ -26,12 +26,12 @@ from workhorse.cli.observability import (
     metrics_port_option,
     metrics_token_option,
 )
+from workhorse.dbcall import thread_db_call
 from workhorse.observability.gauges import GaugeSettings
 from workhorse.redact import redact_url
 from workhorse.scheduling.maintenance import Maintenance
 from workhorse.serve.supervisor import Supervisor, WorkerCommand
 from workhorse.serve.view import Rates, render, summary_line, take_snapshot
-from workhorse.worker.dbcall import thread_db_call
 
 if TYPE_CHECKING:
     from workhorse.api.app import ApiSettings

@@ -19,6 +19,9 @@ from workhorse.cli.observability import (
 from workhorse.observability.exposition import exposition_registry
 from workhorse.worker import Worker, WorkerConfig
 
+EXIT_NOT_HANDED_BACK = 3
+"""The exit status when the database could not be reached to hand running jobs back."""
+
 
 @click.command()
 @app_option(required=True)
@@ -73,7 +76,10 @@ def worker(
     log_format: str,
 ) -> None:
     """Claim and run jobs until SIGTERM/SIGINT (which drain gracefully) or, with --burst, until
-    no work is left."""
+    no work is left.
+
+    Exits 0 once its jobs finished or were handed back, and 3 when the database could not be
+    reached to hand them back (they return to the queue when their leases expire)."""
     setup_logging(log_level, log_format, service="workhorse-worker")
     app = load_app(app_path, database_url)
     queue_names = tuple(q.strip() for q in queues.split(",") if q.strip())
@@ -98,10 +104,14 @@ def worker(
     finally:
         if metrics is not None:
             metrics.stop()
-    app.close()
+    code = EXIT_NOT_HANDED_BACK if runner.stats.stranded else 0
     if runner.threads_alive:
-        # Sync tasks still running (timed out or handed back) cannot be interrupted; their jobs
-        # are already handed back or failed, so end the process without waiting for them.
+        # Sync tasks (timed out or handed back) and database calls that never answered cannot be
+        # interrupted; their jobs are handed back, failed or left to lease expiry, so end the
+        # process without waiting for them.
         sys.stdout.flush()
         sys.stderr.flush()
-        os._exit(0)
+        os._exit(code)
+    app.close()
+    if code:
+        sys.exit(code)

@@ -27,7 +27,7 @@ from workhorse.observability.metrics import AppMetrics, Operation, Outcome, Work
 
 if TYPE_CHECKING:
     from workhorse.backends import base as b
-    from workhorse.worker.dbcall import DbCall
+    from workhorse.dbcall import DbCall
 
 log = logging.getLogger("workhorse.worker")
 

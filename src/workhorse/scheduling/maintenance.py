@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING
 
 from workhorse.backends import base as b
 from workhorse.backoff import Backoff
+from workhorse.dbcall import DbCall
 from workhorse.scheduling.cron import fire_due
 from workhorse.scheduling.promoter import promote
 from workhorse.scheduling.pruner import forget_idempotency_keys, forget_workers, prune
 from workhorse.scheduling.reaper import reap
-from workhorse.worker.dbcall import DbCall
 
 if TYPE_CHECKING:
     from workhorse.app import Workhorse

@@ -7,8 +7,8 @@ from datetime import datetime
 
 from workhorse.backends import base as b
 from workhorse.errors import WorkerLostError
+from workhorse.outcomes import error_record, failure
 from workhorse.retry import RetryPolicy
-from workhorse.worker.outcomes import error_record, failure
 
 BATCH = 500
 

@@ -8,9 +8,9 @@ from datetime import timedelta
 
 from workhorse.backends import base as b
 from workhorse.backoff import Backoff
+from workhorse.dbcall import DbCall
 from workhorse.serialization import dumps
 from workhorse.types import JSON, Clock
-from workhorse.worker.dbcall import DbCall
 
 log = logging.getLogger("workhorse.worker")
 
@@ -57,6 +57,11 @@ class Completer:
         self._tokens[job_id] = token
         self._idle.clear()
         self._pending.set()
+
+    @property
+    def pending(self) -> int:
+        """Outcomes added and not yet written."""
+        return len(self._outcomes)
 
     async def drained(self) -> None:
         """Wait until everything added so far is written."""

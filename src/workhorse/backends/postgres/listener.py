@@ -9,12 +9,10 @@ from collections.abc import Sequence
 import psycopg
 from psycopg import sql
 
-from workhorse.backends.sql import load_blocks
+from workhorse.backends.postgres.statements import QUERIES
 from workhorse.backoff import Backoff
 
 log = logging.getLogger("workhorse.postgres")
-
-_Q = load_blocks("workhorse.backends.postgres", "queries.sql")
 
 
 class PostgresListener:
@@ -39,7 +37,7 @@ class PostgresListener:
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
         if self._conn is None or self._conn.closed:
             self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
-            row = self._conn.execute(_Q["listen_channel"]).fetchone()
+            row = self._conn.execute(QUERIES["listen_channel"]).fetchone()
             channel = str(row[0]) if row else "workhorse_jobs"
             self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
         return self._conn

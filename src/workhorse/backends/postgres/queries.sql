@@ -90,11 +90,12 @@ SELECT EXISTS (
               SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.name))
        OR (%(include_retrying)s AND EXISTS (
               SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.name))
-)
+) AS found
 
 -- name: job_finish_many
 -- Outcomes whose lease token still matches, and their run time added to each tenant's decayed
--- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average): one statement.
+-- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average that moves
+-- cost_weight of the way to the batch's mean; workhorse.fairness owns both): one statement.
 WITH done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
@@ -123,7 +124,8 @@ WITH done AS (
                               / %(window)s) + excluded.usage,
         usage_at = excluded.usage_at,
         mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
-                         ELSE 0.8 * t.mean_cost + 0.2 * excluded.mean_cost END
+                         ELSE (1 - %(cost_weight)s) * t.mean_cost
+                              + %(cost_weight)s * excluded.mean_cost END
 )
 SELECT id FROM done
 
@@ -187,7 +189,6 @@ UPDATE workhorse_jobs
 SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
     started_at = NULL, updated_at = %(now)s
 WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND state = 'dead'
-RETURNING queue
 
 -- name: job_progress
 UPDATE workhorse_jobs AS j
@@ -286,9 +287,16 @@ CROSS JOIN LATERAL (
 ) AS r
 
 -- name: claim_take
--- Each tenant's best queued jobs (up to its limit), locked; when none of them has a concurrency key (the common
--- case), the best `slots` of each tenant are marked running in the same statement. Otherwise
--- nothing is marked and the candidates go through the concurrency-key admission.
+-- Each tenant's best queued jobs (up to its limit), locked; when none of them has a concurrency
+-- key (the common case), the best `slots` of each tenant are marked running in the same
+-- statement. Otherwise nothing is marked and the candidates go through the concurrency-key
+-- admission. Keys at their limit come as parallel arrays of (tenant, key): tenant names may
+-- contain any character, so no joined string could tell the pairs apart.
+-- MATERIALIZED: the LATERAL scan must run exactly once. `c` is read three times (the ranking,
+-- the keyed check, the result) and every read must see the one set of rows it locked: run again,
+-- SKIP LOCKED could find other rows (other claimers lock rows meanwhile), and jobs could be
+-- marked running that the result does not return. PostgreSQL materializes a CTE read more than
+-- once by default; the keyword makes that a requirement rather than a planner default.
 WITH c AS MATERIALIZED (
     SELECT c.* FROM unnest(%(tenants)s::text[], %(limits)s::int[]) AS t(name, n)
     CROSS JOIN unnest(%(queues)s::text[]) AS q(name)
@@ -296,8 +304,10 @@ WITH c AS MATERIALIZED (
         SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
         WHERE state = 'queued' AND queue = q.name AND tenant = t.name
           AND id <> ALL(%(exclude)s::bigint[])
-          AND (concurrency_key IS NULL
-               OR NOT (tenant || '/' || concurrency_key) = ANY(%(blocked)s::text[]))
+          AND (concurrency_key IS NULL OR NOT EXISTS (
+              SELECT 1 FROM unnest(%(blocked_tenants)s::text[], %(blocked_keys)s::text[])
+                  AS k(tenant, key)
+              WHERE k.tenant = t.name AND k.key = concurrency_key))
         ORDER BY priority DESC, run_at, id
         LIMIT t.n
         FOR UPDATE SKIP LOCKED
@@ -337,6 +347,8 @@ HAVING count(*) >= max(concurrency_limit)
 
 -- name: claim_running_by_key
 -- Only keys whose transaction-scoped advisory lock we get: two claimers never both admit a key.
+-- The lock is a hash of the pair: two pairs may share one (a key then waits a round), which never
+-- admits a key past its limit.
 SELECT k.tenant, k.key,
        (SELECT count(*) FROM workhorse_jobs
         WHERE state = 'running' AND tenant = k.tenant AND concurrency_key = k.key) AS count
@@ -467,22 +479,25 @@ WHERE ctid IN (
     SELECT ctid FROM workhorse_idempotency WHERE expires_at < %(now)s LIMIT %(limit)s
 )
 
+-- fragment: job_redrive_filter
+AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+AND (%(queue)s::text IS NULL OR queue = %(queue)s)
+AND (%(task)s::text IS NULL OR task = %(task)s)
+AND (%(error_type)s::text IS NULL OR errors -> -1 ->> 'type' = %(error_type)s)
+AND (%(finished_after)s::timestamptz IS NULL OR finished_at >= %(finished_after)s)
+AND (%(finished_before)s::timestamptz IS NULL OR finished_at < %(finished_before)s)
+AND (%(action)s <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM workhorse_jobs AS o
+    WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
+      AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
+))
+
 -- name: job_redrive
 -- The dead jobs a redrive changes, oldest first. A retry leaves out a job whose unique key a live
 -- job or a newer dead job holds: requeueing it would break the unique index.
 SELECT id FROM workhorse_jobs AS j
 WHERE state = 'dead'
-  AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
-  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
-  AND (%(task)s::text IS NULL OR task = %(task)s)
-  AND (%(error_type)s::text IS NULL OR errors -> -1 ->> 'type' = %(error_type)s)
-  AND (%(finished_after)s::timestamptz IS NULL OR finished_at >= %(finished_after)s)
-  AND (%(finished_before)s::timestamptz IS NULL OR finished_at < %(finished_before)s)
-  AND (%(action)s <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM workhorse_jobs AS o
-      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
-        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
-  ))
+  -- include: job_redrive_filter
 ORDER BY id
 LIMIT %(limit)s
 FOR UPDATE SKIP LOCKED
@@ -491,17 +506,7 @@ FOR UPDATE SKIP LOCKED
 -- The dry run: job_redrive's filter, counted without a limit.
 SELECT count(*) AS count FROM workhorse_jobs AS j
 WHERE state = 'dead'
-  AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
-  AND (%(queue)s::text IS NULL OR queue = %(queue)s)
-  AND (%(task)s::text IS NULL OR task = %(task)s)
-  AND (%(error_type)s::text IS NULL OR errors -> -1 ->> 'type' = %(error_type)s)
-  AND (%(finished_after)s::timestamptz IS NULL OR finished_at >= %(finished_after)s)
-  AND (%(finished_before)s::timestamptz IS NULL OR finished_at < %(finished_before)s)
-  AND (%(action)s <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM workhorse_jobs AS o
-      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
-        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
-  ))
+  -- include: job_redrive_filter
 
 -- name: job_redrive_retry
 UPDATE workhorse_jobs

@@ -1,17 +1,18 @@
 """The SQLite side of the fair claim: each step one named SQL block, inside the claim's
 ``BEGIN IMMEDIATE`` transaction. SQLite's single write lock already serialises claimers, so
-locking tenants and concurrency keys is a no-op here."""
+locking tenants and concurrency keys is a plain read here. Statements cost no round trip, so
+``take`` goes tenant by tenant and queue by queue, each through the tenant's candidate window
+(``claim_window`` in queries.sql)."""
 
 from __future__ import annotations
 
-import json
-import sqlite3
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 from workhorse.backends import base as b
+from workhorse.backends import rows
 from workhorse.backends.claiming import (
     OVERFETCH,
     Candidate,
@@ -20,38 +21,31 @@ from workhorse.backends.claiming import (
     TenantRow,
     take_in_steps,
 )
-from workhorse.backends.sql import load_blocks
-from workhorse.clock import at_epoch, from_epoch, to_epoch
-from workhorse.serialization import loads
-from workhorse.types import JSON
-
-_Q = load_blocks("workhorse.backends.sqlite", "queries.sql")
+from workhorse.backends.sqlite.values import VALUES
+from workhorse.backends.store import Row, Tx
+from workhorse.clock import to_epoch
 
 
 class SQLiteClaims:
-    def __init__(self, conn: sqlite3.Connection) -> None:
-        self._conn = conn
+    def __init__(self, tx: Tx) -> None:
+        self._tx = tx
 
     def tenants(self, queues: Sequence[str]) -> list[TenantRow]:
-        query = {"queues": json.dumps(list(queues))}
-        return [tenant_row(row) for row in self._conn.execute(_Q["claim_tenants"], query)]
+        found = self._tx.all("claim_tenants", {"queues": VALUES.array(queues)})
+        return [rows.tenant_row(row, VALUES) for row in found]
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
-        """The write lock already excludes other claimers: just read the rows again."""
-        query = {"names": json.dumps(list(names))}
-        return {
-            row["name"]: tenant_row(row)
-            for row in self._conn.execute(_Q["claim_tenant_rows"], query)
-        }
+        found = self._tx.all("claim_lock_tenants", {"names": VALUES.array(names)})
+        return {row["name"]: rows.tenant_row(row, VALUES) for row in found}
 
     def running(self, names: Sequence[str], now: datetime) -> dict[str, Running]:
-        query = {"names": json.dumps(list(names)), "now": to_epoch(now)}
-        rows = self._conn.execute(_Q["claim_running"], query)
-        return {row["tenant"]: Running(count=row["count"], elapsed=row["elapsed"]) for row in rows}
+        query = {"names": VALUES.array(names), "now": to_epoch(now)}
+        found = self._tx.all("claim_running", query)
+        return {row["tenant"]: Running(count=row["count"], elapsed=row["elapsed"]) for row in found}
 
     def blocked_keys(self, names: Sequence[str]) -> set[tuple[str, str]]:
-        rows = self._conn.execute(_Q["claim_blocked_keys"], {"names": json.dumps(list(names))})
-        return {(row["tenant"], row["key"]) for row in rows}
+        found = self._tx.all("claim_blocked_keys", {"names": VALUES.array(names)})
+        return {(row["tenant"], row["key"]) for row in found}
 
     def take(
         self,
@@ -72,12 +66,13 @@ class SQLiteClaims:
     def _keyed_ahead(
         self, limits: dict[str, int], queue: str, blocked: set[tuple[str, str]], exclude: set[int]
     ) -> bool:
-        return any(
-            self._conn.execute(
-                _Q["claim_keyed_ahead"], _window(tenant, queue, limit, blocked, exclude)
-            ).fetchone()[0]
-            for tenant, limit in limits.items()
-        )
+        for tenant, limit in limits.items():
+            row = self._tx.one(
+                "claim_take_keyed_ahead", _window(tenant, queue, limit, blocked, exclude)
+            )
+            if row is not None and row["keyed"]:
+                return True
+        return False
 
     def _take_queue(
         self,
@@ -88,19 +83,13 @@ class SQLiteClaims:
         params: b.JobClaimParams,
     ) -> list[b.ClaimedJob]:
         """One queue, no concurrency key ahead: each tenant's best jobs marked running at once."""
-        now = to_epoch(params.now)
-        lease = {
-            "lease_token": params.lease_token,
-            "worker_id": params.worker_id,
-            "lease_expires_at": now + params.lease_for.total_seconds(),
-            "now": now,
-        }
-        rows: list[sqlite3.Row] = []
+        lease = _lease(params)
+        found: list[Row] = []
         for tenant, slots in allocation.items():
             query = _window(tenant, queue, slots, blocked, exclude) | lease
-            rows.extend(self._conn.execute(_Q["claim_take"], query))
-        rows.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        return [claimed(row, params.lease_token) for row in rows]
+            found.extend(self._tx.all("claim_take_queue", query))
+        found.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
+        return [rows.claimed(row, VALUES, params.lease_token) for row in found]
 
     def _candidates(
         self,
@@ -114,30 +103,22 @@ class SQLiteClaims:
         for tenant, limit in limits.items():
             for queue in queues:
                 query = _window(tenant, queue, limit, blocked, exclude)
-                rows = self._conn.execute(_Q["claim_candidates"], query)
-                found.extend(_candidate(row) for row in rows)
+                window = self._tx.all("claim_take_candidates", query)
+                found.extend(rows.candidate(row, VALUES) for row in window)
         return found
 
     def running_by_key(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
         counts = {}
         for tenant, key in keys:
-            row = self._conn.execute(_Q["claim_running_by_key"], {"tenant": tenant, "key": key})
-            counts[(tenant, key)] = row.fetchone()[0]
+            row = self._tx.one("claim_running_by_key", {"tenant": tenant, "key": key})
+            counts[(tenant, key)] = row["count"] if row else 0
         return counts
 
     def mark_running(self, ids: Sequence[int], params: b.JobClaimParams) -> list[b.ClaimedJob]:
         if not ids:
             return []
-        now = to_epoch(params.now)
-        query = {
-            "ids": json.dumps(list(ids)),
-            "lease_token": params.lease_token,
-            "worker_id": params.worker_id,
-            "lease_expires_at": now + params.lease_for.total_seconds(),
-            "now": now,
-        }
-        rows = self._conn.execute(_Q["job_claim"], query).fetchall()
-        return [claimed(row, params.lease_token) for row in rows]
+        found = self._tx.all("claim_mark_running", {"ids": VALUES.array(ids), **_lease(params)})
+        return [rows.claimed(row, VALUES, params.lease_token) for row in found]
 
     @contextmanager
     def atomic(self) -> Iterator[bool]:
@@ -147,7 +128,17 @@ class SQLiteClaims:
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:
         for name, value in tokens.items():
             query = {"name": name, "tokens": value, "now": to_epoch(now)}
-            self._conn.execute(_Q["claim_spend_tokens"], query)
+            self._tx.count("claim_spend_tokens", query)
+
+
+def _lease(params: b.JobClaimParams) -> dict[str, Any]:
+    now = to_epoch(params.now)
+    return {
+        "lease_token": params.lease_token,
+        "worker_id": params.worker_id,
+        "lease_expires_at": now + params.lease_for.total_seconds(),
+        "now": now,
+    }
 
 
 def _window(
@@ -159,53 +150,6 @@ def _window(
         "tenant": tenant,
         "queue": queue,
         "limit": limit,
-        "blocked": json.dumps(sorted(key for owner, key in blocked if owner == tenant)),
-        "exclude": json.dumps(sorted(exclude)),
+        "blocked": VALUES.array(sorted(key for owner, key in blocked if owner == tenant)),
+        "exclude": VALUES.array(sorted(exclude)),
     }
-
-
-def tenant_row(row: sqlite3.Row) -> TenantRow:
-    """A tenant's row; a tenant with jobs but no row yet (all columns NULL) gets the defaults."""
-    if row["weight"] is None:
-        return TenantRow(name=row["name"])
-    return TenantRow(
-        name=row["name"],
-        weight=row["weight"],
-        max_running=row["max_running"],
-        rate=row["rate"],
-        burst=row["burst"],
-        paused=bool(row["paused"]),
-        usage=row["usage"],
-        usage_at=from_epoch(row["usage_at"]),
-        mean_cost=row["mean_cost"],
-        tokens=row["tokens"],
-        tokens_at=from_epoch(row["tokens_at"]),
-    )
-
-
-def claimed(row: sqlite3.Row, token: str) -> b.ClaimedJob:
-    return b.ClaimedJob(
-        id=row["id"],
-        tenant=row["tenant"],
-        queue=row["queue"],
-        task=row["task"],
-        args=cast("list[JSON]", loads(row["args"])),
-        kwargs=cast("dict[str, JSON]", loads(row["kwargs"])),
-        attempt=row["attempts"],
-        max_attempts=row["max_attempts"],
-        timeout=row["timeout"],
-        lease_token=token,
-        run_at=at_epoch(row["run_at"]),
-        trace_context=row["trace_context"],
-    )
-
-
-def _candidate(row: sqlite3.Row) -> Candidate:
-    return Candidate(
-        id=row["id"],
-        tenant=row["tenant"],
-        priority=row["priority"],
-        run_at=at_epoch(row["run_at"]),
-        concurrency_key=row["concurrency_key"],
-        concurrency_limit=row["concurrency_limit"],
-    )

@@ -1,6 +1,8 @@
 -- One named block per operation; names match the Backend Protocol.
 -- Parameters are named; every time is a parameter (:now), never the database clock.
--- Lists arrive as JSON arrays and are unpacked with json_each so that each block stays static.
+-- Lists arrive as JSON arrays and are unpacked with json_each so that each block stays static;
+-- parallel arrays (PostgreSQL's unnest(a, b)) are json_each of each array, joined on the key (the
+-- position).
 
 -- name: schema_create_migrations
 CREATE TABLE IF NOT EXISTS workhorse_migrations (
@@ -12,6 +14,9 @@ CREATE TABLE IF NOT EXISTS workhorse_migrations (
 -- name: storage_vacuum
 -- Dead rows do not linger in SQLite (no MVCC); refresh the planner's statistics.
 PRAGMA optimize
+
+-- name: schema_has_migrations
+SELECT EXISTS (SELECT 1 FROM sqlite_master WHERE name = 'workhorse_migrations') AS present
 
 -- name: schema_versions
 SELECT version FROM workhorse_migrations ORDER BY version
@@ -35,7 +40,7 @@ SELECT id FROM workhorse_jobs
 WHERE tenant = :tenant AND unique_key = :unique_key
   AND state NOT IN ('succeeded', 'dead', 'cancelled')
 
--- name: job_claim
+-- name: claim_mark_running
 UPDATE workhorse_jobs
 SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
     worker_id = :worker_id, lease_expires_at = :lease_expires_at, started_at = :now,
@@ -45,11 +50,13 @@ RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout
           trace_context
 
 -- name: job_poll
-SELECT 1 FROM json_each(:queues) AS q
-WHERE (:include_queued AND EXISTS (
-          SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.value))
-   OR (:include_retrying AND EXISTS (
-          SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.value))
+SELECT EXISTS (
+    SELECT 1 FROM json_each(:queues) AS q
+    WHERE (:include_queued AND EXISTS (
+              SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.value))
+       OR (:include_retrying AND EXISTS (
+              SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.value))
+) AS found
 
 -- name: job_finish_many
 -- Outcomes whose lease token still matches, all in one statement: :outcomes is a JSON array of
@@ -80,10 +87,15 @@ WHERE state = 'running' AND worker_id = :worker_id
 RETURNING id
 
 -- name: job_release
-UPDATE workhorse_jobs
-SET state = 'queued', attempts = attempts - 1, lease_token = NULL, lease_expires_at = NULL,
+UPDATE workhorse_jobs AS j
+SET state = 'queued', attempts = j.attempts - 1, lease_token = NULL, lease_expires_at = NULL,
     started_at = NULL, updated_at = :now
-WHERE id = :id AND state = 'running' AND lease_token = :lease_token
+FROM (
+    SELECT i.value AS id, t.value AS token
+    FROM json_each(:ids) AS i JOIN json_each(:tokens) AS t ON t.key = i.key
+) AS r
+WHERE j.id = r.id AND j.state = 'running' AND j.lease_token = r.token
+RETURNING id, queue
 
 -- name: job_list_expired
 SELECT id, task, attempts, max_attempts, lease_token, worker_id FROM workhorse_jobs
@@ -100,6 +112,7 @@ WHERE id IN (
     ORDER BY run_at
     LIMIT :limit
 )
+RETURNING queue
 
 -- name: job_get
 SELECT * FROM workhorse_jobs
@@ -129,9 +142,15 @@ SET state = 'queued', attempts = 0, run_at = :now, result = NULL, finished_at = 
 WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant) AND state = 'dead'
 
 -- name: job_progress
-UPDATE workhorse_jobs
-SET progress = :progress, updated_at = :now
-WHERE id = :id AND state = 'running' AND lease_token = :lease_token
+UPDATE workhorse_jobs AS j
+SET progress = p.progress, updated_at = :now
+FROM (
+    SELECT i.value AS id, t.value AS token, v.value AS progress
+    FROM json_each(:ids) AS i
+    JOIN json_each(:tokens) AS t ON t.key = i.key
+    JOIN json_each(:progress) AS v ON v.key = i.key
+) AS p
+WHERE j.id = p.id AND j.state = 'running' AND j.lease_token = p.token
 
 -- name: job_count
 SELECT tenant, queue, state, count(*) AS count FROM workhorse_jobs
@@ -151,9 +170,7 @@ INSERT INTO workhorse_leaders (name, holder, expires_at) VALUES (:name, :holder,
 ON CONFLICT (name) DO UPDATE
 SET holder = excluded.holder, expires_at = excluded.expires_at
 WHERE workhorse_leaders.holder = excluded.holder OR workhorse_leaders.expires_at < :now
-
--- name: leader_holder
-SELECT holder FROM workhorse_leaders WHERE name = :name
+RETURNING holder
 
 -- name: leader_resign
 DELETE FROM workhorse_leaders WHERE name = :name AND holder = :holder
@@ -204,7 +221,8 @@ SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.pau
 FROM work
 LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
 
--- name: claim_tenant_rows
+-- name: claim_lock_tenants
+-- The write lock already excludes other claimers: the rows as they stand.
 SELECT * FROM workhorse_tenants WHERE name IN (SELECT value FROM json_each(:names))
 
 -- name: claim_running
@@ -213,8 +231,7 @@ FROM workhorse_jobs INDEXED BY workhorse_jobs_running
 WHERE state = 'running' AND tenant IN (SELECT value FROM json_each(:names))
 GROUP BY tenant
 
--- name: claim_candidates
-SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
+-- fragment: claim_window
 WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
   AND id NOT IN (SELECT value FROM json_each(:exclude))
   AND (concurrency_key IS NULL
@@ -222,36 +239,32 @@ WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
 ORDER BY priority DESC, run_at, id
 LIMIT :limit
 
--- name: claim_keyed_ahead
--- Whether one of a tenant's next :limit candidates in a queue has a concurrency key.
+-- name: claim_take_candidates
+-- A tenant's candidate window: its best :limit queued jobs in :queue, without the jobs of its
+-- :blocked keys and the ids in :exclude.
+SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
+-- include: claim_window
+
+-- name: claim_take_keyed_ahead
+-- Whether a job of a tenant's candidate window has a concurrency key.
 SELECT EXISTS (
     SELECT 1 FROM (
         SELECT concurrency_key FROM workhorse_jobs
-        WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
-          AND id NOT IN (SELECT value FROM json_each(:exclude))
-          AND (concurrency_key IS NULL
-               OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
-        ORDER BY priority DESC, run_at, id
-        LIMIT :limit
+        -- include: claim_window
     )
     WHERE concurrency_key IS NOT NULL
-)
+) AS keyed
 
--- name: claim_take
--- A tenant's best :limit queued jobs in a queue, marked running (the caller saw that none of
--- them has a concurrency key: claim_keyed_ahead).
+-- name: claim_take_queue
+-- A tenant's candidate window in one queue, marked running (the caller saw that none of its
+-- jobs has a concurrency key: claim_take_keyed_ahead).
 UPDATE workhorse_jobs
 SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
     worker_id = :worker_id, lease_expires_at = :lease_expires_at, started_at = :now,
     updated_at = :now
 WHERE id IN (
     SELECT id FROM workhorse_jobs
-    WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
-      AND id NOT IN (SELECT value FROM json_each(:exclude))
-      AND (concurrency_key IS NULL
-           OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
-    ORDER BY priority DESC, run_at, id
-    LIMIT :limit
+    -- include: claim_window
 )
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
           trace_context
@@ -265,7 +278,7 @@ GROUP BY tenant, concurrency_key
 HAVING count(*) >= max(concurrency_limit)
 
 -- name: claim_running_by_key
-SELECT count(*) FROM workhorse_jobs
+SELECT count(*) AS count FROM workhorse_jobs
 WHERE state = 'running' AND tenant = :tenant AND concurrency_key = :key
 
 -- name: claim_spend_tokens
@@ -275,7 +288,8 @@ UPDATE workhorse_tenants SET tokens = :tokens, tokens_at = max(coalesce(tokens_a
 WHERE name = :name
 
 -- name: tenant_add_usage
--- Decayed usage: usage * e^(-elapsed / window) + the new run time; mean cost as a moving average.
+-- Decayed usage: usage * e^(-elapsed / window) + the new run time; mean cost as a moving average
+-- that moves cost_weight of the way to the batch's mean (workhorse.fairness owns both).
 INSERT INTO workhorse_tenants (name, usage, usage_at, mean_cost, created_at, updated_at)
 VALUES (:name, :seconds, :now, :mean, :now, :now)
 ON CONFLICT (name) DO UPDATE SET
@@ -283,7 +297,8 @@ ON CONFLICT (name) DO UPDATE SET
             * exp(-max(0, :now - workhorse_tenants.usage_at) / :window) + excluded.usage,
     usage_at = excluded.usage_at,
     mean_cost = CASE WHEN workhorse_tenants.mean_cost IS NULL THEN excluded.mean_cost
-                     ELSE 0.8 * workhorse_tenants.mean_cost + 0.2 * excluded.mean_cost END
+                     ELSE (1 - :cost_weight) * workhorse_tenants.mean_cost
+                          + :cost_weight * excluded.mean_cost END
 
 -- name: tenant_upsert
 INSERT INTO workhorse_tenants (
@@ -302,6 +317,7 @@ ON CONFLICT (name) DO UPDATE SET
     tokens_at = CASE WHEN workhorse_tenants.rate IS excluded.rate
                       AND workhorse_tenants.burst IS excluded.burst
                      THEN workhorse_tenants.tokens_at END
+RETURNING *
 
 -- name: tenant_get
 SELECT * FROM workhorse_tenants WHERE name = :name
@@ -309,12 +325,13 @@ SELECT * FROM workhorse_tenants WHERE name = :name
 -- name: tenant_list
 SELECT * FROM workhorse_tenants ORDER BY name
 
--- name: tenant_quota_limits
+-- name: tenant_lock_quota
+-- Enqueue checks max_queued in its write transaction, which no other enqueuer can enter.
 SELECT name, max_queued FROM workhorse_tenants
 WHERE name IN (SELECT value FROM json_each(:names)) AND max_queued IS NOT NULL
 
 -- name: tenant_waiting
-SELECT count(*) FROM workhorse_jobs
+SELECT count(*) AS count FROM workhorse_jobs
 WHERE tenant = :tenant AND state IN ('scheduled', 'queued', 'retrying')
 
 -- name: tenant_stats
@@ -379,51 +396,46 @@ UPDATE workhorse_idempotency SET job_ids = :job_ids WHERE scope = :scope AND key
 DELETE FROM workhorse_idempotency
 WHERE rowid IN (SELECT rowid FROM workhorse_idempotency WHERE expires_at < :now LIMIT :limit)
 
+-- fragment: job_redrive_filter
+AND (:tenant IS NULL OR tenant = :tenant)
+AND (:queue IS NULL OR queue = :queue)
+AND (:task IS NULL OR task = :task)
+AND (:error_type IS NULL OR json_extract(errors, '$[#-1].type') = :error_type)
+AND (:finished_after IS NULL OR finished_at >= :finished_after)
+AND (:finished_before IS NULL OR finished_at < :finished_before)
+AND (:action <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
+    SELECT 1 FROM workhorse_jobs AS o
+    WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
+      AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
+))
+
 -- name: job_redrive
 -- The dead jobs a redrive changes, oldest first. A retry leaves out a job whose unique key a live
 -- job or a newer dead job holds: requeueing it would break the unique index.
 SELECT id FROM workhorse_jobs AS j
 WHERE state = 'dead'
-  AND (:tenant IS NULL OR tenant = :tenant)
-  AND (:queue IS NULL OR queue = :queue)
-  AND (:task IS NULL OR task = :task)
-  AND (:error_type IS NULL OR json_extract(errors, '$[#-1].type') = :error_type)
-  AND (:finished_after IS NULL OR finished_at >= :finished_after)
-  AND (:finished_before IS NULL OR finished_at < :finished_before)
-  AND (:action <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM workhorse_jobs AS o
-      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
-        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
-  ))
+  -- include: job_redrive_filter
 ORDER BY id
 LIMIT :limit
 
 -- name: job_redrive_count
 -- The dry run: job_redrive's filter, counted without a limit.
-SELECT count(*) FROM workhorse_jobs AS j
+SELECT count(*) AS count FROM workhorse_jobs AS j
 WHERE state = 'dead'
-  AND (:tenant IS NULL OR tenant = :tenant)
-  AND (:queue IS NULL OR queue = :queue)
-  AND (:task IS NULL OR task = :task)
-  AND (:error_type IS NULL OR json_extract(errors, '$[#-1].type') = :error_type)
-  AND (:finished_after IS NULL OR finished_at >= :finished_after)
-  AND (:finished_before IS NULL OR finished_at < :finished_before)
-  AND (:action <> 'retry' OR unique_key IS NULL OR NOT EXISTS (
-      SELECT 1 FROM workhorse_jobs AS o
-      WHERE o.tenant = j.tenant AND o.unique_key = j.unique_key AND o.id <> j.id
-        AND (o.state NOT IN ('succeeded', 'dead', 'cancelled') OR (o.state = 'dead' AND o.id > j.id))
-  ))
+  -- include: job_redrive_filter
 
 -- name: job_redrive_retry
 UPDATE workhorse_jobs
 SET state = 'queued', attempts = 0, run_at = :now, result = NULL, finished_at = NULL,
     started_at = NULL, updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead'
+RETURNING queue
 
 -- name: job_redrive_cancel
 -- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
 UPDATE workhorse_jobs SET state = 'cancelled', updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead'
+RETURNING queue
 
 -- Dashboard reads -----------------------------------------------------------------------------
 

@@ -10,6 +10,10 @@ backlogged.
 
 Quotas are hard limits applied while allocating: ``max_running`` (slots held at once) and
 start-rate tokens (jobs that may start now). A paused tenant is simply not offered.
+
+The backends keep each tenant's usage and mean cost in the database, updated as attempts finish;
+they take the policy's constants below as parameters of their SQL, so the policy is stated once.
+This module imports nothing of Workhorse: the backends and the scheduler both build on it.
 """
 
 from __future__ import annotations
@@ -19,6 +23,13 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
+
+USAGE_WINDOW = timedelta(minutes=1)
+"""The time constant of usage decay: a worker-second consumed counts 1/e as much a window later."""
+
+MEAN_COST_WEIGHT = 0.2
+"""A tenant's mean cost is a moving average: each batch of finished attempts moves it this much
+of the way towards the batch's mean run time."""
 
 MIN_COST = 0.001
 """Expected seconds per job never counts below this, so free-looking jobs cannot take every slot

@@ -1,0 +1,138 @@
+"""The storage contract's worker side of a job: polls, claims, leases and outcomes."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from workhorse.fairness import USAGE_WINDOW
+from workhorse.jobs import JobState
+from workhorse.types import JSON
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobPollParams:
+    """Cheap read: is anything claimable in these queues right now?"""
+
+    queues: Sequence[str]
+    now: datetime
+    include_queued: bool = True
+    include_retrying: bool = False
+    """Also count retrying jobs (waiting for their next attempt) as pending work."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobClaimParams:
+    """Claim fairly: tenants are served by least recent usage per weight, within their quotas
+    (paused, ``max_running``, start rate) and concurrency-key limits; priority orders a tenant's
+    own jobs."""
+
+    worker_id: str
+    queues: Sequence[str]
+    limit: int
+    lease_token: str
+    lease_for: timedelta
+    now: datetime
+    usage_window: timedelta = USAGE_WINDOW
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ClaimedJob:
+    """What a worker needs to run one claimed job. ``attempt`` counts this attempt."""
+
+    id: int
+    tenant: str
+    queue: str
+    task: str
+    args: list[JSON]
+    kwargs: dict[str, JSON]
+    attempt: int
+    max_attempts: int
+    timeout: float | None
+    lease_token: str
+    run_at: datetime | None = None
+    """When this attempt became due: its wait is the claim's ``now`` minus this."""
+    trace_context: str | None = None
+    """The enqueuer's trace context, as stored at enqueue (None when tracing was off)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ErrorRecord:
+    type: str
+    message: str
+    traceback: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Outcome:
+    """The end of one attempt.
+
+    ``state`` is succeeded, retrying (with ``run_at``) or dead. ``error`` is set unless succeeded.
+    """
+
+    id: int
+    lease_token: str
+    attempt: int
+    state: JobState
+    result_json: str | None = None
+    error: ErrorRecord | None = None
+    run_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobFinishManyParams:
+    """Also adds each finished attempt's run time to its tenant's decayed usage."""
+
+    outcomes: Sequence[Outcome]
+    now: datetime
+    usage_window: timedelta = USAGE_WINDOW
+    only_expired: bool = False
+    """Apply an outcome only if the job's lease has expired (the reaper's fencing)."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobHeartbeatParams:
+    worker_id: str
+    lease_for: timedelta
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobReleaseParams:
+    """Hand running jobs back to the queue without spending their attempt."""
+
+    ids: Sequence[int]
+    lease_token_by_id: dict[int, str]
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobProgressParams:
+    progress_json_by_id: dict[int, str]
+    lease_token_by_id: dict[int, str]
+    now: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobListExpiredParams:
+    now: datetime
+    limit: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ExpiredJob:
+    id: int
+    task: str
+    attempt: int
+    max_attempts: int
+    lease_token: str
+    worker_id: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobPromoteParams:
+    """Move scheduled and retrying jobs whose ``run_at`` has come to queued."""
+
+    now: datetime
+    limit: int

@@ -1,0 +1,259 @@
+"""The storage contract: one Protocol of domain operations, each taking one params object.
+
+Every state change is a compare-and-set on the job's current state and, for a running job, the
+lease token of the claim that owns it. A write that loses its race changes nothing and is reported
+in the return value, never raised. ``now`` is always a parameter so tests control time.
+
+The params and result types live beside it, one module per noun (``jobs``, ``leases``,
+``tenants``, ``keys``, ``stats``, ``workers``); ``workhorse.backends.base`` re-exports them all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from workhorse.backends.base.jobs import (
+    InsertedJob,
+    JobCancelParams,
+    JobChange,
+    JobCountParams,
+    JobDiscardParams,
+    JobGetParams,
+    JobInsertManyParams,
+    JobListParams,
+    JobPruneParams,
+    JobRedriveParams,
+    JobRetryParams,
+    QueueCount,
+)
+from workhorse.backends.base.keys import (
+    ApiKey,
+    ApiKeyGetParams,
+    ApiKeyInsertParams,
+    ApiKeyListParams,
+    ApiKeyRevokeParams,
+    ApiKeyTouchParams,
+    IdempotencyInsertParams,
+    IdempotencyPruneParams,
+    IdempotencyRecord,
+)
+from workhorse.backends.base.leases import (
+    ClaimedJob,
+    ExpiredJob,
+    JobClaimParams,
+    JobFinishManyParams,
+    JobHeartbeatParams,
+    JobListExpiredParams,
+    JobPollParams,
+    JobProgressParams,
+    JobPromoteParams,
+    JobReleaseParams,
+)
+from workhorse.backends.base.stats import (
+    JobCountByWorkerParams,
+    JobStatsBucket,
+    JobStatsParams,
+    MetricsSnapshot,
+    MetricsSnapshotParams,
+)
+from workhorse.backends.base.tenants import (
+    TenantGetParams,
+    TenantListParams,
+    TenantStatsParams,
+    TenantUpsertParams,
+)
+from workhorse.backends.base.workers import (
+    LeaderElectParams,
+    LeaderResignParams,
+    PeriodicFireParams,
+    PeriodicListParams,
+    WorkerDeleteParams,
+    WorkerHeartbeatParams,
+    WorkerInfo,
+    WorkerListParams,
+)
+from workhorse.jobs import Job
+from workhorse.tenants import Tenant, TenantStats
+
+
+class Listener(Protocol):
+    """Wake-ups for idle workers (PostgreSQL LISTEN/NOTIFY)."""
+
+    def wait(self, timeout: float) -> bool:
+        """Block up to ``timeout`` seconds; True when new jobs may be claimable."""
+
+    def close(self) -> None: ...
+
+
+class Backend(Protocol):
+    """The storage contract every backend implements and the conformance suite checks.
+
+    Methods are synchronous and thread-safe; async callers run them in a thread.
+    """
+
+    url: str
+
+    # -- storage ----------------------------------------------------------------------------------
+
+    def migrate(self) -> list[int]:
+        """Apply pending migrations (safe when several processes race); returns those applied."""
+
+    def schema_version(self) -> int:
+        """The highest applied migration, 0 for an empty database."""
+
+    def schema_latest(self) -> int:
+        """The newest migration this Workhorse knows (what ``migrate`` brings the schema to);
+        reads no database."""
+
+    def storage_vacuum(self) -> None:
+        """Reclaim what finished and updated job rows left behind, and refresh the planner's
+        statistics (PostgreSQL's autovacuum normally does this; benchmarks start with it)."""
+
+    def close(self) -> None:
+        """Release connections; the backend is unusable afterwards."""
+
+    def listener(self, queues: Sequence[str]) -> Listener | None:
+        """A Listener for new jobs in ``queues``, or None when workers must poll."""
+
+    # -- jobs (base/jobs.py) ----------------------------------------------------------------------
+
+    def job_insert_many(self, params: JobInsertManyParams) -> list[InsertedJob]:
+        """Insert jobs atomically, in order; a live job with the same (tenant, unique_key) is
+        returned instead of a duplicate."""
+
+    def job_get(self, params: JobGetParams) -> Job | None:
+        """One job, or None (also for another tenant's job)."""
+
+    def job_list(self, params: JobListParams) -> list[Job]:
+        """Jobs matching the filters, newest first, at most ``limit``."""
+
+    def job_count(self, params: JobCountParams) -> list[QueueCount]:
+        """Job counts by tenant, queue and state."""
+
+    def job_cancel(self, params: JobCancelParams) -> JobChange | None:
+        """Cancel a non-terminal job; None if not found."""
+
+    def job_retry(self, params: JobRetryParams) -> JobChange | None:
+        """Requeue a dead job with a fresh budget of attempts; None if not found."""
+
+    def job_discard(self, params: JobDiscardParams) -> JobChange | None:
+        """Move a dead job to cancelled, keeping ``finished_at`` (when it died); a job in any
+        other state is left as it is (``changed`` False). None if not found."""
+
+    def job_prune(self, params: JobPruneParams) -> int:
+        """Delete old terminal jobs; returns how many."""
+
+    def job_redrive(self, params: JobRedriveParams) -> int:
+        """Retry or cancel up to ``limit`` matching dead jobs, oldest id first; returns how many
+        changed. A dry run changes nothing and returns how many match in all. A retry leaves
+        alone (and does not count) a dead job whose unique key a live job or a newer dead job
+        holds, since requeueing it would duplicate the key."""
+
+    # -- claims and leases (base/leases.py) -------------------------------------------------------
+
+    def job_poll(self, params: JobPollParams) -> bool:
+        """Whether a claim on ``queues`` would find a job now; read-only."""
+
+    def job_claim(self, params: JobClaimParams) -> list[ClaimedJob]:
+        """Move up to ``limit`` queued jobs of ``queues`` to running under ``lease_token``, highest
+        priority first, then oldest ``run_at``, then lowest id; no job is claimed twice."""
+
+    def job_finish_many(self, params: JobFinishManyParams) -> list[int]:
+        """Record outcomes of running jobs whose lease token still matches; returns the ids
+        written (the others were fenced off: lease lost, cancelled or reaped)."""
+
+    def job_heartbeat(self, params: JobHeartbeatParams) -> list[int]:
+        """Extend the leases of every job ``worker_id`` holds; returns their ids."""
+
+    def job_release(self, params: JobReleaseParams) -> list[int]:
+        """Hand running jobs back to queued without spending the attempt; returns ids released."""
+
+    def job_progress(self, params: JobProgressParams) -> None:
+        """Store progress of running jobs whose lease token still matches."""
+
+    def job_list_expired(self, params: JobListExpiredParams) -> list[ExpiredJob]:
+        """Running jobs whose lease expired before ``now``."""
+
+    def job_promote(self, params: JobPromoteParams) -> int:
+        """Scheduled and retrying jobs whose ``run_at`` has come become queued; returns how many."""
+
+    # -- tenants (base/tenants.py) ----------------------------------------------------------------
+
+    def tenant_upsert(self, params: TenantUpsertParams) -> Tenant:
+        """Create or update a tenant's configuration; returns it as stored."""
+
+    def tenant_get(self, params: TenantGetParams) -> Tenant | None:
+        """A configured (or already active) tenant, or None."""
+
+    def tenant_list(self, params: TenantListParams) -> list[Tenant]:
+        """Every tenant with a row, by name."""
+
+    def tenant_stats(self, params: TenantStatsParams) -> list[TenantStats]:
+        """Running, waiting and recently started jobs and decayed usage, for every tenant that
+        has a row or jobs."""
+
+    # -- API keys and idempotency keys (base/keys.py) ---------------------------------------------
+
+    def api_key_insert(self, params: ApiKeyInsertParams) -> ApiKey | None:
+        """Store a new key; None (and nothing stored) if its prefix is taken."""
+
+    def api_key_get(self, params: ApiKeyGetParams) -> ApiKey | None:
+        """The key with this prefix (revoked or not), or None."""
+
+    def api_key_list(self, params: ApiKeyListParams) -> list[ApiKey]:
+        """Keys in creation order."""
+
+    def api_key_revoke(self, params: ApiKeyRevokeParams) -> ApiKey | None:
+        """Revoke a key (revoking a revoked key keeps its first ``revoked_at``); None if there
+        is no such key."""
+
+    def api_key_touch(self, params: ApiKeyTouchParams) -> None:
+        """Set ``last_used_at`` to ``now`` if it is unset or older than ``stale_before``."""
+
+    def idempotency_insert(self, params: IdempotencyInsertParams) -> IdempotencyRecord:
+        """Atomically claim the key and insert the jobs, or return the live record that holds the
+        key; an expired record is replaced. Racing callers: exactly one inserts."""
+
+    def idempotency_prune(self, params: IdempotencyPruneParams) -> int:
+        """Delete up to ``limit`` expired records; returns how many."""
+
+    # -- statistics (base/stats.py) ---------------------------------------------------------------
+
+    def job_stats(self, params: JobStatsParams) -> list[JobStatsBucket]:
+        """Per bucket, in time order and only buckets with jobs: the jobs that finished in it
+        and their wait percentiles. Reads the window through the finished-time index, never
+        the whole table."""
+
+    def job_count_by_worker(self, params: JobCountByWorkerParams) -> dict[str, int]:
+        """Running jobs per worker id; a worker running nothing is absent."""
+
+    def metrics_snapshot(self, params: MetricsSnapshotParams) -> MetricsSnapshot:
+        """Live jobs and the window's created and finished jobs, grouped by (tenant, queue,
+        state), and the live workers, from one consistent snapshot. Reads the live jobs and the
+        window's finished ones only (partial and finished-time indexes), never the history."""
+
+    # -- leaders, workers and periodic schedules (base/workers.py) --------------------------------
+
+    def leader_elect(self, params: LeaderElectParams) -> bool:
+        """Acquire or extend leadership of ``name``; at most one holder at any instant."""
+
+    def leader_resign(self, params: LeaderResignParams) -> None:
+        """Give leadership up if ``holder`` holds it."""
+
+    def worker_heartbeat(self, params: WorkerHeartbeatParams) -> None:
+        """Upsert a worker's registry row."""
+
+    def worker_list(self, params: WorkerListParams) -> list[WorkerInfo]:
+        """Registered workers, optionally only those seen after a time."""
+
+    def worker_delete(self, params: WorkerDeleteParams) -> int:
+        """Remove one worker, or every worker last seen before a time; returns how many."""
+
+    def periodic_list(self, params: PeriodicListParams) -> dict[str, datetime]:
+        """The last slot fired (or recorded) for every known schedule."""
+
+    def periodic_fire(self, params: PeriodicFireParams) -> InsertedJob | None:
+        """Compare-and-set the schedule's last slot to ``slot`` (only forward) and, in the same
+        transaction, insert the job; returns it, or None when another scheduler won the slot."""

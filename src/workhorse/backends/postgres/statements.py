@@ -1,0 +1,72 @@
+"""PostgreSQL's named SQL blocks, loaded once for the package, and how they run on a connection."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import psycopg
+from psycopg.pq import TransactionStatus
+from psycopg.rows import dict_row
+
+from workhorse.backends.postgres.values import VALUES
+from workhorse.backends.sql import load_blocks
+from workhorse.backends.store import Params, Row, Tx
+from workhorse.errors import ConfigurationError
+
+QUERIES = load_blocks("workhorse.backends.postgres", "queries.sql")
+
+
+class PostgresTx:
+    """Named statements on one connection: a pooled one, or the caller's own (whatever its row
+    factory, rows come back as dicts)."""
+
+    values = VALUES
+
+    def __init__(self, conn: psycopg.Connection[Any]) -> None:
+        self.conn = conn
+
+    def _run(self, name: str, params: Params | None) -> psycopg.Cursor[Row]:
+        return self.conn.cursor(row_factory=dict_row).execute(QUERIES[name], params)
+
+    def all(self, name: str, params: Params | None = None) -> list[Row]:
+        cursor = self._run(name, params)
+        return cursor.fetchall() if cursor.description is not None else []
+
+    def one(self, name: str, params: Params | None = None) -> Row | None:
+        return self._run(name, params).fetchone()
+
+    def count(self, name: str, params: Params | None = None) -> int:
+        return self._run(name, params).rowcount
+
+    def script(self, sql: str) -> None:
+        self.conn.execute(sql.encode())  # bytes: run as written, several statements at once
+
+    @contextmanager
+    def atomic(self) -> Iterator[bool]:
+        """Make what follows one transaction; yields whether it opened one. A connection in a
+        transaction already, or one not in autocommit mode (the caller's, whose transaction
+        holds what follows until the caller commits it), is left as it is."""
+        idle = self.conn.info.transaction_status == TransactionStatus.IDLE
+        if not (self.conn.autocommit and idle):
+            yield False
+            return
+        with self.conn.transaction():
+            yield True
+
+
+def notify(tx: Tx, queues: Collection[str]) -> None:
+    """Wake listening workers of ``queues`` when ``tx``'s transaction commits."""
+    if queues:
+        tx.count("job_notify", {"queues": sorted(queues)})
+
+
+def caller_connection(connection: object) -> PostgresTx:
+    """The caller's own connection, for an enqueue inside the caller's transaction."""
+    if not isinstance(connection, psycopg.Connection):
+        raise ConfigurationError(
+            "transactional enqueue needs a psycopg 3 Connection (for SQLAlchemy: "
+            "session.connection().connection.driver_connection)"
+        )
+    return PostgresTx(connection)

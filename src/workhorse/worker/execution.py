@@ -1,0 +1,246 @@
+"""The executor: runs claimed jobs and hands each attempt's outcome to the completer.
+
+Async tasks run on the event loop; sync tasks on a thread pool sized to the concurrency. Each job
+is an asyncio task of its own, so stopping one (a cancel, a lost lease, a hand-back) is a cancel.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextvars
+import functools
+import logging
+import time
+from collections import deque
+from collections.abc import Iterable
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from workhorse import outcomes
+from workhorse.backends import base as b
+from workhorse.context import JobContext, _current
+from workhorse.errors import JobTimeoutError, UnknownTaskError
+from workhorse.observability.worker_hooks import WorkerTelemetry
+from workhorse.types import JSON
+from workhorse.worker.completer import Completer
+from workhorse.worker.control import Control
+from workhorse.worker.stats import WorkerStats
+
+if TYPE_CHECKING:
+    from workhorse.app import Workhorse
+    from workhorse.tasks import Task
+
+log = logging.getLogger("workhorse.worker")
+
+
+@dataclass(slots=True)
+class _Running:
+    job: b.ClaimedJob
+    context: JobContext
+    claimed_at: float
+    task: asyncio.Task[None] | None = None
+    lost: bool = False
+
+
+class Executor:
+    """Every job the worker holds: claimed ahead of free slots (``ready``) or ``running``.
+
+    Jobs claimed ahead start as slots free up, never once the worker is stopping. A sync task's
+    thread cannot be stopped: when its attempt times out or is cancelled, the thread runs on and
+    its slot stays taken until it returns (``threads_alive``), so the worker never runs more
+    than ``concurrency`` at once. Create it on the loop that runs the jobs.
+    """
+
+    def __init__(
+        self,
+        app: Workhorse,
+        *,
+        worker_id: str,
+        concurrency: int,
+        control: Control,
+        completer: Completer,
+        telemetry: WorkerTelemetry,
+        stats: WorkerStats,
+    ) -> None:
+        self._app = app
+        self._worker_id = worker_id
+        self._concurrency = concurrency
+        self._control = control
+        self._completer = completer
+        self._telemetry = telemetry
+        self._stats = stats
+        self._loop = asyncio.get_running_loop()
+        self._threads = ThreadPoolExecutor(concurrency, thread_name_prefix="workhorse-task")
+        self.running: dict[int, _Running] = {}
+        self.ready: deque[tuple[b.ClaimedJob, float]] = deque()
+        """Claimed ahead of free slots (see ``WorkerConfig.prefetch``), with when claimed."""
+        self.threads_alive: dict[int, Future[Any]] = {}
+        self.mean_run: float | None = None
+        """Recent mean run time of attempts, in seconds (an exponential moving average)."""
+
+    def busy(self) -> int:
+        """Slots taken: running jobs and sync threads still running."""
+        return len(self.running.keys() | self.threads_alive.keys())
+
+    @property
+    def idle(self) -> bool:
+        """Nothing running, no thread busy, nothing claimed ahead."""
+        return not (self.running or self.threads_alive or self.ready)
+
+    def add(self, jobs: Iterable[b.ClaimedJob]) -> None:
+        """Take claimed jobs: start them while slots are free, keep the rest ready."""
+        at = time.monotonic()
+        self.ready.extend((job, at) for job in jobs)
+        self.start_ready()
+
+    def start_ready(self) -> None:
+        """Start claimed jobs while slots are free (never once stopping)."""
+        while self.ready and not self._control.stopping.is_set():
+            if self.busy() >= self._concurrency:
+                return
+            self._start(self.ready.popleft()[0])
+
+    def forget_lost(self, held: set[int], since: float) -> list[b.ClaimedJob]:
+        """Drop and stop the jobs claimed before ``since`` that are not in ``held`` (cancelled,
+        or reaped after the lease expired); returns them."""
+        # Claimed ahead but cancelled or reaped meanwhile: never start them.
+        lost = [job for job, at in self.ready if job.id not in held and at < since]
+        if lost:
+            gone = {job.id for job in lost}
+            self.ready = deque(entry for entry in self.ready if entry[0].id not in gone)
+        for job_id, running in list(self.running.items()):
+            if job_id in held or running.claimed_at >= since or running.task is None:
+                continue
+            # Not ours any more: cancelled, or reaped after our lease expired. Stop it.
+            log.warning("job %d is no longer held by this worker (cancelled or lease lost)", job_id)
+            running.lost = True
+            running.context.cancelled.set()
+            running.task.cancel()
+            lost.append(running.job)
+        return lost
+
+    async def take_back(self, timeout: float) -> list[b.ClaimedJob]:
+        """Stop every running job and drop those claimed ahead; returns all of them, to hand
+        back. Waits up to ``timeout`` seconds for the stopped attempts to unwind."""
+        remaining = list(self.running.values())
+        jobs = [r.job for r in remaining] + [job for job, _ in self.ready]
+        self.ready.clear()
+        for running in remaining:
+            running.context.cancelled.set()
+            if running.task is not None:
+                running.task.cancel()
+        tasks = [r.task for r in remaining if r.task is not None]
+        if tasks:
+            await asyncio.wait(tasks, timeout=max(timeout, 0.001))
+        return jobs
+
+    def close(self) -> None:
+        """Let the task threads go: those still running end when their function returns."""
+        self._threads.shutdown(wait=False, cancel_futures=True)
+
+    # -- running one job ---------------------------------------------------------------------
+
+    def _start(self, job: b.ClaimedJob) -> None:
+        deadline = None
+        if job.timeout is not None:
+            deadline = self._app.clock() + timedelta(seconds=job.timeout)
+        context = JobContext(
+            job_id=job.id,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            tenant=job.tenant,
+            queue=job.queue,
+            task=job.task,
+            worker_id=self._worker_id,
+            deadline=deadline,
+            _report=functools.partial(self._report_progress, job.lease_token),
+        )
+        running = _Running(job=job, context=context, claimed_at=time.monotonic())
+        self.running[job.id] = running
+        running.task = asyncio.create_task(self._execute(running), name=f"job-{job.id}")
+
+    async def _execute(self, running: _Running) -> None:
+        job = running.job
+        policy = self._app.retry_policy_for(job.task)
+        began = time.monotonic()
+        with self._telemetry.attempt(job) as attempt:
+            try:
+                result = await self._call(running)
+            except asyncio.CancelledError:
+                if running.lost:
+                    self._stats.lost += 1
+                self._finish(job.id)
+                return  # lost, cancelled or handed back: the outcome is not ours to write
+            except BaseException as exc:
+                self._ran(time.monotonic() - began)
+                log.info("job %d (%s) attempt %d failed: %r", job.id, job.task, job.attempt, exc)
+                self._stats.failed += 1
+                outcome = outcomes.failed(job, exc, self._app.clock(), policy)
+                attempt.ended(outcome.state, exc)
+            else:
+                self._ran(time.monotonic() - began)
+                self._stats.succeeded += 1
+                outcome = outcomes.succeeded(job, result, self._app.clock(), policy)
+                attempt.ended(outcome.state)
+            self._completer.add(outcome)
+        self._finish(job.id)
+
+    async def _call(self, running: _Running) -> JSON:
+        job = running.job
+        task = self._app.tasks.get(job.task)
+        if task is None:
+            raise UnknownTaskError(f"task {job.task!r} is not registered in this worker's app")
+        token = _current.set(running.context)
+        try:
+            if job.timeout is None:
+                return await self._invoke(job, task)
+            scope = asyncio.timeout(job.timeout)
+            try:
+                async with scope:
+                    return await self._invoke(job, task)
+            except TimeoutError as exc:
+                if scope.expired():
+                    message = f"job {job.id} ran past its timeout of {job.timeout:g}s"
+                    raise JobTimeoutError(message) from exc
+                raise
+        finally:
+            _current.reset(token)
+
+    async def _invoke(self, job: b.ClaimedJob, task: Task[Any, Any]) -> JSON:
+        if task.is_async:
+            return await task.fn(*job.args, **job.kwargs)  # type: ignore[no-any-return]
+        return await self._call_sync(job.id, task.fn, job.args, job.kwargs)
+
+    async def _call_sync(
+        self, job_id: int, fn: Any, args: list[JSON], kwargs: dict[str, JSON]
+    ) -> JSON:
+        """Run a sync task on a thread. A timed-out or cancelled attempt ends at once, but the
+        thread runs on until the function returns; its slot stays taken until then."""
+        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        future = self._threads.submit(call)
+        self.threads_alive[job_id] = future
+        future.add_done_callback(
+            lambda _: self._loop.call_soon_threadsafe(self._thread_done, job_id, future)
+        )
+        return await asyncio.wrap_future(future)
+
+    def _thread_done(self, job_id: int, future: Future[Any]) -> None:
+        if self.threads_alive.get(job_id) is future:
+            del self.threads_alive[job_id]
+            self.start_ready()
+            self._control.woken.set()
+
+    def _ran(self, seconds: float) -> None:
+        mean = self.mean_run
+        self.mean_run = seconds if mean is None else 0.9 * mean + 0.1 * seconds
+
+    def _finish(self, job_id: int) -> None:
+        self.running.pop(job_id, None)
+        self.start_ready()
+        self._control.woken.set()
+
+    def _report_progress(self, token: str, job_id: int, value: JSON) -> None:
+        # Called from the loop (async tasks) or a task thread (sync tasks): always hop safely.
+        self._loop.call_soon_threadsafe(self._completer.progress, job_id, token, value)
