@@ -107,18 +107,25 @@ class Workhorse:
         maintenance loops; the web and CLI layers use the app's methods."""
         return self._open(auto_migrate=None)
 
-    def _open(self, *, auto_migrate: bool | None) -> Backend:
-        """The backend, opened now if it is not yet (``auto_migrate``: see ``open_backend``)."""
+    def _open(self, *, auto_migrate: bool | None, create: bool = True) -> Backend:
+        """The backend, opened now if it is not yet (``auto_migrate``, ``create``: see
+        ``open_backend``)."""
         if self._backend is None:
             with self._backend_lock:
                 if self._backend is None:
-                    self._backend = open_backend(self.database_url, auto_migrate=auto_migrate)
+                    self._backend = open_backend(
+                        self.database_url, auto_migrate=auto_migrate, create=create
+                    )
         return self._backend
 
-    def open(self) -> None:
+    def open(self, *, create: bool = True) -> None:
         """Open the database now (on SQLite, creating or upgrading its schema), so that a bad
-        URL or an unreachable database fails here rather than at first use. Idempotent."""
-        self._open(auto_migrate=None)
+        URL or an unreachable database fails here rather than at first use. Idempotent.
+
+        Without ``create``, a SQLite file that does not exist is a DatabaseError and nothing is
+        created: what a command that only reads or changes jobs wants, where a missing file is a
+        mistyped path."""
+        self._open(auto_migrate=None, create=create)
 
     def migrate(self) -> list[int]:
         """Create or upgrade the database schema (safe when several processes race); returns the

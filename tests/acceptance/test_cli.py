@@ -9,11 +9,13 @@ from dataclasses import dataclass
 import pytest
 
 from workhorse import JobState, Workhorse
+from workhorse.backends import open_backend
 
 from ._harness import APP, Workspace
 
 
 def test_enqueue_with_options_then_list_and_show(workspace: Workspace, app: Workhorse) -> None:
+    assert workspace.cli("migrate").returncode == 0
     enqueued = workspace.cli(
         "enqueue", "add", "--args", "[2, 3]", "--tenant", "acme", "--queue", "emails",
         "--priority", "7", "--delay", "60", "--max-attempts", "4", "--timeout", "2.5",
@@ -119,6 +121,7 @@ CASES = {
 
 @pytest.mark.parametrize("case", CASES.values(), ids=CASES.keys())
 def test_bad_input_gets_a_one_line_error(workspace: Workspace, case: Case) -> None:
+    open_backend(workspace.db_url).close()  # "{db}": a database that exists
     corrupt = workspace.root / "corrupt.db"
     corrupt.write_bytes(GARBAGE)
     urls = {
@@ -138,3 +141,42 @@ def test_bad_input_gets_a_one_line_error(workspace: Workspace, case: Case) -> No
     assert case.message in result.stderr
     assert corrupt.read_bytes() == GARBAGE, "a file that is not a database is left untouched"
     assert not (workspace.root / "no").exists(), "no directory is created for a missing one"
+
+
+# Every command but migrate, serve and worker (and bench, which makes its own scratch databases)
+# opens only a database that exists: a mistyped path is an error, and nothing is created.
+OPENERS_ONLY = {
+    "keys list": ("keys", "list"),
+    "keys create": ("keys", "create", "--admin"),
+    "keys revoke": ("keys", "revoke", "wh_0123456789ab"),
+    "jobs list": ("jobs", "list"),
+    "jobs show": ("jobs", "show", "1"),
+    "jobs cancel": ("jobs", "cancel", "1"),
+    "jobs retry": ("jobs", "retry", "1"),
+    "workers": ("workers",),
+    "tenants list": ("tenants", "list"),
+    "tenants set": ("tenants", "set", "acme", "--weight", "2"),
+    "tenants pause": ("tenants", "pause", "acme"),
+    "enqueue": ("enqueue", "add", "--args", "[1, 2]", "--app", APP),
+    "api": ("api", "--app", APP, "--port", "0"),
+}
+
+
+@pytest.mark.parametrize("args", OPENERS_ONLY.values(), ids=OPENERS_ONLY.keys())
+def test_a_missing_database_is_an_error_and_nothing_is_created(
+    workspace: Workspace, args: tuple[str, ...]
+) -> None:
+    typo = workspace.root / "typo.db"
+    result = workspace.run(*args, "--database-url", f"sqlite:///{typo}", timeout=30)
+    assert result.returncode != 0
+    assert result.stderr.strip().splitlines() == [f"Error: no SQLite database at {typo}; "
+                                                  "`workhorse migrate` creates one"]  # fmt: skip
+    assert sorted(p.name for p in workspace.root.glob("typo.db*")) == []
+
+
+def test_migrate_and_worker_create_the_database(workspace: Workspace) -> None:
+    for args in (("migrate",), ("worker", "--app", APP, "--burst")):
+        path = workspace.root / f"{args[0]}.db"
+        result = workspace.run(*args, "--database-url", f"sqlite:///{path}", timeout=60)
+        assert result.returncode == 0, result.stderr
+        assert path.exists()

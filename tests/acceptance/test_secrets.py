@@ -54,6 +54,7 @@ def test_serve_keeps_the_password_and_token_out_of_logs_and_worker_command_lines
         tasksmod.app.close()
         tasksmod.app.database_url = secret_url
         try:
+
             def two_workers() -> list[int] | None:
                 children = _children(serve.pid)
                 return children if len(children) == 2 else None

@@ -16,7 +16,9 @@ from .support import Api, Clock, join_stopped_servers, make_app, running_api
 
 @contextmanager
 def _sqlite_store(tmp_path: Path) -> Iterator[str]:
-    yield f"sqlite:///{tmp_path}/api.db"
+    url = f"sqlite:///{tmp_path}/api.db"
+    open_backend(url).close()
+    yield url
 
 
 @contextmanager

@@ -73,6 +73,7 @@ def test_created_keys_work_over_http_until_revoked(
 
 def test_keys_cli_refuses_bad_input(tmp_path: Path) -> None:
     db = ("--database-url", f"sqlite:///{tmp_path}/keys.db")
+    assert _workhorse("migrate", *db, cwd=tmp_path).returncode == 0
     neither = _workhorse("keys", "create", *db, cwd=tmp_path)
     both = _workhorse("keys", "create", "--admin", "--tenant", "acme", *db, cwd=tmp_path)
     for result in (neither, both):

@@ -65,6 +65,7 @@ def test_serve_runs_jobs_enqueued_over_http_and_drains_on_sigterm(workspace: Wor
 
 @pytest.mark.slow
 def test_api_command_serves_until_sigterm(workspace: Workspace) -> None:
+    assert workspace.cli("migrate").returncode == 0  # the API opens only a database that exists
     api = workspace.start(
         "api", "--app", APP, "--database-url", workspace.db_url, "--port", "0", "--docs",
         name="api",

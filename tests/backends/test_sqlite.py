@@ -107,3 +107,31 @@ def test_opening_a_fresh_file_waits_for_another_writer(tmp_path: Path) -> None:
     finally:
         release.join()
         holder.close()
+
+
+def test_a_new_database_and_its_wal_files_are_readable_by_their_owner_only(
+    tmp_path: Path,
+) -> None:
+    """They hold every tenant's arguments and results: not for other users of the machine,
+    whatever the umask (022 would make them world-readable)."""
+    backend = open_backend(f"sqlite:///{tmp_path}/private.db")
+    try:
+        backend.job_insert_many(b.JobInsertManyParams(jobs=[new_job()], now=T0))
+        files = [tmp_path / name for name in ("private.db", "private.db-wal", "private.db-shm")]
+        assert all(path.exists() for path in files)
+        assert {path.name: path.stat().st_mode & 0o777 for path in files} == {
+            path.name: 0o600 for path in files
+        }
+    finally:
+        backend.close()
+
+
+def test_opening_without_create_makes_no_file_and_says_so(tmp_path: Path) -> None:
+    path = tmp_path / "typo.db"
+    with pytest.raises(DatabaseError, match=r"no SQLite database at .*typo\.db.*workhorse migrate"):
+        open_backend(f"sqlite:///{path}", create=False)
+    assert list(tmp_path.iterdir()) == []
+    with pytest.raises(DatabaseError, match="does not exist"):
+        open_backend(f"sqlite:///{tmp_path}/missing/dir/x.db", create=False)
+    open_backend(f"sqlite:///{path}").close()
+    open_backend(f"sqlite:///{path}", create=False).close()  # an existing one opens

@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 
 from workhorse import Workhorse
+from workhorse.backends import open_backend
+from workhorse.errors import DatabaseError
 from workhorse.redact import redact_url
 
 CASES = {
@@ -41,3 +43,12 @@ def test_an_apps_repr_hides_the_password() -> None:
     app = Workhorse("postgresql://user:S3cret@db/jobs")
     assert "S3cret" not in repr(app)
     assert "postgresql://user:***@db/jobs" in repr(app)
+
+
+def test_postgres_errors_hide_every_password() -> None:
+    url = "postgresql://user:S3cret@127.0.0.1:1/jobs?password=Other&connect_timeout=1"
+    with pytest.raises(DatabaseError) as raised:
+        open_backend(url)
+    message = str(raised.value)
+    assert "S3cret" not in message and "Other" not in message
+    assert "user:***@127.0.0.1:1" in message

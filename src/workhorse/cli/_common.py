@@ -39,11 +39,21 @@ def app_option(required: bool) -> Callable[[Callable[P, R]], Callable[P, R]]:
     )
 
 
-def load_app(path: str | None, database_url: str) -> Workhorse:
+def load_app(path: str | None, database_url: str, *, create: bool = False) -> Workhorse:
     """Import ``module:attr`` (from the current directory too) and point it at ``database_url``.
 
-    With no path, an app without tasks is returned (enough to read and change jobs).
+    With no path, an app without tasks is returned (enough to read and change jobs). Unless
+    ``create`` (``migrate``, ``serve``, ``worker``: the commands that set a database up), the
+    database is opened here and must exist: a mistyped SQLite path is a one-line error, and
+    no new, empty database answers in its place.
     """
+    app = _import_app(path, database_url)
+    if not create:
+        app.open(create=False)
+    return app
+
+
+def _import_app(path: str | None, database_url: str) -> Workhorse:
     if path is None:
         return Workhorse(database_url)
     module_name, _, attr = path.partition(":")

@@ -22,7 +22,7 @@ from workhorse.jobs import JobState
 @friendly_errors
 def migrate(database_url: str) -> None:
     """Create or upgrade the database schema (safe to run concurrently)."""
-    app = load_app(None, database_url)
+    app = load_app(None, database_url, create=True)
     try:
         applied = app.migrate()
         version = app.schema_status().version

@@ -89,7 +89,7 @@ def serve(
         raise click.UsageError("pass --app module:attr (or --demo to try Workhorse out)")
     resolved_format = setup_logging(log_level, log_format, service="workhorse-serve")
     app_path = DEMO_APP if demo or app_path is None else app_path
-    app = load_app(app_path, database_url)
+    app = load_app(app_path, database_url, create=True)
     app.open()  # on SQLite, migrate; and fail fast on a bad database before starting workers
     live = sys.stdout.isatty() if view is None else view
     command = WorkerCommand(

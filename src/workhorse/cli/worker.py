@@ -81,7 +81,7 @@ def worker(
     Exits 0 once its jobs finished or were handed back, and 3 when the database could not be
     reached to hand them back (they return to the queue when their leases expire)."""
     setup_logging(log_level, log_format, service="workhorse-worker")
-    app = load_app(app_path, database_url)
+    app = load_app(app_path, database_url, create=True)
     queue_names = tuple(q.strip() for q in queues.split(",") if q.strip())
     config = WorkerConfig(
         concurrency=concurrency,

@@ -26,6 +26,7 @@ from workhorse.backends.postgres.statements import PostgresTx, notify
 from workhorse.backends.postgres.values import VALUES
 from workhorse.backends.store import Params, Row, Tx
 from workhorse.errors import ConfigurationError, DatabaseError, SchemaError
+from workhorse.redact import redact_url
 from workhorse.serialization import loads
 
 _OPTIONS = {"pool_min", "pool_max", "pool_timeout"}
@@ -39,7 +40,7 @@ class PostgresStore:
     migrations = "workhorse.backends.postgres.migrations"
 
     def __init__(self, url: str) -> None:
-        self.name = safe_url(url)
+        self.name = redact_url(url)
         self.conninfo, options = _parse_url(url)
         self._pool = ConnectionPool(
             self.conninfo,
@@ -117,14 +118,14 @@ def _parse_url(url: str) -> tuple[str, dict[str, Any]]:
     """Split Workhorse's own options (pool_min, pool_max, pool_timeout) off a libpq URL."""
     parts = urlsplit(url)
     if parts.scheme not in {"postgresql", "postgres"}:
-        raise ConfigurationError(f"not a PostgreSQL URL: {safe_url(url)}")
+        raise ConfigurationError(f"not a PostgreSQL URL: {redact_url(url)}")
     query = parse_qs(parts.query)
     options: dict[str, Any] = {"pool_min": 1, "pool_max": 10, "pool_timeout": 10.0}
     try:
         for key in _OPTIONS & query.keys():
             options[key] = (float if key == "pool_timeout" else int)(query.pop(key)[-1])
     except ValueError:
-        raise ConfigurationError(f"bad pool option in {safe_url(url)}") from None
+        raise ConfigurationError(f"bad pool option in {redact_url(url)}") from None
     if not 1 <= options["pool_min"] <= options["pool_max"]:
         raise ConfigurationError("need 1 <= pool_min <= pool_max")
     rest = urlencode([(k, v) for k, values in query.items() for v in values])
@@ -142,15 +143,6 @@ def _probe(conninfo: str, name: str) -> None:
 def _first_line(exc: psycopg.Error) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else type(exc).__name__
-
-
-def safe_url(url: str) -> str:
-    """The URL without its password, for messages."""
-    parts = urlsplit(url)
-    if parts.password:
-        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
-        return urlunsplit(parts._replace(netloc=netloc))
-    return url
 
 
 def _configure(conn: psycopg.Connection[Any]) -> None:

@@ -23,6 +23,7 @@ from workhorse.backends.ops.jobs import insert_checked
 from workhorse.backends.sql_backend import SqlBackend
 from workhorse.backends.sqlite import finish
 from workhorse.backends.sqlite.claims import SQLiteClaims
+from workhorse.backends.sqlite.files import prepare_file
 from workhorse.backends.sqlite.listener import SQLiteListener
 from workhorse.backends.sqlite.store import SQLiteStore
 from workhorse.errors import ConfigurationError
@@ -31,8 +32,11 @@ from workhorse.errors import ConfigurationError
 class SQLiteBackend(SqlBackend[SQLiteStore]):
     """A Backend over one SQLite file, shared safely by threads and processes."""
 
-    def __init__(self, url: str, *, auto_migrate: bool = True) -> None:
+    def __init__(self, url: str, *, auto_migrate: bool = True, create: bool = True) -> None:
+        """``create``: make the file (private to its owner) if it is missing; without it, a
+        missing file is a DatabaseError and nothing is created (see ``prepare_file``)."""
         store = SQLiteStore(url)
+        prepare_file(store.path, create=create)
         super().__init__(url, store)
         self.path = store.path
         if auto_migrate:
