@@ -11,7 +11,7 @@ import pytest
 from pgtest import postgres_schema
 from workhorse.backends import open_backend
 
-from .support import Api, Clock, join_stopped_servers, make_app, running_api
+from .support import Api, Clock, join_stopped_servers, served_api
 
 
 @contextmanager
@@ -49,16 +49,8 @@ def clock() -> Clock:
 @pytest.fixture
 def api(store_url: str, clock: Clock) -> Iterator[Api]:
     """The API of a fresh app, served on a free loopback port."""
-    app = make_app(store_url, clock)
-    try:
-        with running_api(app) as url:
-            served = Api(url=url, app=app, clock=clock)
-            try:
-                yield served
-            finally:
-                served.close()
-    finally:
-        app.close()
+    with served_api(store_url, clock) as served:
+        yield served
 
 
 @pytest.fixture(scope="session", autouse=True)

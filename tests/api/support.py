@@ -85,6 +85,22 @@ def running_api(app: Workhorse, settings: ApiSettings | None = None) -> Iterator
         _stopping.append(thread)
 
 
+@contextmanager
+def served_api(store_url: str, clock: Clock, settings: ApiSettings | None = None) -> Iterator[Api]:
+    """The API of a fresh app on ``store_url`` with ``settings``, served on a free loopback
+    port; the app and the clients made through it are closed afterwards."""
+    app = make_app(store_url, clock)
+    try:
+        with running_api(app, settings) as url:
+            api = Api(url=url, app=app, clock=clock)
+            try:
+                yield api
+            finally:
+                api.close()
+    finally:
+        app.close()
+
+
 _stopping: list[threading.Thread] = []
 
 

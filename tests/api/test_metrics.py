@@ -19,7 +19,7 @@ from workhorse.observability.autoscale import AutoscaleSettings
 from workhorse.observability.gauges import GaugeSettings
 from workhorse.observability.labels import tenant_label
 
-from .support import Api, Clock, error_of, make_app, running_api
+from .support import Api, Clock, error_of, served_api
 
 TOKEN = "metrics-token-for-tests-0123"
 SETTINGS = ApiSettings(
@@ -36,17 +36,8 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 
 @pytest.fixture
 def served(store_url: str, clock: Clock, request: pytest.FixtureRequest) -> Iterator[Api]:
-    settings = getattr(request, "param", SETTINGS)
-    app = make_app(store_url, clock)
-    try:
-        with running_api(app, settings) as url:
-            api = Api(url=url, app=app, clock=clock)
-            try:
-                yield api
-            finally:
-                api.close()
-    finally:
-        app.close()
+    with served_api(store_url, clock, getattr(request, "param", SETTINGS)) as api:
+        yield api
 
 
 def _scrape(api: Api) -> tuple[str, Samples]:

@@ -13,7 +13,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from workhorse.api import ApiSettings
 from workhorse.observability.gauges import GaugeSettings
 
-from .support import Api, Clock, make_app, running_api
+from .support import Api, Clock, served_api
 
 TOP_QUEUES = 20
 TOKEN = "metrics-token-for-tests-0123"
@@ -28,16 +28,8 @@ MAX_GROWTH = 512 * 1024
 
 @pytest.fixture
 def served(store_url: str, clock: Clock) -> Iterator[Api]:
-    app = make_app(store_url, clock)
-    try:
-        with running_api(app, SETTINGS) as url:
-            api = Api(url=url, app=app, clock=clock)
-            try:
-                yield api
-            finally:
-                api.close()
-    finally:
-        app.close()
+    with served_api(store_url, clock, SETTINGS) as api:
+        yield api
 
 
 def _enqueue_distinct_queues(client: httpx.Client, start: int, count: int) -> None:
