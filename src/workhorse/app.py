@@ -25,6 +25,7 @@ from workhorse.errors import (
     JobNotFoundError,
     UnknownTaskError,
 )
+from workhorse.fairness import USAGE_WINDOW
 from workhorse.jobs import Job, JobHandle, JobState
 from workhorse.observability import tracing
 from workhorse.observability.metrics import AppMetrics, Operation
@@ -71,7 +72,7 @@ class Workhorse:
         default_queue: str = DEFAULT_QUEUE,
         default_max_attempts: int = 3,
         default_retry: RetryPolicy | None = None,
-        fair_share_window: timedelta = timedelta(minutes=1),
+        fair_share_window: timedelta = USAGE_WINDOW,
     ) -> None:
         self.database_url = (
             database_url or os.environ.get("WORKHORSE_DATABASE_URL") or DEFAULT_DATABASE_URL

@@ -9,6 +9,7 @@ from datetime import timedelta
 from workhorse.backends import base as b
 from workhorse.backoff import Backoff
 from workhorse.dbcall import DbCall
+from workhorse.fairness import USAGE_WINDOW
 from workhorse.serialization import dumps
 from workhorse.types import JSON, Clock
 
@@ -30,7 +31,7 @@ class Completer:
         *,
         batch: int,
         delay: timedelta,
-        usage_window: timedelta = timedelta(minutes=1),
+        usage_window: timedelta = USAGE_WINDOW,
     ) -> None:
         self._backend = backend
         self._run = run

@@ -11,14 +11,6 @@ MAX_HEARTBEAT_INTERVAL = timedelta(seconds=2)
 """The default heartbeat interval: a third of the lease, but never longer than this."""
 
 
-class _FromLease(timedelta):
-    """The type of an unset heartbeat interval, which ``__post_init__`` derives from the lease
-    (an explicit ``timedelta(0)`` is still refused)."""
-
-
-_FROM_LEASE: timedelta = _FromLease(0)
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class WorkerConfig:
     """How one worker process runs.
@@ -33,8 +25,9 @@ class WorkerConfig:
     queues: tuple[str, ...] = ("default",)
     burst: bool = False
     lease: timedelta = timedelta(seconds=30)
-    heartbeat_interval: timedelta = _FROM_LEASE
-    """How often leases are extended; by default a third of the lease, at most 2 s."""
+    heartbeat_interval: timedelta | None = None
+    """How often leases are extended; None: a third of the lease, at most 2 s (``heartbeat``
+    is the interval in force)."""
     poll_interval: timedelta = timedelta(milliseconds=50)
     grace: timedelta = timedelta(seconds=10)
     batch_size: int | None = None
@@ -62,10 +55,7 @@ class WorkerConfig:
             raise ConfigurationError("queues must be a non-empty list of queue names")
         if self.lease <= timedelta(0):
             raise ConfigurationError("lease must be positive")
-        if isinstance(self.heartbeat_interval, _FromLease):
-            derived = min(MAX_HEARTBEAT_INTERVAL, self.lease / 3)
-            object.__setattr__(self, "heartbeat_interval", derived)
-        if not timedelta(0) < self.heartbeat_interval < self.lease / 2:
+        if not timedelta(0) < self.heartbeat < self.lease / 2:
             raise ConfigurationError("heartbeat_interval must be positive and under half the lease")
         if self.poll_interval <= timedelta(0):
             raise ConfigurationError("poll_interval must be positive")
@@ -77,6 +67,13 @@ class WorkerConfig:
             raise ConfigurationError("prefetch must be >= 0")
         if self.completion_batch < 1:
             raise ConfigurationError("completion_batch must be >= 1")
+
+    @property
+    def heartbeat(self) -> timedelta:
+        """The heartbeat interval in force: ``heartbeat_interval``, or derived from the lease."""
+        if self.heartbeat_interval is not None:
+            return self.heartbeat_interval
+        return min(MAX_HEARTBEAT_INTERVAL, self.lease / 3)
 
     @property
     def prefetch_limit(self) -> int:

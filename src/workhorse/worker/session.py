@@ -123,7 +123,7 @@ class Session:
             clock,
             registration=registration,
             lease=config.lease,
-            interval=config.heartbeat_interval,
+            interval=config.heartbeat,
             telemetry=telemetry,
             forget=self.executor.forget_lost,
         )
