@@ -93,6 +93,18 @@ def allocate(demands: Sequence[TenantDemand], capacity: int) -> dict[str, int]:
     return given
 
 
+PLACE_FLOOR = 1e-6
+"""Usage below this (seconds) counts as this in a place: the logarithm needs a positive number."""
+
+
+def place(usage: float, weight: float, at: float, window: timedelta) -> float:
+    """A tenant's position in the fair order, ``ln(usage / weight) + at / window`` with ``at`` in
+    epoch seconds: decay shrinks every tenant's usage by the same factor, so positions written at
+    different times compare as the tenants' usages per weight compare now, and a stored order
+    never needs rewriting as time passes. Logarithms keep the numbers small for ever."""
+    return math.log(max(usage, PLACE_FLOOR) / weight) + at / window.total_seconds()
+
+
 def decayed(usage: float, elapsed: timedelta, window: timedelta) -> float:
     """``usage`` after ``elapsed`` of exponential decay with time constant ``window``."""
     seconds = max(elapsed.total_seconds(), 0.0)

@@ -4,8 +4,9 @@ A backend supplies a ``ClaimStore``: a handful of reads and writes, each one SQL
 inside the claim's transaction. This module decides with the pure policy in
 ``workhorse.fairness``:
 
-1. find the tenants with queued jobs in the worker's queues (a skip scan: one index probe per
-   tenant, independent of the backlog), with their settings, in one read;
+1. read the few places at the front of the fair order in the worker's queues (one row per
+   (queue, tenant) with queued work, ordered by usage per weight; see docs/tenants.md), with
+   their tenants' settings: one index range, however many tenants have work;
 2. drop paused tenants; lock the rows of tenants with quotas (``max_running`` or a rate), so
    that racing claimers never both spend the same quota — a tenant locked by another claimer is
    skipped this round, not waited for — and count running jobs under those locks (only when it
@@ -15,9 +16,13 @@ inside the claim's transaction. This module decides with the pure policy in
    concurrency key, they are locked and marked running in one statement; otherwise keys already
    at their limit are looked up (and the fetch repeated without their jobs, so they cannot crowd
    out the rest), those whose key has no room are held back and the rest marked running. Spend
-   rate tokens.
+   rate tokens;
+5. settle the places read: each claimed job's expected cost is charged to its tenant's place
+   (so jobs claimed ahead of free slots move the tenant back exactly as jobs started at once
+   do), a tenant at a quota or paused is held off the front, and a place whose tenant has no
+   queued job left in its queue is removed.
 
-The common claim — one tenant or several, no quotas, no keys — is therefore two or three
+The common claim — one tenant or several, no quotas, no keys — is therefore three or four
 statements, each its own transaction (see ``claim``).
 """
 
@@ -27,11 +32,11 @@ from collections import Counter, defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 from workhorse.backends import base as b
-from workhorse.fairness import MIN_COST, TenantDemand, allocate, decayed, refill
+from workhorse.fairness import MIN_COST, TenantDemand, allocate, decayed, place, refill
 
 OVERFETCH = 8
 """Extra candidates fetched per tenant, so a few jobs held back by their concurrency key do not
@@ -39,6 +44,18 @@ leave the tenant's slots empty."""
 
 ROUNDS = 3
 """Allocation rounds per claim: slots a tenant could not use are offered to the others."""
+
+FRONT_EXTRA = 8
+"""Places read beyond the claim's limit, so that a few tenants that cannot take a job (drained,
+at a concurrency key's limit, locked by another claimer) do not leave slots empty."""
+
+QUOTA_HOLD = timedelta(seconds=5)
+"""How long a tenant at ``max_running`` stays off the front at most. An attempt of the tenant
+ending, or its settings changing, brings it back at once (a trigger on its row); this bound only
+covers a running job that leaves without either (cancelled)."""
+
+HELD_FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
+"""The hold of a paused tenant's places: until it is resumed (a trigger on its row)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,11 +114,46 @@ class Take:
     candidates: list[Candidate]
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Place:
+    """A (queue, tenant) at the front of the fair order, with the tenant's settings."""
+
+    queue: str
+    place: float
+    arrivals: int
+    """Enqueues into it so far (PostgreSQL): a place is removed only if none came since read."""
+    row: TenantRow
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Settled:
+    """A place once claimed from: its new position and hold, or removed if its queue is empty."""
+
+    queue: str
+    tenant: str
+    arrivals: int
+    place: float
+    held_until: datetime | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Result:
+    claimed: list[b.ClaimedJob]
+    demands: dict[str, TenantDemand]
+    """The tenants this claim considered, as they stood before it."""
+
+
 class ClaimStore(Protocol):
     """The reads and writes of one claim transaction."""
 
-    def tenants(self, queues: Sequence[str]) -> list[TenantRow]:
-        """The tenants with queued jobs in ``queues``, and their settings."""
+    def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
+        """The first ``front`` places of ``queues`` in the fair order, best first; a place whose
+        hold has ended by ``now`` counts as not held."""
+
+    def places_settle(self, settled: Sequence[Settled]) -> None:
+        """Remove the places whose queue holds no queued job of their tenant (unless work
+        arrived since they were read); write the others' position and hold. A place an
+        enqueuer is writing is left alone, never waited for."""
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         """Lock these tenants' rows for the transaction; returns those locked (others are
@@ -145,36 +197,94 @@ def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
 
     Without quotas no tenant row is locked and no token spent, so every statement may stand
     alone: the take marks jobs running in the statement that locks them. Quotas need their
-    locks held from the count to the take, so that claim is one transaction.
+    locks held from the count to the take and the holds, so that claim is one transaction.
     """
     queues = list(dict.fromkeys(params.queues))
     if params.limit <= 0 or not queues:
         return []
-    rows = {row.name: row for row in store.tenants(queues) if not row.paused}
+    places = store.places(queues, params.limit + FRONT_EXTRA, params.now)
+    if not places:
+        return []
+    rows = {p.row.name: p.row for p in places if not p.row.paused}
     if any(row.has_quota for row in rows.values()):
         with store.atomic():
-            return _claim(store, rows, params, queues)
-    return _claim(store, rows, params, queues)
+            return _claim_and_settle(store, places, rows, params, queues)
+    return _claim_and_settle(store, places, rows, params, queues)
+
+
+def _claim_and_settle(
+    store: ClaimStore,
+    places: list[Place],
+    rows: dict[str, TenantRow],
+    params: b.JobClaimParams,
+    queues: list[str],
+) -> list[b.ClaimedJob]:
+    result = _claim(store, rows, params, queues)
+    store.places_settle(settle(places, result.demands, result.claimed, params))
+    return result.claimed
 
 
 def _claim(
     store: ClaimStore, rows: dict[str, TenantRow], params: b.JobClaimParams, queues: list[str]
-) -> list[b.ClaimedJob]:
+) -> _Result:
     quota = [name for name, row in rows.items() if row.has_quota]
     if quota:
         locked = store.lock_tenants(quota)
         rows = {n: row for n, row in rows.items() if not row.has_quota} | locked
     if not rows:
-        return []
+        return _Result(claimed=[], demands={})
     # One tenant without quotas gets every slot whatever it runs already: skip the count.
     running = store.running(sorted(rows), params.now) if len(rows) > 1 or quota else {}
     tokens = {n: _tokens(row, params.now) for n, row in rows.items() if row.rate is not None}
-    demands = [_demand(row, running.get(n), tokens.get(n), params) for n, row in rows.items()]
-    claimed = _claim_rounds(store, demands, params, queues)
+    demands = {n: _demand(row, running.get(n), tokens.get(n), params) for n, row in rows.items()}
+    claimed = _claim_rounds(store, list(demands.values()), params, queues)
     spent = _spent(tokens, claimed)
     if spent:
         store.spend_tokens(spent, params.now)
-    return claimed
+    return _Result(claimed=claimed, demands=demands)
+
+
+def settle(
+    places: list[Place],
+    demands: dict[str, TenantDemand],
+    claimed: list[b.ClaimedJob],
+    params: b.JobClaimParams,
+) -> list[Settled]:
+    """The places read, after the claim: each tenant considered moves back by the expected cost
+    of the jobs it got, and is held while paused or at a quota. Places of tenants another claimer
+    had locked are left as they are."""
+    started = Counter(job.tenant for job in claimed)
+    at = params.now.timestamp()
+    settled = []
+    for p in places:
+        name = p.row.name
+        if p.row.paused:
+            settled.append(_settled(p, p.place, HELD_FOREVER))
+        elif name in demands:
+            demand = _after(demands[name], started[name])
+            position = place(demand.usage, demand.weight, at, params.usage_window)
+            settled.append(_settled(p, position, _held_until(demand, p.row, params.now)))
+    return settled
+
+
+def _settled(p: Place, position: float, held_until: datetime | None) -> Settled:
+    return Settled(
+        queue=p.queue, tenant=p.row.name, arrivals=p.arrivals, place=position, held_until=held_until
+    )
+
+
+def _held_until(demand: TenantDemand, row: TenantRow, now: datetime) -> datetime | None:
+    """Until when a tenant whose ``demand`` includes this claim's jobs may start no more: at
+    ``max_running``, until one of its attempts ends (``QUOTA_HOLD`` at most); out of tokens,
+    until the next token (rounded down a millisecond: an early look costs one read, a late one
+    a slot)."""
+    holds = []
+    if demand.max_running is not None and demand.running >= demand.max_running:
+        holds.append(now + QUOTA_HOLD)
+    if demand.tokens is not None and demand.tokens < 1.0 - 1e-9 and row.rate:
+        wait = (1.0 - demand.tokens) / row.rate - 0.001
+        holds.append(now + timedelta(seconds=max(0.0, wait)))
+    return max(holds) if holds else None
 
 
 def _claim_rounds(

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from workhorse.backends import base as b
-from workhorse.backends.claiming import Candidate, TenantRow
+from workhorse.backends.claiming import Candidate, Place, TenantRow
 from workhorse.backends.store import Row, Values
 from workhorse.jobs import AttemptError, Job, JobState
 from workhorse.tenants import Tenant
@@ -137,6 +137,13 @@ def tenant_row(row: Row, v: Values) -> TenantRow:
         mean_cost=row["mean_cost"],
         tokens=row["tokens"],
         tokens_at=v.opt_at(row["tokens_at"]),
+    )
+
+
+def place(row: Row, v: Values) -> Place:
+    """A place at the front of the fair order, its tenant's settings under ``name``."""
+    return Place(
+        queue=row["queue"], place=row["place"], arrivals=row["arrivals"], row=tenant_row(row, v)
     )
 
 

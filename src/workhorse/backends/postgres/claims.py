@@ -12,7 +12,7 @@ from typing import Any
 
 from workhorse.backends import base as b
 from workhorse.backends import rows
-from workhorse.backends.claiming import OVERFETCH, Running, Take, TenantRow
+from workhorse.backends.claiming import OVERFETCH, Place, Running, Settled, Take, TenantRow
 from workhorse.backends.postgres.statements import PostgresTx
 from workhorse.backends.postgres.values import VALUES
 
@@ -23,9 +23,21 @@ class PostgresClaims:
     def __init__(self, tx: PostgresTx) -> None:
         self._tx = tx
 
-    def tenants(self, queues: Sequence[str]) -> list[TenantRow]:
-        found = self._tx.all("claim_tenants", {"queues": list(queues)})
-        return [rows.tenant_row(row, VALUES) for row in found]
+    def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
+        query = {"queues": list(queues), "front": front, "now": now}
+        return [rows.place(row, VALUES) for row in self._tx.all("claim_places", query)]
+
+    def places_settle(self, settled: Sequence[Settled]) -> None:
+        if not settled:
+            return
+        query = {
+            "queues": [s.queue for s in settled],
+            "tenants": [s.tenant for s in settled],
+            "arrivals": [s.arrivals for s in settled],
+            "places": [s.place for s in settled],
+            "held": [s.held_until for s in settled],
+        }
+        self._tx.count("claim_places_settle", query)
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         found = self._tx.all("claim_lock_tenants", {"names": list(names)})

@@ -246,26 +246,62 @@ ON CONFLICT (name) DO NOTHING
 UPDATE workhorse_periodic SET last_slot = %(slot)s, updated_at = %(now)s
 WHERE name = %(name)s AND last_slot < %(slot)s
 
--- name: claim_tenants
--- The tenants with queued jobs in these queues, with their settings. A skip scan over the claim
--- index finds them: one probe per (queue, tenant), whatever the backlog.
-WITH RECURSIVE t(queue, tenant) AS (
-    SELECT q.name, (SELECT j.tenant FROM workhorse_jobs AS j
-                    WHERE j.state = 'queued' AND j.queue = q.name
-                    ORDER BY j.tenant LIMIT 1)
-    FROM unnest(%(queues)s::text[]) AS q(name)
+-- name: claim_places
+-- The front of the fair order in each queue: the places not held, and those whose hold has ended,
+-- best first (two ranges of workhorse_places, whatever the number of tenants), with their
+-- tenants' settings. No row lock: places only order the tenants; the jobs themselves are taken
+-- with SKIP LOCKED, so claimers that read the same front still never take the same job, and
+-- locking places would make claimers of a few tenants wait their turn.
+SELECT f.queue, f.tenant AS name, f.place, f.arrivals, tn.weight, tn.max_running, tn.rate,
+       tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
+FROM unnest(%(queues)s::text[]) AS q(name)
+CROSS JOIN LATERAL (
+    (SELECT queue, tenant, place, arrivals FROM workhorse_places
+     WHERE queue = q.name AND held_until IS NULL
+     ORDER BY place, tenant
+     LIMIT %(front)s)
     UNION ALL
-    SELECT t.queue, (SELECT j.tenant FROM workhorse_jobs AS j
-                     WHERE j.state = 'queued' AND j.queue = t.queue AND j.tenant > t.tenant
-                     ORDER BY j.tenant LIMIT 1)
-    FROM t WHERE t.tenant IS NOT NULL
-), work AS (
-    SELECT DISTINCT tenant FROM t WHERE tenant IS NOT NULL
+    (SELECT queue, tenant, place, arrivals FROM workhorse_places
+     WHERE queue = q.name AND held_until <= %(now)s
+     ORDER BY held_until
+     LIMIT %(front)s)
+) AS f
+LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
+ORDER BY f.place, f.tenant, f.queue
+LIMIT %(front)s
+
+-- name: claim_places_settle
+-- The places a claim read: removed when their queue holds no queued job of the tenant, given new
+-- positions and holds otherwise. Hazards: an enqueue may be adding a job that this statement's
+-- snapshot does not see. Its trigger locks the place and bumps `arrivals` until it commits, so a
+-- place is removed only if it is not locked now (SKIP LOCKED: never wait for an enqueuer's
+-- transaction, which may be the caller's own and long) and `arrivals` is what the claim read (a
+-- row changed since is re-read when locked, and the check fails).
+WITH s AS (
+    SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(arrivals)s::bigint[],
+                         %(places)s::float8[], %(held)s::timestamptz[])
+        AS s(queue, tenant, arrivals, place, held_until)
+), drained AS (
+    SELECT p.queue, p.tenant FROM workhorse_places AS p
+    JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
+    WHERE p.arrivals = s.arrivals
+      AND NOT EXISTS (SELECT 1 FROM workhorse_jobs AS j
+                      WHERE j.state = 'queued' AND j.queue = p.queue AND j.tenant = p.tenant)
+    ORDER BY p.queue, p.tenant
+    FOR UPDATE OF p SKIP LOCKED
+), gone AS (
+    DELETE FROM workhorse_places AS p USING drained AS d
+    WHERE p.queue = d.queue AND p.tenant = d.tenant
+), kept AS (
+    SELECT p.queue, p.tenant FROM workhorse_places AS p
+    JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
+    WHERE NOT EXISTS (SELECT 1 FROM drained AS d WHERE d.queue = p.queue AND d.tenant = p.tenant)
+    ORDER BY p.queue, p.tenant
+    FOR UPDATE OF p SKIP LOCKED
 )
-SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
-       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
-FROM work
-LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
+UPDATE workhorse_places AS p SET place = s.place, held_until = s.held_until
+FROM kept JOIN s ON s.queue = kept.queue AND s.tenant = kept.tenant
+WHERE p.queue = kept.queue AND p.tenant = kept.tenant
 
 -- name: claim_lock_tenants
 -- SKIP LOCKED: a tenant another claimer is serving is skipped this round, never waited for.

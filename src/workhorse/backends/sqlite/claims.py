@@ -16,7 +16,9 @@ from workhorse.backends import rows
 from workhorse.backends.claiming import (
     OVERFETCH,
     Candidate,
+    Place,
     Running,
+    Settled,
     Take,
     TenantRow,
     take_in_steps,
@@ -30,9 +32,25 @@ class SQLiteClaims:
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
-    def tenants(self, queues: Sequence[str]) -> list[TenantRow]:
-        found = self._tx.all("claim_tenants", {"queues": VALUES.array(queues)})
-        return [rows.tenant_row(row, VALUES) for row in found]
+    def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
+        found: list[Row] = []
+        for queue in queues:
+            query = {"queue": queue, "front": front, "now": to_epoch(now)}
+            found.extend(self._tx.all("claim_places", query))
+        found.sort(key=lambda row: (row["place"], row["name"], row["queue"]))
+        return [rows.place(row, VALUES) for row in found[:front]]
+
+    def places_settle(self, settled: Sequence[Settled]) -> None:
+        """No enqueue runs beside a claim (one writer): a drained place can go at once."""
+        if not settled:
+            return
+        entries = [
+            [s.queue, s.tenant, s.place, None if s.held_until is None else to_epoch(s.held_until)]
+            for s in settled
+        ]
+        query = {"places": VALUES.array(entries)}
+        self._tx.count("claim_places_settle_drop", query)
+        self._tx.count("claim_places_settle_set", query)
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         found = self._tx.all("claim_lock_tenants", {"names": VALUES.array(names)})

@@ -201,25 +201,46 @@ ON CONFLICT (name) DO NOTHING
 UPDATE workhorse_periodic SET last_slot = :slot, updated_at = :now
 WHERE name = :name AND last_slot < :slot
 
--- name: claim_tenants
--- The tenants with queued jobs in these queues, with their settings. A skip scan finds them: one
--- probe of the claim index per tenant, whatever the backlog.
-WITH RECURSIVE t(tenant) AS (
-    SELECT (SELECT min(tenant) FROM workhorse_jobs WHERE state = 'queued')
+-- name: claim_places
+-- The front of the fair order in one queue: the places not held and those whose hold has ended,
+-- best first (two ranges of workhorse_places, whatever the number of tenants), with their
+-- tenants' settings.
+SELECT f.queue, f.tenant AS name, f.place, f.arrivals, tn.weight, tn.max_running, tn.rate,
+       tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
+FROM (
+    SELECT * FROM (
+        SELECT queue, tenant, place, arrivals FROM workhorse_places
+        WHERE queue = :queue AND held_until IS NULL
+        ORDER BY place, tenant
+        LIMIT :front
+    )
     UNION ALL
-    SELECT (SELECT min(tenant) FROM workhorse_jobs WHERE state = 'queued' AND tenant > t.tenant)
-    FROM t WHERE t.tenant IS NOT NULL
-), work AS (
-    SELECT tenant FROM t
-    WHERE tenant IS NOT NULL AND EXISTS (
-        SELECT 1 FROM json_each(:queues) AS q
-        WHERE EXISTS (SELECT 1 FROM workhorse_jobs
-                      WHERE state = 'queued' AND tenant = t.tenant AND queue = q.value))
-)
-SELECT work.tenant AS name, tn.weight, tn.max_running, tn.rate, tn.burst, tn.paused, tn.usage,
-       tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
-FROM work
-LEFT JOIN workhorse_tenants AS tn ON tn.name = work.tenant
+    SELECT * FROM (
+        SELECT queue, tenant, place, arrivals FROM workhorse_places
+        WHERE queue = :queue AND held_until <= :now
+        ORDER BY held_until
+        LIMIT :front
+    )
+) AS f
+LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
+
+-- name: claim_places_settle_drop
+-- The places a claim read whose queue holds no queued job of the tenant any more.
+-- :places is a JSON array of [queue, tenant, place, held_until].
+DELETE FROM workhorse_places
+WHERE (queue, tenant) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:places))
+  AND NOT EXISTS (SELECT 1 FROM workhorse_jobs AS j
+                  WHERE j.state = 'queued' AND j.queue = workhorse_places.queue
+                    AND j.tenant = workhorse_places.tenant)
+
+-- name: claim_places_settle_set
+-- The other places a claim read: their new positions and holds.
+UPDATE workhorse_places
+SET place = s.place, held_until = s.held_until
+FROM (SELECT value ->> 0 AS queue, value ->> 1 AS tenant, value ->> 2 AS place,
+             value ->> 3 AS held_until
+      FROM json_each(:places)) AS s
+WHERE workhorse_places.queue = s.queue AND workhorse_places.tenant = s.tenant
 
 -- name: claim_lock_tenants
 -- The write lock already excludes other claimers: the rows as they stand.
