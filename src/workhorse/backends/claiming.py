@@ -49,6 +49,10 @@ FRONT_EXTRA = 8
 """Places read beyond the claim's limit, so that a few tenants that cannot take a job (drained,
 at a concurrency key's limit, locked by another claimer) do not leave slots empty."""
 
+FRONT_READS = 4
+"""Reads of the front per claim at most: when every tenant read was paused, capped or drained,
+they are off the front now, and the claim looks at the next ones instead of returning nothing."""
+
 QUOTA_HOLD = timedelta(seconds=5)
 """How long a tenant at ``max_running`` stays off the front at most. An attempt of the tenant
 ending, or its settings changing, brings it back at once (a trigger on its row); this bound only
@@ -202,7 +206,18 @@ def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
     queues = list(dict.fromkeys(params.queues))
     if params.limit <= 0 or not queues:
         return []
-    places = store.places(queues, params.limit + FRONT_EXTRA, params.now)
+    front = params.limit + FRONT_EXTRA
+    for _ in range(FRONT_READS):
+        places = store.places(queues, front, params.now)
+        claimed = _claim_front(store, places, params, queues)
+        if claimed or len(places) < front:
+            return claimed
+    return []
+
+
+def _claim_front(
+    store: ClaimStore, places: list[Place], params: b.JobClaimParams, queues: list[str]
+) -> list[b.ClaimedJob]:
     if not places:
         return []
     rows = {p.row.name: p.row for p in places if not p.row.paused}

@@ -1,0 +1,147 @@
+"""job_claim's places: one row per (queue, tenant) with queued work, kept as work arrives, is
+claimed, drains, returns, and as tenants are paused or reach a quota. A claim reads only the front
+of the order, so these tests put many tenants ahead of the one that matters."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import closing, contextmanager
+from typing import Any
+
+import psycopg
+
+from pgtest import postgres_schema
+from workhorse.backends import base as b
+from workhorse.backends import open_backend
+from workhorse.backends.claiming import FRONT_EXTRA
+from workhorse.tenants import Tenant
+
+from .support import T0, Jobs, at, new_job, success
+
+AHEAD = 20
+"""Tenants put ahead of the one a test watches: more than one front read holds."""
+
+
+@contextmanager
+def _sql(url: str) -> Iterator[Any]:
+    """A raw connection to the test's store, to look at the places table."""
+    if url.startswith("sqlite"):
+        with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
+            yield conn
+    else:
+        with psycopg.connect(url, autocommit=True) as conn:
+            yield conn
+
+
+def _places(url: str) -> dict[tuple[str, str], bool]:
+    """Every place, as (queue, tenant) -> whether it is held."""
+    with _sql(url) as conn:
+        found = conn.execute("SELECT queue, tenant, held_until FROM workhorse_places").fetchall()
+    return {(queue, tenant): held is not None for queue, tenant, held in found}
+
+
+def _enqueue(jobs: Jobs, tenant: str, count: int = 1, **fields: Any) -> list[int]:
+    inserted = jobs.insert_many([new_job(T0, tenant=tenant, **fields) for _ in range(count)])
+    return [row.id for row in inserted]
+
+
+def _configure(jobs: Jobs, name: str, **fields: Any) -> None:
+    params = b.TenantUpsertParams(tenant=Tenant(name=name, **fields), now=T0)
+    jobs.backend.tenant_upsert(params)
+
+
+def test_an_arrival_gets_a_place_and_a_drained_tenant_loses_it(
+    jobs: Jobs, backend_url: str
+) -> None:
+    _enqueue(jobs, "acme", 2)
+    _enqueue(jobs, "acme", 1, queue="reports")
+    assert _places(backend_url) == {("default", "acme"): False, ("reports", "acme"): False}
+    assert len(jobs.claim(limit=1)) == 1
+    assert ("default", "acme") in _places(backend_url), "one job is left"
+    assert len(jobs.claim(limit=5)) == 1
+    assert _places(backend_url) == {("reports", "acme"): False}
+
+
+def test_a_tenant_that_drained_and_enqueues_again_is_claimed(jobs: Jobs) -> None:
+    _enqueue(jobs, "acme")
+    assert len(jobs.claim()) == 1
+    [again] = _enqueue(jobs, "acme")
+    assert [job.id for job in jobs.claim(now=at(1))] == [again]
+
+
+def test_a_job_released_back_to_a_drained_queue_is_claimed_again(jobs: Jobs) -> None:
+    job = jobs.running()
+    params = b.JobReleaseParams(ids=[job.id], lease_token_by_id={job.id: job.lease_token}, now=T0)
+    assert jobs.backend.job_release(params)
+    assert [again.id for again in jobs.claim(now=at(1))] == [job.id]
+
+
+def test_a_promoted_job_gets_a_place(jobs: Jobs, backend_url: str) -> None:
+    [job_id] = _enqueue(jobs, "acme", run_at=at(10))
+    assert _places(backend_url) == {}
+    jobs.backend.job_promote(b.JobPromoteParams(now=at(10), limit=10))
+    assert [job.id for job in jobs.claim(now=at(10))] == [job_id]
+
+
+def test_paused_tenants_ahead_are_held_off_the_front(jobs: Jobs, backend_url: str) -> None:
+    for index in range(AHEAD):
+        _configure(jobs, f"a{index:02}", paused=True)
+        _enqueue(jobs, f"a{index:02}")
+    _enqueue(jobs, "zz")
+    assert [job.tenant for job in jobs.claim(limit=1)] == ["zz"]
+    held = _places(backend_url)
+    assert len(held) == AHEAD and all(held.values())
+    _configure(jobs, "a07", paused=False)
+    assert [job.tenant for job in jobs.claim(limit=1, now=at(1))] == ["a07"]
+
+
+def test_tenants_at_max_running_are_held_until_an_attempt_ends(jobs: Jobs) -> None:
+    for index in range(AHEAD):
+        _configure(jobs, f"t{index:02}", max_running=1)
+        _enqueue(jobs, f"t{index:02}", 2)
+    first = [job for step in range(AHEAD) for job in jobs.claim(limit=1, now=at(step / 100))]
+    assert Counter(job.tenant for job in first) == {f"t{i:02}": 1 for i in range(AHEAD)}
+    assert jobs.claim(limit=AHEAD, now=at(1)) == []
+    jobs.finish(success(first[5]), now=at(2))
+    assert [job.tenant for job in jobs.claim(limit=AHEAD, now=at(2))] == [first[5].tenant]
+
+
+def test_a_tenant_out_of_rate_tokens_comes_back_when_one_refills(jobs: Jobs) -> None:
+    _configure(jobs, "metered", rate=1.0, burst=1.0)
+    _enqueue(jobs, "metered", 3)
+    assert len(jobs.claim(limit=5)) == 1
+    assert jobs.claim(limit=5, now=at(0.5)) == []
+    assert len(jobs.claim(limit=5, now=at(1))) == 1
+
+
+def test_a_late_tenant_is_served_by_the_next_claim(jobs: Jobs) -> None:
+    tenants = 200
+    jobs.insert_many([new_job(T0, tenant=f"t{i:03}") for i in range(tenants) for _ in range(3)])
+    for step in range(5):
+        assert len(jobs.claim(limit=10, now=at(step))) == 10
+    _enqueue(jobs, "late")
+    assert "late" in {job.tenant for job in jobs.claim(limit=10, now=at(6))}
+
+
+def test_a_claim_of_many_tenants_serves_each_before_any_twice(jobs: Jobs) -> None:
+    tenants = 3 * (10 + FRONT_EXTRA)
+    jobs.insert_many([new_job(T0, tenant=f"t{i:03}") for i in range(tenants) for _ in range(2)])
+    served = [job.tenant for step in range(3) for job in jobs.claim(limit=10, now=at(step))]
+    assert len(served) == len(set(served)) == 30
+
+
+def test_a_claim_never_removes_the_place_of_an_enqueue_not_yet_committed() -> None:
+    """PostgreSQL: an enqueue in the caller's open transaction holds its place; a claim that
+    drains the tenant meanwhile neither waits for it nor removes the place."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        _enqueue(jobs, "acme")
+        with psycopg.connect(url) as conn:
+            new = [new_job(T0, tenant="acme")]
+            params = b.JobInsertManyParams(jobs=new, now=T0, connection=conn)
+            [pending] = backend.job_insert_many(params)
+            assert len(jobs.claim(limit=5)) == 1, "the claim did not wait for the enqueue"
+            conn.commit()
+        assert [job.id for job in jobs.claim(limit=5, now=at(1))] == [pending.id]
