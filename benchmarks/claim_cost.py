@@ -1,11 +1,12 @@
-"""Claim cost against the size of the backlog.
+"""Claim cost against the size of the backlog and the number of tenants with work.
 
-Fills a fresh store with N queued jobs spread over T tenants, then times `job_claim` (50 jobs,
+For each T in --tenants and N in --sizes, fills a fresh store with N queued jobs spread over T
+tenants, then times `job_claim` (50 jobs,
 the default worker concurrency) many times, handing the claimed jobs back after each claim so the
 backlog stays the same size. Prints one JSON object per backlog size.
 
     python benchmarks/claim_cost.py --database-url postgresql://postgres@127.0.0.1/wh_claim \\
-        --tenants 1000 --sizes 10000,1000000
+        --tenants 10,1000,10000,100000 --sizes 20000
     python benchmarks/claim_cost.py --tenants 1000 --sizes 10000,1000000      # SQLite
 
 PostgreSQL: the database must exist; the script drops and recreates the Workhorse tables in it.
@@ -36,7 +37,7 @@ def fill(backend: b.Backend, jobs: int, tenants: int) -> None:
     for offset in range(0, jobs, BATCH):
         rows = [
             b.NewJob(
-                tenant=f"tenant-{(offset + i) % tenants:04d}",
+                tenant=f"tenant-{(offset + i) % tenants:06d}",
                 queue="default",
                 task="noop",
                 args_json="[]",
@@ -87,11 +88,11 @@ def explain(url: str) -> None:
         now = utcnow()
         lease = {"lease_token": "explain", "worker_id": "explain", "lease_expires_at": now}
         for name, params in (
-            ("claim_tenants", {"queues": ["default"]}),
+            ("claim_places", {"queues": ["default"], "front": 58, "now": now}),
             (
                 "claim_take",  # rolled back below: nothing stays claimed
                 {
-                    "tenants": ["tenant-0001"],
+                    "tenants": ["tenant-000001"],
                     "limits": [58],
                     "slots": [50],
                     "queues": ["default"],
@@ -114,44 +115,52 @@ def reset_postgres(url: str) -> None:
 
     with psycopg.connect(url, autocommit=True) as conn:
         for table in ("jobs", "leaders", "workers", "periodic", "tenants", "api_keys",
-                      "idempotency", "migrations"):  # fmt: skip
+                      "idempotency", "migrations", "places"):  # fmt: skip
             conn.execute(f"DROP TABLE IF EXISTS workhorse_{table} CASCADE")
+        for function in ("arrive", "return", "release"):
+            conn.execute(f"DROP FUNCTION IF EXISTS workhorse_places_{function}() CASCADE")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--database-url")
-    parser.add_argument("--tenants", type=int, default=1000)
+    parser.add_argument("--tenants", default="1000", help="comma-separated tenant counts")
     parser.add_argument("--sizes", default="10000,1000000")
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--explain", action="store_true")
     args = parser.parse_args()
-    for size in (int(s) for s in args.sizes.split(",")):
-        with tempfile.TemporaryDirectory() as tmp:
-            url = args.database_url or f"sqlite:///{tmp}/claims.db"
-            if url.startswith("postgres"):
-                reset_postgres(url)
-            backend = open_backend(url, auto_migrate=True)
-            started = time.perf_counter()
-            fill(backend, size, args.tenants)
-            fill_s = time.perf_counter() - started
-            backend.storage_vacuum()  # as autovacuum leaves a table after a bulk load
-            time_claims(backend, 20, args.limit)  # warm caches and prepared statements
-            timings = time_claims(backend, args.rounds, args.limit)
-            backend.close()
-            result = {
-                "backend": url.split(":", 1)[0],
-                "queued": size,
-                "tenants": args.tenants,
-                "claim_limit": args.limit,
-                "claim_ms_p50": round(statistics.median(timings), 3),
-                "claim_ms_p95": round(statistics.quantiles(timings, n=20)[18], 3),
-                "fill_s": round(fill_s, 1),
-            }
-            print(json.dumps(result), flush=True)
-            if args.explain and url.startswith("postgres"):
-                explain(url)
+    for tenants in (int(t) for t in args.tenants.split(",")):
+        for size in (int(s) for s in args.sizes.split(",")):
+            measure(args, tenants, size)
+
+
+def measure(args: argparse.Namespace, tenants: int, size: int) -> None:
+    """One fresh store of ``size`` jobs over ``tenants`` tenants; prints its claim timings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/claims.db"
+        if url.startswith("postgres"):
+            reset_postgres(url)
+        backend = open_backend(url, auto_migrate=True)
+        started = time.perf_counter()
+        fill(backend, size, tenants)
+        fill_s = time.perf_counter() - started
+        backend.storage_vacuum()  # as autovacuum leaves a table after a bulk load
+        time_claims(backend, 20, args.limit)  # warm caches and prepared statements
+        timings = time_claims(backend, args.rounds, args.limit)
+        backend.close()
+        result = {
+            "backend": url.split(":", 1)[0],
+            "queued": size,
+            "tenants": tenants,
+            "claim_limit": args.limit,
+            "claim_ms_p50": round(statistics.median(timings), 3),
+            "claim_ms_p95": round(statistics.quantiles(timings, n=20)[18], 3),
+            "fill_s": round(fill_s, 1),
+        }
+        print(json.dumps(result), flush=True)
+        if args.explain and url.startswith("postgres"):
+            explain(url)
 
 
 if __name__ == "__main__":

@@ -22,8 +22,8 @@ inside the claim's transaction. This module decides with the pure policy in
    do), a tenant at a quota or paused is held off the front, and a place whose tenant has no
    queued job left in its queue is removed.
 
-The common claim — one tenant or several, no quotas, no keys — is therefore three or four
-statements, each its own transaction (see ``claim``).
+The common claim — one tenant or several, no quotas, no keys — is therefore four statements,
+the last three one transaction (see ``claim``).
 """
 
 from __future__ import annotations
@@ -138,6 +138,9 @@ class Settled:
     arrivals: int
     place: float
     held_until: datetime | None
+    emptied: bool
+    """Its tenant got fewer jobs than slots: remove the place if its queue is empty. (A tenant
+    that got all its slots keeps its place; if no job is left, the next claim finds that.)"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -145,6 +148,8 @@ class _Result:
     claimed: list[b.ClaimedJob]
     demands: dict[str, TenantDemand]
     """The tenants this claim considered, as they stood before it."""
+    short: set[str]
+    """Tenants that got fewer jobs than slots: their queues may be empty now."""
 
 
 class ClaimStore(Protocol):
@@ -199,9 +204,9 @@ class ClaimStore(Protocol):
 def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
     """Claim up to ``params.limit`` jobs fairly; see the module docstring.
 
-    Without quotas no tenant row is locked and no token spent, so every statement may stand
-    alone: the take marks jobs running in the statement that locks them. Quotas need their
-    locks held from the count to the take and the holds, so that claim is one transaction.
+    The front is read outside a transaction; what follows is one: quotas need their locks held
+    from the count to the take and the holds, and the take and the settling of the places then
+    commit once.
     """
     queues = list(dict.fromkeys(params.queues))
     if params.limit <= 0 or not queues:
@@ -218,13 +223,13 @@ def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
 def _claim_front(
     store: ClaimStore, places: list[Place], params: b.JobClaimParams, queues: list[str]
 ) -> list[b.ClaimedJob]:
+    """Claim from the tenants of ``places`` and settle them, in one transaction: one commit
+    (the places are only an order, but a second commit would cost a second flush)."""
     if not places:
         return []
     rows = {p.row.name: p.row for p in places if not p.row.paused}
-    if any(row.has_quota for row in rows.values()):
-        with store.atomic():
-            return _claim_and_settle(store, places, rows, params, queues)
-    return _claim_and_settle(store, places, rows, params, queues)
+    with store.atomic():
+        return _claim_and_settle(store, places, rows, params, queues)
 
 
 def _claim_and_settle(
@@ -235,7 +240,7 @@ def _claim_and_settle(
     queues: list[str],
 ) -> list[b.ClaimedJob]:
     result = _claim(store, rows, params, queues)
-    store.places_settle(settle(places, result.demands, result.claimed, params))
+    store.places_settle(settle(places, result, params))
     return result.claimed
 
 
@@ -247,44 +252,46 @@ def _claim(
         locked = store.lock_tenants(quota)
         rows = {n: row for n, row in rows.items() if not row.has_quota} | locked
     if not rows:
-        return _Result(claimed=[], demands={})
+        return _Result(claimed=[], demands={}, short=set())
     # One tenant without quotas gets every slot whatever it runs already: skip the count.
     running = store.running(sorted(rows), params.now) if len(rows) > 1 or quota else {}
     tokens = {n: _tokens(row, params.now) for n, row in rows.items() if row.rate is not None}
     demands = {n: _demand(row, running.get(n), tokens.get(n), params) for n, row in rows.items()}
-    claimed = _claim_rounds(store, list(demands.values()), params, queues)
+    claimed, short = _claim_rounds(store, list(demands.values()), params, queues)
     spent = _spent(tokens, claimed)
     if spent:
         store.spend_tokens(spent, params.now)
-    return _Result(claimed=claimed, demands=demands)
+    return _Result(claimed=claimed, demands=demands, short=short)
 
 
-def settle(
-    places: list[Place],
-    demands: dict[str, TenantDemand],
-    claimed: list[b.ClaimedJob],
-    params: b.JobClaimParams,
-) -> list[Settled]:
+def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> list[Settled]:
     """The places read, after the claim: each tenant considered moves back by the expected cost
     of the jobs it got, and is held while paused or at a quota. Places of tenants another claimer
     had locked are left as they are."""
-    started = Counter(job.tenant for job in claimed)
+    started = Counter(job.tenant for job in result.claimed)
+    demands = result.demands
     at = params.now.timestamp()
     settled = []
     for p in places:
         name = p.row.name
         if p.row.paused:
-            settled.append(_settled(p, p.place, HELD_FOREVER))
+            settled.append(_settled(p, p.place, HELD_FOREVER, emptied=False))
         elif name in demands:
             demand = _after(demands[name], started[name])
             position = place(demand.usage, demand.weight, at, params.usage_window)
-            settled.append(_settled(p, position, _held_until(demand, p.row, params.now)))
+            held_until = _held_until(demand, p.row, params.now)
+            settled.append(_settled(p, position, held_until, emptied=name in result.short))
     return settled
 
 
-def _settled(p: Place, position: float, held_until: datetime | None) -> Settled:
+def _settled(p: Place, position: float, held_until: datetime | None, *, emptied: bool) -> Settled:
     return Settled(
-        queue=p.queue, tenant=p.row.name, arrivals=p.arrivals, place=position, held_until=held_until
+        queue=p.queue,
+        tenant=p.row.name,
+        arrivals=p.arrivals,
+        place=position,
+        held_until=held_until,
+        emptied=emptied,
     )
 
 
@@ -307,10 +314,12 @@ def _claim_rounds(
     demands: list[TenantDemand],
     params: b.JobClaimParams,
     queues: Sequence[str],
-) -> list[b.ClaimedJob]:
+) -> tuple[list[b.ClaimedJob], set[str]]:
     """Allocate, take, and allocate again what tenants could not use (all their jobs were held
-    back by concurrency keys, or they had fewer jobs than slots), a few rounds at most."""
+    back by concurrency keys, or they had fewer jobs than slots), a few rounds at most. Returns
+    the jobs, and the tenants that got fewer than their slots (some may have no job left)."""
     claimed: list[b.ClaimedJob] = []
+    shorts: set[str] = set()
     keys = _Keys()
     capacity = params.limit
     for _ in range(ROUNDS):
@@ -323,10 +332,11 @@ def _claim_rounds(
         capacity -= len(started)
         got = Counter(job.tenant for job in started)
         short = {name for name, count in allocation.items() if got[name] < count}
+        shorts |= short
         if capacity <= 0 or not short:
             break
         demands = [_after(d, got[d.name]) for d in demands if d.name not in short]
-    return claimed
+    return claimed, shorts
 
 
 def _after(demand: TenantDemand, started: int) -> TenantDemand:

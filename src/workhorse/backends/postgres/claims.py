@@ -28,16 +28,25 @@ class PostgresClaims:
         return [rows.place(row, VALUES) for row in self._tx.all("claim_places", query)]
 
     def places_settle(self, settled: Sequence[Settled]) -> None:
-        if not settled:
-            return
-        query = {
-            "queues": [s.queue for s in settled],
-            "tenants": [s.tenant for s in settled],
-            "arrivals": [s.arrivals for s in settled],
-            "places": [s.place for s in settled],
-            "held": [s.held_until for s in settled],
-        }
-        self._tx.count("claim_places_settle", query)
+        emptied = [s for s in settled if s.emptied]
+        gone: set[tuple[str, str]] = set()
+        if emptied:
+            query = {
+                "queues": [s.queue for s in emptied],
+                "tenants": [s.tenant for s in emptied],
+                "arrivals": [s.arrivals for s in emptied],
+            }
+            found = self._tx.all("claim_places_settle_drop", query)
+            gone = {(row["queue"], row["tenant"]) for row in found}
+        kept = [s for s in settled if (s.queue, s.tenant) not in gone]
+        if kept:
+            query = {
+                "queues": [s.queue for s in kept],
+                "tenants": [s.tenant for s in kept],
+                "places": [s.place for s in kept],
+                "held": [s.held_until for s in kept],
+            }
+            self._tx.count("claim_places_settle_set", query)
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         found = self._tx.all("claim_lock_tenants", {"names": list(names)})

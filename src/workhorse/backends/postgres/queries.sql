@@ -270,17 +270,16 @@ LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
 ORDER BY f.place, f.tenant, f.queue
 LIMIT %(front)s
 
--- name: claim_places_settle
--- The places a claim read: removed when their queue holds no queued job of the tenant, given new
--- positions and holds otherwise. Hazards: an enqueue may be adding a job that this statement's
--- snapshot does not see. Its trigger locks the place and bumps `arrivals` until it commits, so a
--- place is removed only if it is not locked now (SKIP LOCKED: never wait for an enqueuer's
--- transaction, which may be the caller's own and long) and `arrivals` is what the claim read (a
--- row changed since is re-read when locked, and the check fails).
+-- name: claim_places_settle_drop
+-- Places whose tenant got fewer jobs than slots, removed when their queue holds no queued job of
+-- the tenant. Hazard: an enqueue may be adding a job that this statement's snapshot does not see.
+-- Its trigger locks the place and bumps `arrivals` until it commits, so a place is removed only
+-- if it is not locked now (SKIP LOCKED: never wait for an enqueuer's transaction, which may be
+-- the caller's own and long) and `arrivals` is what the claim read (a row changed since is
+-- re-read when locked, and the check fails).
 WITH s AS (
-    SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(arrivals)s::bigint[],
-                         %(places)s::float8[], %(held)s::timestamptz[])
-        AS s(queue, tenant, arrivals, place, held_until)
+    SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(arrivals)s::bigint[])
+        AS s(queue, tenant, arrivals)
 ), drained AS (
     SELECT p.queue, p.tenant FROM workhorse_places AS p
     JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
@@ -289,13 +288,21 @@ WITH s AS (
                       WHERE j.state = 'queued' AND j.queue = p.queue AND j.tenant = p.tenant)
     ORDER BY p.queue, p.tenant
     FOR UPDATE OF p SKIP LOCKED
-), gone AS (
-    DELETE FROM workhorse_places AS p USING drained AS d
-    WHERE p.queue = d.queue AND p.tenant = d.tenant
+)
+DELETE FROM workhorse_places AS p USING drained AS d
+WHERE p.queue = d.queue AND p.tenant = d.tenant
+RETURNING p.queue, p.tenant
+
+-- name: claim_places_settle_set
+-- The other places a claim read: their new positions and holds. A place an enqueuer holds is
+-- skipped rather than waited for (its arrival puts it back in the order anyway).
+WITH s AS (
+    SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(places)s::float8[],
+                         %(held)s::timestamptz[])
+        AS s(queue, tenant, place, held_until)
 ), kept AS (
     SELECT p.queue, p.tenant FROM workhorse_places AS p
     JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
-    WHERE NOT EXISTS (SELECT 1 FROM drained AS d WHERE d.queue = p.queue AND d.tenant = p.tenant)
     ORDER BY p.queue, p.tenant
     FOR UPDATE OF p SKIP LOCKED
 )

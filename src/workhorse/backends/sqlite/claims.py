@@ -42,15 +42,12 @@ class SQLiteClaims:
 
     def places_settle(self, settled: Sequence[Settled]) -> None:
         """No enqueue runs beside a claim (one writer): a drained place can go at once."""
-        if not settled:
-            return
-        entries = [
-            [s.queue, s.tenant, s.place, None if s.held_until is None else to_epoch(s.held_until)]
-            for s in settled
-        ]
-        query = {"places": VALUES.array(entries)}
-        self._tx.count("claim_places_settle_drop", query)
-        self._tx.count("claim_places_settle_set", query)
+        emptied = [[s.queue, s.tenant] for s in settled if s.emptied]
+        if emptied:
+            self._tx.count("claim_places_settle_drop", {"places": VALUES.array(emptied)})
+        if settled:
+            entries = [[s.queue, s.tenant, s.place, _opt_epoch(s.held_until)] for s in settled]
+            self._tx.count("claim_places_settle_set", {"places": VALUES.array(entries)})
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         found = self._tx.all("claim_lock_tenants", {"names": VALUES.array(names)})
@@ -157,6 +154,10 @@ def _lease(params: b.JobClaimParams) -> dict[str, Any]:
         "lease_expires_at": now + params.lease_for.total_seconds(),
         "now": now,
     }
+
+
+def _opt_epoch(value: datetime | None) -> float | None:
+    return None if value is None else to_epoch(value)
 
 
 def _window(

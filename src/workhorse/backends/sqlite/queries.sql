@@ -225,8 +225,8 @@ FROM (
 LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
 
 -- name: claim_places_settle_drop
--- The places a claim read whose queue holds no queued job of the tenant any more.
--- :places is a JSON array of [queue, tenant, place, held_until].
+-- Places whose tenant got fewer jobs than slots, if their queue holds no queued job of the
+-- tenant any more. :places is a JSON array of [queue, tenant].
 DELETE FROM workhorse_places
 WHERE (queue, tenant) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:places))
   AND NOT EXISTS (SELECT 1 FROM workhorse_jobs AS j
@@ -234,7 +234,8 @@ WHERE (queue, tenant) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:places
                     AND j.tenant = workhorse_places.tenant)
 
 -- name: claim_places_settle_set
--- The other places a claim read: their new positions and holds.
+-- The places a claim read: their new positions and holds (a removed one matches nothing).
+-- :places is a JSON array of [queue, tenant, place, held_until].
 UPDATE workhorse_places
 SET place = s.place, held_until = s.held_until
 FROM (SELECT value ->> 0 AS queue, value ->> 1 AS tenant, value ->> 2 AS place,
