@@ -458,3 +458,17 @@ def test_racing_claimers_never_spend_more_than_the_burst(jobs: Jobs, open_store:
 
 def _stats(backend: Backend) -> dict[str, Any]:
     return {row.tenant.name: row for row in backend.tenant_stats(b.TenantStatsParams(now=T0))}
+
+
+def test_job_claim_counts_jobs_claimed_a_moment_ago_at_their_expected_cost(jobs: Jobs) -> None:
+    """Jobs claimed ahead (a worker's prefetch) have barely run, but they will cost what the
+    tenant's jobs cost: "light" has 4 jobs of 50 ms just claimed, so its 0.05 s of usage is
+    0.25 s in effect, more than "heavy"'s 0.3 s over weight 3."""
+    _configure(jobs.backend, "heavy", weight=3.0)
+    _use(jobs, "heavy", 0.3)
+    _use(jobs, "light", 0.05)
+    _enqueue(jobs, "light", 4)
+    assert _tenants(jobs.claim(limit=4)) == {"light": 4}
+    _enqueue(jobs, "heavy", 1)
+    _enqueue(jobs, "light", 1)
+    assert _tenants(jobs.claim(limit=1)) == {"heavy": 1}

@@ -366,12 +366,23 @@ def _demand(
     return TenantDemand(
         name=row.name,
         weight=row.weight,
-        usage=usage + (running.elapsed if running else 0.0),
+        usage=usage + _in_flight(running, row.mean_cost),
         running=running.count if running else 0,
         max_running=row.max_running,
         tokens=tokens,
         mean_cost=row.mean_cost or 0.0,
     )
+
+
+def _in_flight(running: Running | None, mean_cost: float | None) -> float:
+    """The usage of a tenant's running jobs: the time they have run, but at least their expected
+    cost. A job claimed a moment ago (into a free slot or ahead of one, into a worker's prefetch
+    buffer) counts its expected cost at once, as the claim that took it charged; counting only
+    its elapsed time would let the tenant's next claim come too soon, and favour the tenants
+    whose jobs are long."""
+    if running is None:
+        return 0.0
+    return max(running.elapsed, running.count * max(mean_cost or 0.0, MIN_COST))
 
 
 @dataclass(slots=True)
