@@ -21,10 +21,19 @@ async def hold(ms: float) -> None:
     await asyncio.sleep(ms / 1000)
 
 
-def specs(queue: str, count: int, job_ms: float) -> list[JobSpec]:
-    """``count`` benchmark jobs for ``queue``: no-ops, or slot holders when ``job_ms`` > 0."""
+def specs(
+    queue: str, count: int, job_ms: float, *, tenants: int = 1, first: int = 0
+) -> list[JobSpec]:
+    """``count`` benchmark jobs for ``queue``: no-ops, or slot holders when ``job_ms`` > 0. With
+    several ``tenants``, job ``first + i`` goes to tenant ``bench-{(first + i) % tenants}``
+    (round-robin); with one, every job is the default tenant's."""
+    if tenants == 1:
+        return [_spec(queue, None, job_ms) for _ in range(count)]
+    return [_spec(queue, f"bench-{(first + i) % tenants:06d}", job_ms) for i in range(count)]
+
+
+def _spec(queue: str, tenant: str | None, job_ms: float) -> JobSpec:
+    options = {"queue": queue} if tenant is None else {"queue": queue, "tenant": tenant}
     if job_ms:
-        holder = hold.with_options(queue=queue)
-        return [holder.prepare(job_ms) for _ in range(count)]
-    bound = noop.with_options(queue=queue)
-    return [bound.prepare() for _ in range(count)]
+        return hold.with_options(**options).prepare(job_ms)
+    return noop.with_options(**options).prepare()

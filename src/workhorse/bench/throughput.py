@@ -46,9 +46,11 @@ def run_once(
     workers: int,
     concurrency: int,
     job_ms: float,
+    tenants: int = 1,
     progress: Progress = no_progress,
 ) -> RunResult:
-    """One run on its own queue, so earlier jobs in the database do not interfere."""
+    """One run on its own queue, so earlier jobs in the database do not interfere; the jobs
+    spread round-robin over ``tenants`` tenants."""
     app = bench_app
     app.close()
     app.database_url = database_url
@@ -57,7 +59,7 @@ def run_once(
     started = time.perf_counter()
     for offset in range(0, jobs, ENQUEUE_BATCH):
         count = min(ENQUEUE_BATCH, jobs - offset)
-        specs = make_specs(queue, count, job_ms)
+        specs = make_specs(queue, count, job_ms, tenants=tenants, first=offset)
         app.enqueue_many(specs)
         progress("enqueue", offset + count, jobs)
     enqueue_s = time.perf_counter() - started

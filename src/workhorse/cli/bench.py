@@ -59,6 +59,13 @@ from workhorse.cli._common import friendly_errors
 @click.option(
     "--job-ms", type=click.FloatRange(min=0), default=0.0, help="Hold each slot this long."
 )
+@click.option(
+    "--tenants",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="throughput: spread the jobs round-robin over this many tenants.",
+)
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
@@ -72,6 +79,7 @@ def bench(
     workers: int,
     concurrency: int,
     job_ms: float,
+    tenants: int,
     runs: int,
     as_json: bool,
 ) -> None:
@@ -108,6 +116,7 @@ def bench(
                     workers=workers,
                     concurrency=concurrency,
                     job_ms=job_ms,
+                    tenants=tenants,
                     progress=progress,
                 )
             results.append(result)
