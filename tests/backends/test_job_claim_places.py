@@ -145,3 +145,28 @@ def test_a_claim_never_removes_the_place_of_an_enqueue_not_yet_committed() -> No
             assert len(jobs.claim(limit=5)) == 1, "the claim did not wait for the enqueue"
             conn.commit()
         assert [job.id for job in jobs.claim(limit=5, now=at(1))] == [pending.id]
+
+
+def test_a_tenant_given_its_last_job_loses_its_place(jobs: Jobs, backend_url: str) -> None:
+    _enqueue(jobs, "acme")
+    _enqueue(jobs, "globex", 3)
+    assert _tenants_of(jobs.claim(limit=2)) == {"acme": 1, "globex": 1}
+    assert set(_places(backend_url)) == {("default", "globex")}
+
+
+def test_claims_never_come_back_empty_while_work_is_queued(jobs: Jobs) -> None:
+    """Many tenants, two jobs each: drained places must not pile up at the front (a worker in
+    burst mode stops at the first empty claim)."""
+    tenants = 30 * (10 + FRONT_EXTRA)
+    jobs.insert_many([new_job(T0, tenant=f"t{i:03}") for i in range(tenants) for _ in range(2)])
+    claimed = step = 0
+    while claimed < 2 * tenants:
+        batch = jobs.claim(limit=10, now=at(step))
+        assert batch, f"claim {step} found nothing with {2 * tenants - claimed} jobs queued"
+        claimed += len(batch)
+        step += 1
+    assert jobs.claim(limit=10, now=at(step)) == []
+
+
+def _tenants_of(claimed: list[b.ClaimedJob]) -> Counter[str]:
+    return Counter(job.tenant for job in claimed)

@@ -139,8 +139,8 @@ class Settled:
     place: float
     held_until: datetime | None
     emptied: bool
-    """Its tenant got fewer jobs than slots: remove the place if its queue is empty. (A tenant
-    that got all its slots keeps its place; if no job is left, the next claim finds that.)"""
+    """Its tenant got jobs, or fewer than its slots: remove the place if its queue is empty now.
+    (A tenant given nothing keeps its place unchecked: it was not served, so nothing changed.)"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -149,7 +149,7 @@ class _Result:
     demands: dict[str, TenantDemand]
     """The tenants this claim considered, as they stood before it."""
     short: set[str]
-    """Tenants that got fewer jobs than slots: their queues may be empty now."""
+    """Tenants that got fewer jobs than slots: their queues may be empty."""
 
 
 class ClaimStore(Protocol):
@@ -280,7 +280,8 @@ def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> li
             demand = _after(demands[name], started[name])
             position = place(demand.usage, demand.weight, at, params.usage_window)
             held_until = _held_until(demand, p.row, params.now)
-            settled.append(_settled(p, position, held_until, emptied=name in result.short))
+            emptied = started[name] > 0 or name in result.short
+            settled.append(_settled(p, position, held_until, emptied=emptied))
     return settled
 
 

@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from workhorse.bench import latency, noisy, throughput
+from workhorse.bench import latency, mixed, noisy, throughput
 from workhorse.bench.throughput import RunResult
 from workhorse.cli._common import friendly_errors
 
@@ -66,6 +66,12 @@ from workhorse.cli._common import friendly_errors
     show_default=True,
     help="throughput: spread the jobs round-robin over this many tenants.",
 )
+@click.option(
+    "--mixed",
+    is_flag=True,
+    help="noisy-neighbor: the mixed case instead, weight 3 with 10 ms jobs against weight 1 with "
+    "40 ms jobs, both backlogged: each tenant's share of worker-time and its error.",
+)
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
@@ -80,6 +86,7 @@ def bench(
     concurrency: int,
     job_ms: float,
     tenants: int,
+    mixed: bool,
     runs: int,
     as_json: bool,
 ) -> None:
@@ -88,6 +95,9 @@ def bench(
     throughput: bulk-enqueue JOBS, then time WORKERS processes draining them.
     latency: offer RATE jobs/s for DURATION seconds to running workers; ready -> start latency.
     """
+    if mode == "noisy-neighbor" and mixed:
+        _mixed(database_url, workers, concurrency, as_json)
+        return
     if mode == "noisy-neighbor":
         _noisy(database_url, jobs, burst, workers, concurrency, job_ms or 10.0, as_json)
         return
@@ -213,4 +223,26 @@ def _noisy(
     for row in result.shares:
         click.echo(
             f"  t={row['t']:>5}s  A {row.get('noisy-a', 0):.0%}  B {row.get('quiet-b', 0):.0%}"
+        )
+
+
+def _mixed(database_url: str | None, workers: int, concurrency: int, as_json: bool) -> None:
+    with tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp:
+        url = database_url or f"sqlite:///{tmp}/bench.db"
+        shares = mixed.run_once(url, workers=workers, concurrency=concurrency)
+    summary = {
+        "backend": url.split(":", 1)[0],
+        "mode": "noisy-neighbor-mixed",
+        "workers": workers,
+        "concurrency": concurrency,
+        "tenants": {name: asdict(share) for name, share in shares.items()},
+    }
+    if as_json:
+        click.echo(json.dumps(summary))
+        return
+    for name, share in shares.items():
+        click.echo(
+            f"{name}: weight {share.weight:g}, {share.job_ms:g} ms jobs, {share.jobs:,} jobs: "
+            f"{share.share:.1%} of worker-time (weight's share {share.expected:.1%}, "
+            f"error {share.error_points:+.1f} points)"
         )

@@ -271,8 +271,8 @@ ORDER BY f.place, f.tenant, f.queue
 LIMIT %(front)s
 
 -- name: claim_places_settle_drop
--- Places whose tenant got fewer jobs than slots, removed when their queue holds no queued job of
--- the tenant. Hazard: an enqueue may be adding a job that this statement's snapshot does not see.
+-- Places of tenants this claim served (or gave fewer jobs than slots), removed when their queue
+-- holds no queued job of the tenant. Hazard: an enqueue may be adding a job that this statement's snapshot does not see.
 -- Its trigger locks the place and bumps `arrivals` until it commits, so a place is removed only
 -- if it is not locked now (SKIP LOCKED: never wait for an enqueuer's transaction, which may be
 -- the caller's own and long) and `arrivals` is what the claim read (a row changed since is

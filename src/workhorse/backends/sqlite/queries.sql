@@ -225,8 +225,8 @@ FROM (
 LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
 
 -- name: claim_places_settle_drop
--- Places whose tenant got fewer jobs than slots, if their queue holds no queued job of the
--- tenant any more. :places is a JSON array of [queue, tenant].
+-- Places of tenants this claim served (or gave fewer jobs than slots), if their queue holds no
+-- queued job of the tenant any more. :places is a JSON array of [queue, tenant].
 DELETE FROM workhorse_places
 WHERE (queue, tenant) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:places))
   AND NOT EXISTS (SELECT 1 FROM workhorse_jobs AS j
