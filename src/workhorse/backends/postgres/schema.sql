@@ -40,7 +40,7 @@ WITH (
 
 -- The claim walks this partial index in order and stops after `limit` rows: its cost does not
 -- grow with the backlog. Partial indexes stay small because rows leave them as they change state.
--- Queue first: the tenant skip scan visits only tenants with work in the claimer's queues.
+-- Queue first: a chosen tenant's jobs in one queue are one range of it.
 CREATE INDEX workhorse_jobs_claim
     ON workhorse_jobs (queue, tenant, priority DESC, run_at, id) WHERE state = 'queued';
 CREATE INDEX workhorse_jobs_running
