@@ -144,6 +144,16 @@ CREATE INDEX workhorse_places_held
     ON workhorse_places (queue, held_until) WHERE held_until IS NOT NULL;
 CREATE INDEX workhorse_places_tenant
     ON workhorse_places (tenant) WHERE held_until IS NOT NULL;
+-- Every claim rewrites the places it serves: vacuum and analyze after 1 % of the rows changed.
+-- Planner lesson: without fresh statistics (a table that grew from empty to 100,000 places since
+-- its last analyze), the front read is planned as a bitmap scan and a sort of every place, 70 ms
+-- instead of 1 ms, where the order index read in order stops after `front` rows.
+ALTER TABLE workhorse_places SET (
+    autovacuum_vacuum_scale_factor = 0.01,
+    autovacuum_vacuum_insert_scale_factor = 0.01,
+    autovacuum_analyze_scale_factor = 0.01,
+    autovacuum_vacuum_cost_delay = 0
+);
 
 -- Work arrives: every statement that inserts queued jobs puts their (queue, tenant) places in the
 -- order, once per statement. The upsert locks an existing row until the enqueue commits and bumps
