@@ -14,7 +14,8 @@ CREATE TABLE IF NOT EXISTS workhorse_migrations (
 )
 
 -- name: storage_vacuum
-VACUUM (ANALYZE) workhorse_jobs
+-- The claim's two tables: the jobs, and the places that order their tenants.
+VACUUM (ANALYZE) workhorse_jobs, workhorse_places
 
 -- name: schema_versions
 SELECT version FROM workhorse_migrations ORDER BY version
