@@ -9,6 +9,7 @@ standby with ``pg_basebackup``, and drops them (``pg_dropcluster --stop``) when 
 from __future__ import annotations
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -72,9 +73,12 @@ def _taken_ports() -> set[int]:
 
 
 def free_port() -> int:
-    """A port from 5440 up that no cluster is configured for and nothing listens on."""
+    """A port from 5440 up that no cluster is configured for and nothing listens on (from a
+    random start, so that runs creating clusters at the same time seldom pick the same one)."""
     taken = _taken_ports()
-    for port in range(FIRST_PORT, FIRST_PORT + 200):
+    start = random.randrange(200)
+    for offset in range(200):
+        port = FIRST_PORT + (start + offset) % 200
         if port in taken:
             continue
         with socket.socket() as probe:
@@ -101,6 +105,22 @@ class Cluster:
     def ctl(self, action: str, *options: str) -> None:
         skip = "--skip-systemctl-redirect"
         _run("pg_ctlcluster", skip, self.version, self.name, action, *options)
+
+    def start(self, tries: int = 3) -> None:
+        """Start it and wait until it accepts connections; on a port another cluster took
+        meanwhile, move to a free one."""
+        for _ in range(tries - 1):
+            try:
+                self.ctl("start")
+                break
+            except AssertionError as exc:
+                if "Port conflict" not in str(exc):
+                    raise
+                self.port = free_port()
+                _run("pg_conftool", self.version, self.name, "set", "port", str(self.port))
+        else:
+            self.ctl("start")
+        self.wait_ready()
 
     def is_ready(self) -> bool:
         try:
@@ -152,8 +172,7 @@ def _standby_of(primary: Cluster, name: str) -> Cluster:
         "-p", str(primary.port), "-U", "postgres", "-D", str(standby.data_dir),
         "-R", "-X", "stream", "-c", "fast", "-d", "application_name=" + name,
     )  # fmt: skip
-    standby.ctl("start")
-    standby.wait_ready()
+    standby.start()
     return standby
 
 
@@ -163,8 +182,7 @@ def private_cluster(database: str = "jobs") -> Iterator[Cluster]:
     require_clusters()
     cluster = _create(f"wh_{uuid.uuid4().hex[:8]}")
     try:
-        cluster.ctl("start")
-        cluster.wait_ready()
+        cluster.start()
         cluster.execute(f'CREATE DATABASE "{database}"')
         yield cluster
     finally:

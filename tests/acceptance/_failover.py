@@ -21,10 +21,11 @@ from workhorse import Job, JobState, Workhorse
 from ._harness import APP, Proc, Workspace, all_jobs, state_counts, wait_until
 from .fixtures import tasksmod
 
-BATCH = 10
+BATCH = 20
 """Jobs per enqueue call, by each client."""
 PERIOD = 0.05
-"""Seconds between a client's calls: 10 jobs every 50 ms is 200 jobs/s for each client."""
+"""Seconds between a client's calls: 20 jobs every 50 ms is 400 jobs/s offered by each client
+(what a loaded 2-core machine delivers is less; the test asks for 200 jobs/s in all)."""
 WORKERS = 3
 
 
@@ -111,6 +112,7 @@ class Outcome:
     calls: list[Call]
     cut: float
     jobs_per_second: float
+    """Jobs acknowledged per second before the cut."""
     duplicated_not_lost: int
     """Jobs that ran more than once without an attempt lost (lease expired) after the cut."""
 
@@ -163,7 +165,8 @@ def run_cut(
     time.sleep(after)
     calls = load.stop()
     acknowledged = {job_id for call in calls for job_id in call.ids}
-    rate = len(acknowledged) / (time.monotonic() - began)
+    steady = sum(len(call.ids) for call in calls if call.ended < cut_at)
+    rate = steady / (cut_at - began)
     wait_until(
         lambda: _all_done(app, len(acknowledged)), timeout=90, what="acknowledged jobs to succeed"
     )

@@ -18,6 +18,8 @@ from pgtest import SERVER_URL
 from workhorse import DatabaseError, Worker, Workhorse
 from workhorse.backends import base as b
 from workhorse.backends.postgres import PostgresBackend
+from workhorse.backends.postgres.statements import PostgresTx
+from workhorse.backends.postgres.store import PostgresStore
 
 app = Workhorse()
 
@@ -133,3 +135,53 @@ def test_a_multi_host_url_finds_the_promoted_standby() -> None:
             assert isinstance(workhorse.backend, PostgresBackend)
         finally:
             workhorse.close()
+
+
+def test_a_statement_the_server_ended_before_it_committed_runs_once_more(
+    migrated_url: str,
+) -> None:
+    """``pg_terminate_backend`` while a statement runs: the server answers 57P01 (it rolled the
+    statement back), so the step runs again on a new connection and the caller never knows."""
+    name = f"wh_ended_{uuid.uuid4().hex[:8]}"
+    store = PostgresStore(f"{migrated_url}&application_name={name}")
+    runs: list[int] = []
+
+    def step(tx: PostgresTx) -> int:
+        runs.append(len(runs))
+        if len(runs) == 1:
+            threading.Timer(0.3, _terminate, [name]).start()
+            tx.conn.execute("SELECT pg_sleep(10)")
+        return len(runs)
+
+    try:
+        assert store.run(step) == 2
+    finally:
+        store.close()
+
+
+def test_a_statement_cut_by_an_immediate_shutdown_is_not_run_again(running: Cluster) -> None:
+    """An immediate shutdown (as a crash) closes the connection without a word: the statement
+    may have committed, so the error goes to the caller, as a DatabaseError, and the step is not
+    run again."""
+    store = PostgresStore(running.url("jobs"))
+    runs: list[int] = []
+
+    def step(tx: PostgresTx) -> None:
+        runs.append(1)
+        threading.Timer(0.3, running.ctl, ["stop", "-m", "immediate"]).start()
+        tx.conn.execute("SELECT pg_sleep(10)")
+
+    try:
+        with pytest.raises(DatabaseError, match="server closed the connection"):
+            store.run(step)
+        assert len(runs) == 1
+    finally:
+        store.close()
+
+
+def _terminate(application_name: str) -> None:
+    with psycopg.connect(SERVER_URL, autocommit=True) as admin:
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            [application_name],
+        )

@@ -63,12 +63,10 @@ class PostgresBackend(SqlBackend[PostgresStore]):
             return []
         if params.connection is not None:
             return inserts.insert(caller_connection(params.connection), params.jobs, params.now)
-        with self._store.connection() as tx:
-            return inserts.insert(tx, params.jobs, params.now)
+        return self._store.run(lambda tx: inserts.insert(tx, params.jobs, params.now))
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
-        with self._store.connection() as tx:
-            return claim(PostgresClaims(tx), params)
+        return self._store.run(lambda tx: claim(PostgresClaims(tx), params))
 
     def job_finish_many(self, params: b.JobFinishManyParams) -> list[int]:
         return finish.job_finish_many(self._store, params)

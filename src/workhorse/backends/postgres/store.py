@@ -9,10 +9,11 @@ COMMIT round trips, and ``transaction`` opens one where several statements need 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+import logging
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
@@ -29,6 +30,17 @@ from workhorse.backends.store import Params, Row, Tx
 from workhorse.errors import ConfigurationError, DatabaseError, SchemaError
 from workhorse.redact import redact_url
 from workhorse.serialization import loads
+
+log = logging.getLogger("workhorse.postgres")
+
+T = TypeVar("T")
+
+
+_ADMIN_COMMAND = "terminating connection due to administrator command"
+
+
+class ServerEndedError(DatabaseError):
+    """PostgreSQL ended the connection (shut down, restarting) before the statement committed."""
 
 
 class PostgresStore:
@@ -106,12 +118,26 @@ class PostgresStore:
         if isinstance(exc, psycopg.OperationalError):
             if _lost_connection(exc):
                 self.health.unreachable(_first_line(exc))
-            return DatabaseError(f"PostgreSQL error: {_first_line(exc)}")
+            kind = ServerEndedError if _ended_before_commit(exc) else DatabaseError
+            return kind(f"PostgreSQL error: {_first_line(exc)}")
         return None
 
-    def read(self, name: str, params: Params | None = None) -> list[Row]:
+    def run(self, step: Callable[[PostgresTx], T]) -> T:
+        """``step`` on a pooled connection; run once more on another when the server ended the
+        first one (a restart, a failover) before the step's work committed.
+
+        Only an error the server sent (``ServerEndedError``) proves that: a connection that just
+        broke may have lost the answer of a commit, and that step is not run again."""
+        try:
+            with self.connection() as tx:
+                return step(tx)
+        except ServerEndedError as exc:
+            log.info("retrying once on a new connection: %s", exc)
         with self.connection() as tx:
-            return tx.all(name, params)
+            return step(tx)
+
+    def read(self, name: str, params: Params | None = None) -> list[Row]:
+        return self.run(lambda tx: tx.all(name, params))
 
     def write(self, name: str, params: Params | None = None) -> list[Row]:
         """On an autocommit connection, as ``read``: the statement is its own transaction (no
@@ -133,6 +159,7 @@ class PostgresStore:
     def migrating(self) -> Iterator[Tx]:
         with self.transaction() as tx:
             tx.count("schema_lock")
+            tx.count("schema_unbounded")
             yield tx
 
     def notify(self, tx: Tx, queues: Collection[str]) -> None:
@@ -152,6 +179,18 @@ def _probe(conninfo: str, name: str) -> None:
         psycopg.connect(conninfo, connect_timeout=5).close()
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot connect to PostgreSQL at {name}: {_first_line(exc)}") from None
+
+
+def _ended_before_commit(exc: psycopg.OperationalError) -> bool:
+    """Whether the server ended the session at a point where it rolls back what it was running.
+
+    ``pg_terminate_backend`` and a fast shutdown (restart, switchover) end a session only where
+    its backend checks for interrupts, never inside a commit, and a commit already made is
+    answered before the end. An immediate shutdown or a crash (same SQLSTATE class, another
+    message) may cut a commit's answer off, and a commit waiting for a synchronous standby is
+    cut off without any message: neither is run again. A server whose messages are translated
+    (``lc_messages``) is never retried, the safe side."""
+    return exc.sqlstate == "57P01" and exc.diag.message_primary == _ADMIN_COMMAND
 
 
 def _lost_connection(exc: psycopg.OperationalError) -> bool:
