@@ -185,3 +185,26 @@ def _terminate(application_name: str) -> None:
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
             [application_name],
         )
+
+
+def test_the_listener_comes_back_after_a_restart_and_wakes_its_worker_once(
+    running: Cluster,
+) -> None:
+    """Jobs committed while LISTEN was down were heard by no one: the first wait after the
+    listener reconnects reports a wake-up, then notifications work again."""
+    workhorse = _open(running.url("jobs"))
+    backend = workhorse.backend
+    assert isinstance(backend, PostgresBackend)
+    listener = backend.listener(["default"])
+    assert listener is not None
+    try:
+        running.ctl("restart")
+        running.wait_ready()
+        assert not listener.wait(0.5), "the connection is found broken: polling meanwhile"
+        woke = [listener.wait(0.2) for _ in range(4)]
+        assert woke == [True, False, False, False], "the reconnect wakes the worker, once"
+        add.enqueue(1, 2)
+        assert listener.wait(10)
+    finally:
+        listener.close()
+        workhorse.close()
