@@ -208,3 +208,22 @@ def test_the_listener_comes_back_after_a_restart_and_wakes_its_worker_once(
     finally:
         listener.close()
         workhorse.close()
+
+
+def test_pooled_connections_carry_the_server_timeouts_without_any_set(migrated_url: str) -> None:
+    store = PostgresStore(f"{migrated_url}&lock_timeout=2s")
+
+    def settings(tx: PostgresTx) -> list[object]:
+        names = ["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"]
+        query = (
+            "SELECT array_agg(current_setting(name) ORDER BY i) AS value"
+            " FROM unnest(%s::text[]) WITH ORDINALITY AS t(name, i)"
+        )
+        row = tx.conn.execute(query, [names]).fetchone()
+        assert row is not None
+        return list(row["value"])
+
+    try:
+        assert store.run(settings) == ["30s", "2s", "1min"]
+    finally:
+        store.close()
