@@ -30,6 +30,18 @@ if [ ! -x /usr/bin/prometheus ] || ! command -v promtool >/dev/null 2>&1; then
     fi
 fi
 
+# PgBouncer (Debian's pgbouncer package), installed only when missing: the conformance suite and
+# an acceptance scenario run through a private transaction-pooling PgBouncer that the tests start
+# on a free loopback port (tests/pgbouncer.py). A server that the package starts is stopped.
+if ! command -v pgbouncer >/dev/null 2>&1; then
+    echo "installing PgBouncer for the connection-pooler tests"
+    $sudo_ apt-get update -qq
+    $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbouncer >/dev/null
+    if [ -d /run/systemd/system ]; then
+        $sudo_ systemctl disable --now pgbouncer >/dev/null 2>&1 || true
+    fi
+fi
+
 if [ -n "${WORKHORSE_TEST_POSTGRES_URL:-}" ]; then
     exit 0
 fi

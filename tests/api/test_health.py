@@ -44,6 +44,7 @@ def test_readyz_is_503_and_healthz_200_when_the_database_is_unreachable(
         headers = {"Authorization": "Bearer wh_000000000000_" + "A" * 43}
         jobs = client.get("/v1/jobs", headers=headers)
         assert error_of(jobs) == (503, "database_unavailable")
+        assert jobs.headers["Retry-After"] == "1"
 
 
 def test_openapi_is_served_and_docs_are_off_by_default(api: Api) -> None:

@@ -16,6 +16,7 @@ from typing import Protocol
 
 import pytest
 
+from pgbouncer import pgbouncer_schema
 from pgtest import postgres_schema
 from workhorse import Workhorse
 from workhorse.backends import Backend, open_backend
@@ -35,9 +36,17 @@ def _postgres_store(tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+@contextmanager
+def _pgbouncer_store(tmp_path: Path) -> Iterator[str]:
+    """PostgreSQL through PgBouncer in transaction pooling mode: no session state may leak."""
+    with pgbouncer_schema() as url:
+        yield url
+
+
 STORES: dict[str, Callable[[Path], AbstractContextManager[str]]] = {
     "sqlite": _sqlite_store,
     "postgres": _postgres_store,
+    "pgbouncer": _pgbouncer_store,
 }
 
 

@@ -55,7 +55,8 @@ _WORKHORSE_ERRORS: list[tuple[type[WorkhorseError], int, str]] = [
 ]
 
 RETRY_AFTER_SECONDS = 1
-"""What a 429 tells the client to wait: queued jobs drain continuously, so soon is right."""
+"""What a 429 or 503 tells the client to wait: queued jobs drain continuously, and a database
+that is restarting or failing over is back within seconds, so soon is right."""
 
 
 class ApiError(Exception):
@@ -86,7 +87,8 @@ def from_workhorse_error(exc: WorkhorseError) -> ApiError:
     """The API error for a Workhorse error (422 for a kind this table does not know)."""
     for kind, status, code in _WORKHORSE_ERRORS:
         if isinstance(exc, kind):
-            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if status == 429 else None
+            retry = status in {429, 503}
+            headers = {"Retry-After": str(RETRY_AFTER_SECONDS)} if retry else None
             return ApiError(status, code, str(exc), headers)
     return ApiError(422, "rejected", str(exc))
 

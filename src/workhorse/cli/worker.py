@@ -50,6 +50,13 @@ EXIT_NOT_HANDED_BACK = 3
     show_default=True,
     help="Seconds a claim stays valid without a heartbeat.",
 )
+@click.option(
+    "--listen-url",
+    envvar="WORKHORSE_LISTEN_URL",
+    help="PostgreSQL: where to LISTEN for new jobs, a direct URL when --database-url goes "
+    "through PgBouncer, or 'none' to poll (env WORKHORSE_LISTEN_URL; default: the database URL, "
+    "or polling with ?pgbouncer=on).",
+)
 @click.option("--id", "worker_id", help="Worker id (default: host-pid-random).")
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
 @metrics_port_option
@@ -67,6 +74,7 @@ def worker(
     burst: bool,
     grace: float,
     lease: float,
+    listen_url: str | None,
     worker_id: str | None,
     parent_pid: int | None,
     metrics_port: int | None,
@@ -81,6 +89,8 @@ def worker(
     Exits 0 once its jobs finished or were handed back, and 3 when the database could not be
     reached to hand them back (they return to the queue when their leases expire)."""
     setup_logging(log_level, log_format, service="workhorse-worker")
+    if listen_url:
+        os.environ["WORKHORSE_LISTEN_URL"] = listen_url  # read when the backend opens
     app = load_app(app_path, database_url, create=True)
     queue_names = tuple(q.strip() for q in queues.split(",") if q.strip())
     config = WorkerConfig(

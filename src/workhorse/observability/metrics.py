@@ -20,7 +20,7 @@ from time import perf_counter
 from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Gauge, Histogram
-from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from workhorse.observability.labels import DEFAULT_TOP_QUEUES, LabelBudget
@@ -200,6 +200,9 @@ class WorkerMetrics:
         """Attempts stopped because their job was cancelled or reaped (event loop)."""
         self._fenced = 0
         """Outcomes the database refused because the lease had gone (completion writes)."""
+        self.database_up: Callable[[], bool] = lambda: True
+        """Whether this worker reaches the database, as its last call found (set by the worker;
+        the API server's ``workhorse_database_up`` comes from its gauges instead)."""
         self.registry.register(_Families(self.families))
 
     def _for(self, queue: str, task: str) -> _JobSeries:
@@ -241,6 +244,11 @@ class WorkerMetrics:
     def families(self) -> Iterator[Metric]:
         """The counts as metric families (the collector's ``collect``)."""
         series = list(self._series.items())
+        yield GaugeMetricFamily(
+            "workhorse_database_up",
+            "1 while this worker reaches the database, 0 since a call found it unreachable.",
+            value=1.0 if self.database_up() else 0.0,
+        )
         yield _counter(
             "workhorse_jobs_started",
             "Attempts started.",

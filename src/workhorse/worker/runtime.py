@@ -63,6 +63,7 @@ class Worker:
         """This worker's registry (its app's enqueue and round-trip metrics are ``app.metrics``)."""
         self.metrics.slots.set(self.config.concurrency)
         self.metrics.busy_slots.set_function(self._busy)
+        self.metrics.database_up = self._database_up
         self._telemetry = WorkerTelemetry(self.id, self.metrics, app.metrics)
         self._maintenance_config = maintenance
         self._control = Control()
@@ -71,6 +72,11 @@ class Worker:
         self._session: Session | None = None
         self._hung_calls = 0
         """Database calls still running when the run ended (they did not answer in time)."""
+
+    def _database_up(self) -> bool:
+        """Whether the last call to the database reached it (SQLite's always does)."""
+        health = getattr(self.app.backend, "health", None)
+        return health is None or bool(health.up)
 
     # -- entry points ------------------------------------------------------------------------
 

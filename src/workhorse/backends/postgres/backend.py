@@ -9,13 +9,16 @@ is written with its tenants' usage in one.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 from workhorse.backends import base as b
 from workhorse.backends.claiming import claim
+from workhorse.backends.health import DatabaseHealth
 from workhorse.backends.ops import schema
 from workhorse.backends.postgres import finish, inserts
 from workhorse.backends.postgres.claims import PostgresClaims
+from workhorse.backends.postgres.connecting import parse_url
 from workhorse.backends.postgres.listener import PostgresListener
 from workhorse.backends.postgres.statements import caller_connection
 from workhorse.backends.postgres.store import PostgresStore
@@ -26,18 +29,31 @@ from workhorse.clock import require_aware
 class PostgresBackend(SqlBackend[PostgresStore]):
     """A Backend over one PostgreSQL database, safe for any number of processes and hosts."""
 
-    def __init__(self, url: str, *, auto_migrate: bool = False) -> None:
+    def __init__(
+        self, url: str, *, auto_migrate: bool = False, listen_url: str | None = None
+    ) -> None:
+        """``listen_url`` (default ``$WORKHORSE_LISTEN_URL``) is where workers LISTEN for new
+        jobs: a direct connection when ``url`` goes through PgBouncer, or ``none`` to poll.
+        Unset, they listen on ``url`` itself, except through PgBouncer (``?pgbouncer=on``),
+        where they poll."""
         store = PostgresStore(url)
         super().__init__(url, store)
         self.conninfo = store.conninfo
+        self.health: DatabaseHealth = store.health
+        self.listen_conninfo = _listen_conninfo(
+            listen_url or os.environ.get("WORKHORSE_LISTEN_URL"), store
+        )
         if auto_migrate:
             self.migrate()
         else:
             schema.refuse_newer(store, self.schema_version())
 
-    def listener(self, queues: Sequence[str]) -> PostgresListener:
-        """A LISTEN connection that wakes on new jobs in ``queues``."""
-        return PostgresListener(self.conninfo, queues)
+    def listener(self, queues: Sequence[str]) -> PostgresListener | None:
+        """A LISTEN connection that wakes on new jobs in ``queues``; None (poll) when there is
+        no URL to listen on."""
+        if self.listen_conninfo is None:
+            return None
+        return PostgresListener(self.listen_conninfo, queues)
 
     def job_insert_many(self, params: b.JobInsertManyParams) -> list[b.InsertedJob]:
         require_aware(params.now)
@@ -47,12 +63,19 @@ class PostgresBackend(SqlBackend[PostgresStore]):
             return []
         if params.connection is not None:
             return inserts.insert(caller_connection(params.connection), params.jobs, params.now)
-        with self._store.connection() as tx:
-            return inserts.insert(tx, params.jobs, params.now)
+        return self._store.run(lambda tx: inserts.insert(tx, params.jobs, params.now))
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
-        with self._store.connection() as tx:
-            return claim(PostgresClaims(tx), params)
+        return self._store.run(lambda tx: claim(PostgresClaims(tx), params))
 
     def job_finish_many(self, params: b.JobFinishManyParams) -> list[int]:
         return finish.job_finish_many(self._store, params)
+
+
+def _listen_conninfo(listen_url: str | None, store: PostgresStore) -> str | None:
+    """The connection string to LISTEN on, or None to poll."""
+    if listen_url is None or not listen_url.strip():
+        return None if store.settings.pgbouncer else store.conninfo
+    if listen_url.strip().lower() == "none":
+        return None
+    return parse_url(listen_url).conninfo

@@ -28,10 +28,12 @@ class PostgresListener:
         self._queues = set(queues)
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
         self._backoff = Backoff(cap=timeout_cap)
+        self._lost = False
         try:  # listen at once, so nothing committed from now on is missed
             self._connect()
         except psycopg.Error as exc:
             log.warning("cannot listen for new jobs yet (%s); polling meanwhile", exc)
+            self._lost = True
             self.close()
 
     def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
@@ -43,14 +45,22 @@ class PostgresListener:
         return self._conn
 
     def wait(self, timeout: float) -> bool:
+        """Whether jobs may have arrived: a notification for the queues, or a reconnect (what
+        was committed while the connection was down was heard by no one)."""
         try:
+            reconnecting = self._conn is None
             conn = self._connect()
+            if reconnecting and self._lost:
+                self._lost = False
+                log.warning("listening for new jobs again")
+                return True
             for notify in conn.notifies(timeout=timeout, stop_after=1):
                 if notify.payload in self._queues:
                     return True
         except psycopg.Error as exc:
             delay = self._backoff.next()
             log.warning("listener connection lost (%s); polling, reconnecting in %.1fs", exc, delay)
+            self._lost = True
             self.close()
             time.sleep(min(delay, timeout))
             return False

@@ -6,6 +6,12 @@
 -- Serialises concurrent `migrate` runs for the length of the transaction.
 SELECT pg_advisory_xact_lock(7215376254410237001)
 
+-- name: schema_unbounded
+-- A migration may rewrite a large table: no statement_timeout for the rest of its transaction
+-- (SET LOCAL: nothing outlives the transaction, so a transaction-pooling PgBouncer is safe). The
+-- lock_timeout stays: a migration queued behind a long lock would block every worker behind it.
+SET LOCAL statement_timeout = 0
+
 -- name: schema_create_migrations
 CREATE TABLE IF NOT EXISTS workhorse_migrations (
     version    integer PRIMARY KEY,

@@ -9,19 +9,21 @@ COMMIT round trips, and ``transaction`` opens one where several statements need 
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+import logging
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit, urlunsplit
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.rows import dict_row
 from psycopg.types.json import set_json_loads
-from psycopg_pool import ConnectionPool, PoolTimeout
+from psycopg_pool import PoolTimeout
 
 from workhorse.backends import base as b
+from workhorse.backends.health import DatabaseHealth
 from workhorse.backends.postgres import inserts
+from workhorse.backends.postgres.connecting import PromptPool, looks_alive, parse_url
 from workhorse.backends.postgres.statements import PostgresTx, notify
 from workhorse.backends.postgres.values import VALUES
 from workhorse.backends.store import Params, Row, Tx
@@ -29,7 +31,16 @@ from workhorse.errors import ConfigurationError, DatabaseError, SchemaError
 from workhorse.redact import redact_url
 from workhorse.serialization import loads
 
-_OPTIONS = {"pool_min", "pool_max", "pool_timeout"}
+log = logging.getLogger("workhorse.postgres")
+
+T = TypeVar("T")
+
+
+_ADMIN_COMMAND = "terminating connection due to administrator command"
+
+
+class ServerEndedError(DatabaseError):
+    """PostgreSQL ended the connection (shut down, restarting) before the statement committed."""
 
 
 class PostgresStore:
@@ -41,45 +52,92 @@ class PostgresStore:
 
     def __init__(self, url: str) -> None:
         self.name = redact_url(url)
-        self.conninfo, options = _parse_url(url)
-        self._pool = ConnectionPool(
+        self.settings = parse_url(url)
+        self.conninfo = self.settings.conninfo
+        self.health = DatabaseHealth(self.name)
+        self._pool = PromptPool(
             self.conninfo,
-            min_size=options["pool_min"],
-            max_size=options["pool_max"],
-            timeout=options["pool_timeout"],
-            kwargs={"row_factory": dict_row, "connect_timeout": 5, "autocommit": True},
+            min_size=self.settings.pool_min,
+            max_size=self.settings.pool_max,
+            timeout=self.settings.pool_timeout,
+            kwargs={"row_factory": dict_row, **self.settings.connect_kwargs},
             configure=_configure,
             open=False,
             name="workhorse",
         )
         _probe(self.conninfo, self.name)
         try:
-            self._pool.open(wait=True, timeout=options["pool_timeout"])
+            self._pool.open(wait=True, timeout=self.settings.pool_timeout)
         except PoolTimeout:
             self._pool.close()
             raise DatabaseError(f"cannot connect to PostgreSQL at {self.name}") from None
 
     @contextmanager
     def connection(self) -> Iterator[PostgresTx]:
-        """A pooled connection on which each statement is its own transaction. Database errors
-        come out as Workhorse errors."""
+        """A live pooled connection on which each statement is its own transaction.
+
+        While the database is down, waits for it up to the pool timeout (the pool reconnects in
+        the background). Database errors come out as Workhorse errors."""
+        conn = self._live_connection()
         try:
-            with self._pool.connection() as conn:
-                yield PostgresTx(conn)
+            yield PostgresTx(conn)
+        except psycopg.Error as exc:
+            translated = self._translated(exc)
+            if translated is None:
+                raise
+            raise translated from None
+        finally:
+            self._pool.putconn(conn)
+        self.health.reached()
+
+    def _live_connection(self) -> psycopg.Connection[Any]:
+        """A pooled connection that has not been closed under us, within the pool timeout.
+
+        Connections the server closed while they were idle (restart, failover) are dropped
+        here, before any statement is sent on them, and the pool replaces them."""
+        try:
+            while True:
+                conn = self._pool.getconn()
+                if looks_alive(conn):
+                    return conn
+                conn.close()
+                self._pool.putconn(conn)
         except PoolTimeout:
-            raise DatabaseError(f"no PostgreSQL connection available at {self.name}") from None
-        except psycopg.errors.UndefinedTable as exc:
+            why = f"no connection within {self.settings.pool_timeout:g}s"
+            self.health.unreachable(why)
+            raise DatabaseError(f"PostgreSQL at {self.name} is unavailable: {why}") from None
+
+    def _translated(self, exc: psycopg.Error) -> Exception | None:
+        """The Workhorse error for a database error (None: raise it as it is)."""
+        if isinstance(exc, psycopg.errors.UndefinedTable):
             what = exc.diag.message_primary or "a table is missing"
-            raise SchemaError(f"no Workhorse schema ({what}); run `workhorse migrate`") from None
-        except psycopg.DataError as exc:
+            return SchemaError(f"no Workhorse schema ({what}); run `workhorse migrate`")
+        if isinstance(exc, psycopg.DataError):
             what = exc.diag.message_primary or type(exc).__name__
-            raise ConfigurationError(f"PostgreSQL refused a value: {what}") from None
-        except psycopg.OperationalError as exc:
-            raise DatabaseError(f"PostgreSQL error: {_first_line(exc)}") from None
+            return ConfigurationError(f"PostgreSQL refused a value: {what}")
+        if isinstance(exc, psycopg.OperationalError):
+            if _lost_connection(exc):
+                self.health.unreachable(_first_line(exc))
+            kind = ServerEndedError if _ended_before_commit(exc) else DatabaseError
+            return kind(f"PostgreSQL error: {_first_line(exc)}")
+        return None
+
+    def run(self, step: Callable[[PostgresTx], T]) -> T:
+        """``step`` on a pooled connection; run once more on another when the server ended the
+        first one (a restart, a failover) before the step's work committed.
+
+        Only an error the server sent (``ServerEndedError``) proves that: a connection that just
+        broke may have lost the answer of a commit, and that step is not run again."""
+        try:
+            with self.connection() as tx:
+                return step(tx)
+        except ServerEndedError as exc:
+            log.info("retrying once on a new connection: %s", exc)
+        with self.connection() as tx:
+            return step(tx)
 
     def read(self, name: str, params: Params | None = None) -> list[Row]:
-        with self.connection() as tx:
-            return tx.all(name, params)
+        return self.run(lambda tx: tx.all(name, params))
 
     def write(self, name: str, params: Params | None = None) -> list[Row]:
         """On an autocommit connection, as ``read``: the statement is its own transaction (no
@@ -101,6 +159,7 @@ class PostgresStore:
     def migrating(self) -> Iterator[Tx]:
         with self.transaction() as tx:
             tx.count("schema_lock")
+            tx.count("schema_unbounded")
             yield tx
 
     def notify(self, tx: Tx, queues: Collection[str]) -> None:
@@ -114,30 +173,30 @@ class PostgresStore:
         self._pool.close()
 
 
-def _parse_url(url: str) -> tuple[str, dict[str, Any]]:
-    """Split Workhorse's own options (pool_min, pool_max, pool_timeout) off a libpq URL."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"postgresql", "postgres"}:
-        raise ConfigurationError(f"not a PostgreSQL URL: {redact_url(url)}")
-    query = parse_qs(parts.query)
-    options: dict[str, Any] = {"pool_min": 1, "pool_max": 10, "pool_timeout": 10.0}
-    try:
-        for key in _OPTIONS & query.keys():
-            options[key] = (float if key == "pool_timeout" else int)(query.pop(key)[-1])
-    except ValueError:
-        raise ConfigurationError(f"bad pool option in {redact_url(url)}") from None
-    if not 1 <= options["pool_min"] <= options["pool_max"]:
-        raise ConfigurationError("need 1 <= pool_min <= pool_max")
-    rest = urlencode([(k, v) for k, values in query.items() for v in values])
-    return urlunsplit(("postgresql", parts.netloc, parts.path, rest, parts.fragment)), options
-
-
 def _probe(conninfo: str, name: str) -> None:
     """Connect once, so an unreachable server is one clear error, not pool retries in the logs."""
     try:
         psycopg.connect(conninfo, connect_timeout=5).close()
     except psycopg.Error as exc:
         raise DatabaseError(f"cannot connect to PostgreSQL at {name}: {_first_line(exc)}") from None
+
+
+def _ended_before_commit(exc: psycopg.OperationalError) -> bool:
+    """Whether the server ended the session at a point where it rolls back what it was running.
+
+    ``pg_terminate_backend`` and a fast shutdown (restart, switchover) end a session only where
+    its backend checks for interrupts, never inside a commit, and a commit already made is
+    answered before the end. An immediate shutdown or a crash (same SQLSTATE class, another
+    message) may cut a commit's answer off, and a commit waiting for a synchronous standby is
+    cut off without any message: neither is run again. A server whose messages are translated
+    (``lc_messages``) is never retried, the safe side."""
+    return exc.sqlstate == "57P01" and exc.diag.message_primary == _ADMIN_COMMAND
+
+
+def _lost_connection(exc: psycopg.OperationalError) -> bool:
+    """Whether ``exc`` means the server went away (rather than, say, a statement timeout)."""
+    state = exc.sqlstate or ""
+    return not state or state.startswith(("08", "57P"))
 
 
 def _first_line(exc: psycopg.Error) -> str:
