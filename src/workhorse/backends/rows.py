@@ -72,6 +72,8 @@ def claimed(row: Row, v: Values, lease_token: str) -> b.ClaimedJob:
         lease_token=lease_token,
         run_at=v.at(row["run_at"]),
         trace_context=row["trace_context"],
+        isolation=row["isolation"],
+        memory_limit=row["memory_limit"],
     )
 
 

@@ -32,6 +32,7 @@ from workhorse.backends.base.keys import (
     IdempotencyRecord,
 )
 from workhorse.backends.base.leases import (
+    AttemptUsage,
     ClaimedJob,
     ErrorRecord,
     ExpiredJob,
@@ -78,6 +79,7 @@ __all__ = [
     "ApiKeyListParams",
     "ApiKeyRevokeParams",
     "ApiKeyTouchParams",
+    "AttemptUsage",
     "Backend",
     "ClaimedJob",
     "ErrorRecord",

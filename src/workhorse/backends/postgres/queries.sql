@@ -28,11 +28,12 @@ INSERT INTO workhorse_migrations (version, name, applied_at) VALUES (%(version)s
 -- name: job_insert
 INSERT INTO workhorse_jobs (
     tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context,
+    isolation, memory_limit
 ) VALUES (
     %(tenant)s, %(queue)s, %(task)s, %(args)s::jsonb, %(kwargs)s::jsonb, %(state)s, %(priority)s,
     %(max_attempts)s, %(timeout)s, %(unique_key)s, %(concurrency_key)s, %(concurrency_limit)s,
-    %(now)s, %(run_at)s, %(now)s, %(trace_context)s
+    %(now)s, %(run_at)s, %(now)s, %(trace_context)s, %(isolation)s, %(memory_limit)s
 )
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -54,15 +55,17 @@ WITH limited AS (
 ), inserted AS (
     INSERT INTO workhorse_jobs (
         tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout,
-        concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
+        concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context,
+        isolation, memory_limit
     )
     SELECT j.tenant, j.queue, j.task, j.args, j.kwargs, j.state, j.priority, j.max_attempts,
            j.timeout, j.concurrency_key, j.concurrency_limit, %(now)s, j.run_at, %(now)s,
-           j.trace_context
+           j.trace_context, j.isolation, j.memory_limit
     FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
         tenant text, queue text, task text, args jsonb, kwargs jsonb, state text,
         priority integer, max_attempts integer, timeout double precision,
-        concurrency_key text, concurrency_limit integer, run_at timestamptz, trace_context text
+        concurrency_key text, concurrency_limit integer, run_at timestamptz, trace_context text,
+        isolation text, memory_limit bigint
     )
     WHERE NOT (SELECT limited FROM limited)
     RETURNING id, queue, state
@@ -330,11 +333,11 @@ WITH c AS MATERIALIZED (
     FROM take
     WHERE j.id = take.id
     RETURNING j.id, j.queue, j.task, j.args, j.kwargs, j.attempts, j.max_attempts, j.timeout,
-              j.trace_context
+              j.trace_context, j.isolation, j.memory_limit
 )
 SELECT c.id, c.tenant, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
        s.id IS NOT NULL AS started, s.queue, s.task, s.args, s.kwargs, s.attempts,
-       s.max_attempts, s.timeout, s.trace_context
+       s.max_attempts, s.timeout, s.trace_context, s.isolation, s.memory_limit
 FROM c LEFT JOIN started AS s ON s.id = c.id
 ORDER BY c.priority DESC, c.run_at, c.id
 
@@ -362,7 +365,7 @@ SET state = 'running', attempts = attempts + 1, lease_token = %(lease_token)s,
     updated_at = %(now)s
 WHERE id = ANY(%(ids)s::bigint[]) AND state = 'queued'
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, run_at,
-          trace_context
+          trace_context, isolation, memory_limit
 
 -- name: claim_spend_tokens
 -- tokens_at never moves back: a claim whose clock reading is older than the last one's must not

@@ -27,10 +27,12 @@ INSERT INTO workhorse_migrations (version, name, applied_at) VALUES (:version, :
 -- name: job_insert
 INSERT INTO workhorse_jobs (
     tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context,
+    isolation, memory_limit
 ) VALUES (
     :tenant, :queue, :task, :args, :kwargs, :state, :priority, :max_attempts, :timeout,
-    :unique_key, :concurrency_key, :concurrency_limit, :now, :run_at, :now, :trace_context
+    :unique_key, :concurrency_key, :concurrency_limit, :now, :run_at, :now, :trace_context,
+    :isolation, :memory_limit
 )
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -47,7 +49,7 @@ SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
     updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'queued'
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
-          trace_context
+          trace_context, isolation, memory_limit
 
 -- name: job_poll
 SELECT EXISTS (
@@ -267,7 +269,7 @@ WHERE id IN (
     -- include: claim_window
 )
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
-          trace_context
+          trace_context, isolation, memory_limit
 
 -- name: claim_blocked_keys
 -- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.

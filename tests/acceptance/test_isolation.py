@@ -1,0 +1,57 @@
+"""A worker killed with SIGKILL takes its child processes with it: no job runs on without a
+lease, and no process is left behind."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from workhorse import Workhorse
+
+from ._harness import Workspace, wait_until
+from .fixtures import tasksmod
+
+
+def descendants(pid: int) -> set[int]:
+    """The processes below ``pid``, read from /proc."""
+    parents: dict[int, int] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            text = stat.read_text()
+        except OSError:
+            continue
+        fields = text[text.rindex(")") + 2 :].split()
+        parents[int(stat.parent.name)] = int(fields[1])
+    found: set[int] = set()
+    frontier = {pid}
+    while frontier:
+        frontier = {child for child, parent in parents.items() if parent in frontier}
+        found |= frontier
+    return found
+
+
+def running(pid: int) -> bool:
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return text[text.rindex(")") + 2] != "Z"
+
+
+@pytest.mark.slow
+def test_sigkill_of_the_worker_leaves_no_child(workspace: Workspace, app: Workhorse) -> None:
+    isolated = tasksmod.slow_sync.with_options(isolation="process")
+    for _ in range(2):
+        isolated.enqueue(3600)
+    worker = workspace.start_worker("--concurrency", "4", "--processes", "2", name="doomed")
+    wait_until(
+        lambda: len(workspace.executions("start")) == 2, timeout=30, what="both jobs to start"
+    )
+    job_pids = {execution.pid for execution in workspace.executions("start")}
+    below = descendants(worker.pid)
+    assert job_pids <= below and worker.pid not in job_pids
+    worker.signal(signal.SIGKILL)
+    assert worker.wait_exit(10) == -signal.SIGKILL
+    wait_until(lambda: not any(running(pid) for pid in below), timeout=5, what="every child to die")
