@@ -1,8 +1,9 @@
 """A worker killed with SIGKILL takes its child processes with it: no job runs on without a
-lease, and no process is left behind."""
+lease, and no process is left behind. ``jobs show`` prints what each attempt used."""
 
 from __future__ import annotations
 
+import json
 import signal
 from pathlib import Path
 
@@ -10,7 +11,7 @@ import pytest
 
 from workhorse import Workhorse
 
-from ._harness import Workspace, wait_until
+from ._harness import APP, Workspace, wait_until
 from .fixtures import tasksmod
 
 
@@ -55,3 +56,17 @@ def test_sigkill_of_the_worker_leaves_no_child(workspace: Workspace, app: Workho
     worker.signal(signal.SIGKILL)
     assert worker.wait_exit(10) == -signal.SIGKILL
     wait_until(lambda: not any(running(pid) for pid in below), timeout=5, what="every child to die")
+
+
+@pytest.mark.slow
+def test_jobs_show_prints_what_each_attempt_used(workspace: Workspace, app: Workhorse) -> None:
+    job_id = tasksmod.add.with_options(isolation="process").enqueue(2, 3).id
+    options = ("--burst", "--processes", "1", "--app", APP)
+    ran = workspace.cli("worker", *options)
+    assert ran.returncode == 0, ran.stderr
+    text = workspace.cli("jobs", "show", str(job_id))
+    assert text.returncode == 0, text.stderr
+    assert "attempt 1 used wall " in text.stdout and "peak " in text.stdout
+    shown = json.loads(workspace.cli("jobs", "show", str(job_id), "--json").stdout)
+    [attempt] = shown["attempt_usage"]
+    assert attempt["max_rss_bytes"] > 0 and attempt["cpu_seconds"] is not None

@@ -100,3 +100,21 @@ def fails() -> None:
 @app.task(isolation="process", max_attempts=1)
 def pid_of_child() -> int:
     return os.getpid()
+
+
+def _burn(seconds: float) -> float:
+    """Burn CPU for about ``seconds`` of this thread's CPU time; returns what it burnt."""
+    began = time.thread_time()
+    while time.thread_time() - began < seconds:
+        sum(range(1000))
+    return time.thread_time() - began
+
+
+@app.task(isolation="process", max_attempts=1)
+def burn_isolated(seconds: float) -> float:
+    return _burn(seconds)
+
+
+@app.task(max_attempts=1)
+def burn_inline(seconds: float) -> float:
+    return _burn(seconds)

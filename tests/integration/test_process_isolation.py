@@ -175,3 +175,27 @@ def test_cancel_stops_a_running_isolated_job(app: Workhorse, tmp_path: Path) -> 
         worker.stop()
         thread.join(30)
     assert not thread.is_alive()
+
+
+@pytest.mark.parametrize("task", [t.burn_isolated, t.burn_inline])
+def test_usage_matches_what_a_cpu_burning_job_used(app: Workhorse, task: object) -> None:
+    job_id = task.enqueue(0.5).id  # type: ignore[attr-defined]
+    run_burst(app, concurrency=1, processes=1)
+    job = app.get_job(job_id)
+    assert job.state is JobState.SUCCEEDED
+    burnt = job.result
+    assert isinstance(burnt, float)
+    [attempt] = job.attempt_usage
+    assert attempt.cpu_seconds == pytest.approx(burnt, rel=0.2)
+    assert attempt.wall_seconds >= burnt * 0.8
+    assert job.usage.cpu_seconds == attempt.cpu_seconds
+    if task is t.burn_isolated:
+        assert job.usage.max_rss_bytes is not None and job.usage.max_rss_bytes > 1024**2
+
+
+def test_usage_of_a_killed_attempt_is_recorded(app: Workhorse) -> None:
+    job_id = t.hang.enqueue().id
+    run_burst(app, concurrency=1, processes=1)
+    [attempt] = app.get_job(job_id).attempt_usage
+    assert attempt.wall_seconds == pytest.approx(1.0, abs=0.5)
+    assert attempt.max_rss_bytes is not None

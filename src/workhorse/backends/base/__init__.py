@@ -61,6 +61,7 @@ from workhorse.backends.base.tenants import (
     TenantStatsParams,
     TenantUpsertParams,
 )
+from workhorse.backends.base.usage import UsageListParams, UsageRow
 from workhorse.backends.base.workers import (
     LeaderElectParams,
     LeaderResignParams,
@@ -125,6 +126,8 @@ __all__ = [
     "TenantListParams",
     "TenantStatsParams",
     "TenantUpsertParams",
+    "UsageListParams",
+    "UsageRow",
     "WorkerDeleteParams",
     "WorkerHeartbeatParams",
     "WorkerInfo",

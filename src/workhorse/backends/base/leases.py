@@ -80,6 +80,16 @@ class AttemptUsage:
     slots: int = 1
     """How many of the worker's slots it held."""
 
+    def stored(self, attempt: int) -> dict[str, float | int | None]:
+        """As stored with the job (an element of its ``usage`` array)."""
+        return {
+            "attempt": attempt,
+            "wall": self.wall_seconds,
+            "cpu": self.cpu_seconds,
+            "rss": self.max_rss_bytes,
+            "slots": self.slots,
+        }
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Outcome:

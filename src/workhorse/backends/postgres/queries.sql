@@ -98,24 +98,52 @@ SELECT EXISTS (
 -- name: job_finish_many
 -- Outcomes whose lease token still matches, and their run time added to each tenant's decayed
 -- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average that moves
--- cost_weight of the way to the batch's mean; workhorse.fairness owns both): one statement.
+-- cost_weight of the way to the batch's mean; workhorse.fairness owns both), and to the hourly
+-- usage roll-up (an attempt without measured usage counts its run time as wall time, one slot,
+-- no CPU): one statement. The roll-up's rows are written in key order, so two completers never
+-- wait on each other's rows in a cycle.
 WITH done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
         result = o.result,
         errors = CASE WHEN o.error IS NULL THEN j.errors
                       ELSE j.errors || jsonb_build_array(o.error) END,
+        usage = CASE WHEN o.usage IS NULL THEN j.usage
+                     ELSE j.usage || jsonb_build_array(o.usage) END,
         run_at = COALESCE(o.run_at, j.run_at),
         finished_at = CASE WHEN o.state = 'retrying' THEN NULL ELSE %(now)s END,
         lease_token = NULL,
         lease_expires_at = NULL,
         updated_at = %(now)s
     FROM jsonb_to_recordset(%(outcomes)s::jsonb)
-         AS o(id bigint, token text, state text, result jsonb, error jsonb, run_at timestamptz)
+         AS o(id bigint, token text, state text, result jsonb, error jsonb, run_at timestamptz,
+              usage jsonb)
     WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
       AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
-    RETURNING j.id, j.tenant,
-              greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds
+    RETURNING j.id, j.tenant, j.task, j.queue, j.state,
+              greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds,
+              o.usage AS measured
+), rolled_up AS (
+    INSERT INTO workhorse_usage AS u (
+        tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+    )
+    SELECT tenant, %(hour)s, task, queue, count(*) FILTER (WHERE state <> 'retrying'), count(*),
+           sum(wall), sum(cpu), sum(wall * slots)
+    FROM (
+        SELECT tenant, task, queue, state,
+               coalesce((measured ->> 'wall')::float8, run_seconds) AS wall,
+               coalesce((measured ->> 'cpu')::float8, 0) AS cpu,
+               coalesce((measured ->> 'slots')::int, 1) AS slots
+        FROM done
+    ) AS attempts
+    GROUP BY tenant, task, queue
+    ORDER BY tenant, task, queue
+    ON CONFLICT (tenant, hour, task, queue) DO UPDATE SET
+        jobs = u.jobs + excluded.jobs,
+        attempts = u.attempts + excluded.attempts,
+        wall_seconds = u.wall_seconds + excluded.wall_seconds,
+        cpu_seconds = u.cpu_seconds + excluded.cpu_seconds,
+        slot_seconds = u.slot_seconds + excluded.slot_seconds
 ), usage AS (
     INSERT INTO workhorse_tenants AS t (name, usage, usage_at, mean_cost, created_at, updated_at)
     SELECT tenant, sum(run_seconds), %(now)s, avg(run_seconds), %(now)s, %(now)s
@@ -602,3 +630,9 @@ GROUP BY tenant, queue, state
 -- name: metrics_snapshot_workers
 SELECT count(*) AS workers, coalesce(sum(concurrency), 0) AS slots FROM workhorse_workers
 WHERE last_seen_at > %(seen_after)s
+
+-- name: usage_list
+SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+FROM workhorse_usage
+WHERE hour >= %(since)s AND hour < %(until)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+ORDER BY hour, tenant, task, queue

@@ -144,6 +144,7 @@ class ProcessPool:
             try:
                 reply = await self._exchange(proc, request, progress)
             except BaseException:
+                self._meter_from_samples(proc)
                 self._retire(proc)
                 raise
             finally:
