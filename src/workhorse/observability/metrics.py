@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily
 from prometheus_client.metrics_core import Metric
 
 from workhorse.observability.labels import DEFAULT_TOP_QUEUES, LabelBudget
+from workhorse.observability.usage_metrics import TenantUsage
 
 if TYPE_CHECKING:
     from workhorse.backends import base as b
@@ -200,6 +201,8 @@ class WorkerMetrics:
         """Attempts stopped because their job was cancelled or reaped (event loop)."""
         self._fenced = 0
         """Outcomes the database refused because the lease had gone (completion writes)."""
+        self.tenant_usage = TenantUsage()
+        """CPU-seconds and worker-seconds per tenant (bounded)."""
         self.registry.register(_Families(self.families))
 
     def _for(self, queue: str, task: str) -> _JobSeries:
@@ -293,6 +296,7 @@ class WorkerMetrics:
             [],
             [([], self._completion_batch)],
         )
+        yield from self.tenant_usage.families()
 
 
 class _Families:

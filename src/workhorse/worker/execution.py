@@ -210,6 +210,7 @@ class Executor:
                 self._stats.succeeded += 1
                 outcome = outcomes.succeeded(job, result, self._app.clock(), policy)
                 attempt.ended(outcome.state)
+            self._telemetry.used(job, usage)
             self._completer.add(replace(outcome, usage=usage))
         self._finish(job.id)
 
