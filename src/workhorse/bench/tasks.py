@@ -21,10 +21,11 @@ async def hold(ms: float) -> None:
     await asyncio.sleep(ms / 1000)
 
 
-def specs(queue: str, count: int, job_ms: float) -> list[JobSpec]:
-    """``count`` benchmark jobs for ``queue``: no-ops, or slot holders when ``job_ms`` > 0."""
+def specs(queue: str, count: int, job_ms: float, isolation: str = "inline") -> list[JobSpec]:
+    """``count`` benchmark jobs for ``queue``: no-ops, or slot holders when ``job_ms`` > 0; in
+    the worker (``inline``) or in its child processes (``process``)."""
     if job_ms:
-        holder = hold.with_options(queue=queue)
+        holder = hold.with_options(queue=queue, isolation=isolation)
         return [holder.prepare(job_ms) for _ in range(count)]
-    bound = noop.with_options(queue=queue)
+    bound = noop.with_options(queue=queue, isolation=isolation)
     return [bound.prepare() for _ in range(count)]

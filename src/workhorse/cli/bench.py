@@ -59,6 +59,18 @@ from workhorse.cli._common import friendly_errors
 @click.option(
     "--job-ms", type=click.FloatRange(min=0), default=0.0, help="Hold each slot this long."
 )
+@click.option(
+    "--isolation",
+    type=click.Choice(["inline", "process"]),
+    default="inline",
+    show_default=True,
+    help="throughput: run the jobs in the worker, or in its child processes.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="throughput: child processes per worker (default: the number of CPUs).",
+)
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
@@ -72,6 +84,8 @@ def bench(
     workers: int,
     concurrency: int,
     job_ms: float,
+    isolation: str,
+    processes: int | None,
     runs: int,
     as_json: bool,
 ) -> None:
@@ -109,6 +123,8 @@ def bench(
                     concurrency=concurrency,
                     job_ms=job_ms,
                     progress=progress,
+                    isolation=isolation,
+                    processes=processes,
                 )
             results.append(result)
             if not as_json:

@@ -1,15 +1,12 @@
-"""The hourly usage roll-up: reading it, and (for SQLite, whose completion is not one statement)
-adding a batch of finished attempts to it. PostgreSQL adds in its completion statement."""
+"""The hourly usage roll-up: reading it. Each backend adds to it as it writes outcomes
+(PostgreSQL in its completion statement, SQLite in its completion transaction)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from workhorse.backends import base as b
-from workhorse.backends.store import Row, Store, Tx
+from workhorse.backends.store import Row, Store
 
 
 def usage_hour(now: datetime) -> datetime:
@@ -39,38 +36,3 @@ def _row(row: Row, store: Store) -> b.UsageRow:
         cpu_seconds=float(row["cpu_seconds"]),
         slot_seconds=float(row["slot_seconds"]),
     )
-
-
-@dataclass(slots=True)
-class _Sums:
-    jobs: int = 0
-    attempts: int = 0
-    wall: float = 0.0
-    cpu: float = 0.0
-    slots: float = 0.0
-
-
-def usage_add(
-    tx: Tx, finished: Iterable[Row], measured: Mapping[int, b.AttemptUsage | None], now: datetime
-) -> None:
-    """Add finished attempts (rows with id, tenant, task, queue, state and ``run_seconds``) to
-    the roll-up; an attempt without ``measured`` usage counts its run time, one slot, no CPU.
-    Rows are written in key order, so two writers never wait on each other in a cycle."""
-    sums: dict[tuple[str, str, str], _Sums] = {}
-    for row in finished:
-        key = (row["tenant"], row["task"], row["queue"])
-        _add(sums.setdefault(key, _Sums()), row, measured.get(row["id"]))
-    hour = tx.values.time(usage_hour(now))
-    for (tenant, task, queue), s in sorted(sums.items()):
-        query: dict[str, Any] = {"tenant": tenant, "task": task, "queue": queue, "hour": hour}
-        query |= {"jobs": s.jobs, "attempts": s.attempts, "wall": s.wall, "cpu": s.cpu}
-        tx.count("usage_add", query | {"slot_seconds": s.slots})
-
-
-def _add(sums: _Sums, row: Row, usage: b.AttemptUsage | None) -> None:
-    wall = usage.wall_seconds if usage is not None else row["run_seconds"]
-    sums.jobs += row["state"] != "retrying"
-    sums.attempts += 1
-    sums.wall += wall
-    sums.cpu += (usage.cpu_seconds or 0.0) if usage is not None else 0.0
-    sums.slots += wall * (usage.slots if usage is not None else 1)

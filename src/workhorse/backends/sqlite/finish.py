@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from workhorse.backends import base as b
-from workhorse.backends.ops.usage import usage_add
+from workhorse.backends.sqlite.usage import usage_add
 from workhorse.backends.store import Row, Store, Tx
 from workhorse.clock import to_epoch
 from workhorse.fairness import MEAN_COST_WEIGHT

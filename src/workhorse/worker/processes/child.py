@@ -8,6 +8,7 @@ a child by killing its process group. Each request is answered with exactly one 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import resource
 import socket
@@ -131,10 +132,17 @@ def _call(request: Request, app: Workhorse, report: _Reporter) -> Any:
     token = _current.set(_context(request, report))
     try:
         if task.is_async:
-            return asyncio.run(task.fn(*request.args, **request.kwargs))
+            return _loop().run_until_complete(task.fn(*request.args, **request.kwargs))
         return task.fn(*request.args, **request.kwargs)
     finally:
         _current.reset(token)
+
+
+@functools.cache
+def _loop() -> asyncio.AbstractEventLoop:
+    """The child's event loop for async tasks, made once: a loop per job would cost more than
+    a short job."""
+    return asyncio.new_event_loop()
 
 
 def _context(request: Request, report: _Reporter) -> JobContext:
@@ -161,11 +169,12 @@ def _usage(began: float, cpu: float) -> AttemptUsage:
 
 def _limit_address_space(memory_limit: int | None) -> None:
     """Set (or, with None, lift) the soft address-space limit: the memory backstop."""
-    _, hard = resource.getrlimit(resource.RLIMIT_AS)
-    soft = hard
-    size = procfs.virtual_bytes()
+    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
+    wanted = hard
+    size = procfs.virtual_bytes() if memory_limit is not None else None
     if memory_limit is not None and size is not None:
-        soft = size + ADDRESS_SPACE_HEADROOM * memory_limit
+        wanted = size + ADDRESS_SPACE_HEADROOM * memory_limit
         if hard != resource.RLIM_INFINITY:
-            soft = min(soft, hard)
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
+            wanted = min(wanted, hard)
+    if wanted != soft:
+        resource.setrlimit(resource.RLIMIT_AS, (wanted, hard))

@@ -139,7 +139,9 @@ class ProcessPool:
         async with self._free:
             proc = await self._lease()
             proc.memory_limit, proc.meter = request.memory_limit, meter
-            proc.first = proc.last = procfs.sample(proc.pid)
+            # No reading here: a short job must not pay for one. The watch takes the first.
+            proc.first = proc.last = None
+            proc.peak_rss = 0
             self._busy.add(proc)
             try:
                 reply = await self._exchange(proc, request, progress)
@@ -320,6 +322,8 @@ class ProcessPool:
         if now is None or proc.stopping:
             return
         proc.last, proc.peak_rss = now, max(proc.peak_rss, now.rss_bytes)
+        if proc.first is None:
+            proc.first = now
         limit = proc.memory_limit
         if limit is not None and now.rss_bytes > limit and proc.killed_for_memory is None:
             proc.killed_for_memory = now.rss_bytes
