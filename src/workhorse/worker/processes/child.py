@@ -110,7 +110,7 @@ class _Reporter:
 
 def _run(request: Request, app: Workhorse, report: _Reporter) -> Done | Failed | OutOfMemory:
     procfs.reset_peak_rss()
-    began, cpu = time.monotonic(), procfs.own_cpu_seconds()
+    began, (cpu, _) = time.monotonic(), procfs.own_usage()
     _limit_address_space(request.memory_limit)
     try:
         result_json = dumps(_call(request, app, report), "result")
@@ -160,10 +160,9 @@ def _context(request: Request, report: _Reporter) -> JobContext:
 
 
 def _usage(began: float, cpu: float) -> AttemptUsage:
+    cpu_now, peak = procfs.own_usage()
     return AttemptUsage(
-        wall_seconds=time.monotonic() - began,
-        cpu_seconds=procfs.own_cpu_seconds() - cpu,
-        max_rss_bytes=procfs.peak_rss_bytes(),
+        wall_seconds=time.monotonic() - began, cpu_seconds=cpu_now - cpu, max_rss_bytes=peak
     )
 
 

@@ -200,13 +200,18 @@ class ProcessPool:
         """An idle child; a new one while below the cap (the caller holds a ``_free`` permit,
         so one is idle, or being started, or may be started)."""
         while True:
-            if self._idle.empty() and self._counted < self.limits.processes:
+            if not self._idle.empty():
+                proc = self._idle.get_nowait()
+            elif self._counted < self.limits.processes:
                 return await self._spawn_counted()
-            with contextlib.suppress(TimeoutError):
-                proc = await asyncio.wait_for(self._idle.get(), 1.0)
-                if not proc.exited.done():
-                    return proc
-                self._retire(proc)  # died while idle
+            else:
+                try:
+                    proc = await asyncio.wait_for(self._idle.get(), 1.0)
+                except TimeoutError:
+                    continue  # look again: a child that failed to start frees its place
+            if not proc.exited.done():
+                return proc
+            self._retire(proc)  # died while idle
 
     async def _spawn_counted(self) -> _Child:
         self._counted += 1

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 import resource
 from dataclasses import dataclass
@@ -31,40 +33,50 @@ def sample(pid: int) -> Sample | None:
     return Sample(rss_bytes=rss * _PAGE, cpu_seconds=(utime + stime) / _TICKS)
 
 
-def own_cpu_seconds() -> float:
-    """CPU time (user + system) of this process and of its children that ended."""
-    total = 0.0
-    for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN):
-        usage = resource.getrusage(who)
-        total += usage.ru_utime + usage.ru_stime
-    return total
+def own_usage() -> tuple[float, int]:
+    """CPU time (user + system) of this process and of its children that ended, and this
+    process's peak RSS in bytes since ``reset_peak_rss`` (for a process whose threads have not
+    exited: the kernel keeps the peak of ended threads apart). Two system calls, no /proc read:
+    a child measures every job."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    ended = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = own.ru_utime + own.ru_stime + ended.ru_utime + ended.ru_stime
+    return cpu, own.ru_maxrss * 1024
 
 
 def reset_peak_rss() -> None:
     """Start measuring this process's peak RSS afresh (Linux 4.0+; otherwise nothing)."""
-    try:
-        with open("/proc/self/clear_refs", "w") as file:
-            file.write("5")
-    except OSError:
-        pass
-
-
-def peak_rss_bytes() -> int | None:
-    """This process's peak RSS since the last reset (VmHWM); None when unknown."""
-    return _status_kib("VmHWM:")
+    fd = _own_file(os.getpid(), "clear_refs", os.O_WRONLY)
+    if fd is not None:
+        with contextlib.suppress(OSError):
+            os.write(fd, b"5")
 
 
 def virtual_bytes() -> int | None:
     """This process's address space in use (VmSize); None when unknown."""
-    return _status_kib("VmSize:")
+    return _status_kib(b"VmSize:")
 
 
-def _status_kib(field: str) -> int | None:
+@functools.cache
+def _own_file(pid: int, name: str, flags: int) -> int | None:
+    """A descriptor on ``/proc/<pid>/<name>`` for this process (``pid``: a forked child gets
+    its own), opened once: a child reads these for every job, and opening a /proc file costs
+    more than reading it again."""
     try:
-        with open("/proc/self/status") as file:
-            for line in file:
-                if line.startswith(field):
-                    return int(line.split()[1]) * 1024
+        return os.open(f"/proc/{pid}/{name}", flags)
     except OSError:
-        pass
-    return None
+        return None
+
+
+def _status_kib(field: bytes) -> int | None:
+    fd = _own_file(os.getpid(), "status", os.O_RDONLY)
+    if fd is None:
+        return None
+    try:
+        status = os.pread(fd, 8192, 0)
+    except OSError:
+        return None
+    start = status.find(field)
+    if start < 0:
+        return None
+    return int(status[start + len(field) :].split(maxsplit=1)[0]) * 1024
