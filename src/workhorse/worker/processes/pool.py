@@ -108,8 +108,6 @@ class ProcessPool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._prestart = False
         self._closed = False
-        self.started = 0
-        """Children started so far (replacements included)."""
 
     def start(self) -> None:
         """Fork the fork server (before the worker starts threads)."""
@@ -124,11 +122,6 @@ class ProcessPool:
         if prestart:
             for _ in range(self.limits.processes):
                 await self._replenish()
-
-    @property
-    def children(self) -> list[int]:
-        """The pids of the children alive (or not yet known to have ended)."""
-        return list(self._by_pid)
 
     async def run(
         self, request: child.Request, meter: Meter, progress: Callable[[JSON], None]
@@ -288,7 +281,6 @@ class ProcessPool:
         proc = _Child(ready.pid, reader, writer, asyncio.get_running_loop().create_future())
         self._by_pid[proc.pid] = proc
         self._open.add(proc)
-        self.started += 1
         return proc
 
     def _retire(self, proc: _Child) -> None:
