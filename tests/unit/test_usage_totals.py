@@ -42,7 +42,8 @@ def test_totals_are_summed_per_key_costliest_first() -> None:
     found = totals(ROWS, UsageBy.TENANT, prices)
     assert [t.key for t in found] == ["globex", "acme"]
     globex, acme = found
-    assert (globex.jobs, globex.attempts, globex.cost) == (4, 5, pytest.approx(2.0 + 1.0))
+    assert (globex.jobs, globex.attempts) == (4, 5)
+    assert globex.cost == pytest.approx(2.0 + 1.0)
     assert acme.worker_seconds == 3960 and acme.cost == pytest.approx(1.0 + 0.55)
     assert [t.key for t in totals(ROWS, UsageBy.TASK, prices)] == ["resize", "email"]
     assert [t.key for t in totals(ROWS, UsageBy.QUEUE, prices)] == ["default"]
