@@ -70,3 +70,22 @@ def test_jobs_show_prints_what_each_attempt_used(workspace: Workspace, app: Work
     shown = json.loads(workspace.cli("jobs", "show", str(job_id), "--json").stdout)
     [attempt] = shown["attempt_usage"]
     assert attempt["max_rss_bytes"] > 0 and attempt["cpu_seconds"] is not None
+
+
+@pytest.mark.slow
+def test_usage_command_totals_what_ran(workspace: Workspace, app: Workhorse) -> None:
+    for tenant in ("acme", "globex"):
+        tasksmod.add.with_options(tenant=tenant).enqueue(1, 2)
+    ran = workspace.cli("worker", "--burst", "--app", APP)
+    assert ran.returncode == 0, ran.stderr
+    workspace.env["WORKHORSE_PRICE_SLOT_HOUR"] = "3600"
+    shown = workspace.cli("usage", "--since", "2h", "--json")
+    assert shown.returncode == 0, shown.stderr
+    report = json.loads(shown.stdout)
+    assert report["prices"] == {"cpu_hour": 0.0, "slot_hour": 3600.0}
+    assert sorted(row["key"] for row in report["rows"]) == ["acme", "globex"]
+    assert all(row["jobs"] == 1 and row["cost"] > 0 for row in report["rows"])
+    table = workspace.cli("usage", "--by", "task")
+    assert table.returncode == 0 and "add" in table.stdout
+    bad = workspace.cli("usage", "--since", "soon")
+    assert bad.returncode == 2 and "not a window" in bad.stderr
