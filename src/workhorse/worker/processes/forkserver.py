@@ -139,6 +139,7 @@ def _fork_child(
         os.setpgid(0, 0)  # its own group: a kill reaches the processes the task started too
         die_with_parent()
         signal.signal(signal.SIGINT, signal.default_int_handler)
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)  # how the pool stops it first
         for sock in inherited:
             sock.close()
         serve(socket.socket(fileno=fd))
@@ -162,10 +163,11 @@ def _forget_parent_signals() -> None:
     """Undo what the worker's event loop set up: its signal handlers and wake-up fd belong to
     the worker, and a signal here must not wake the worker's loop."""
     signal.set_wakeup_fd(-1)
-    for sig in (signal.SIGTERM, signal.SIGCHLD):
-        signal.signal(sig, signal.SIG_DFL)
-    # Ctrl-C reaches the whole foreground group: the worker drains, so the server must live on.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    # Ctrl-C reaches the whole foreground group, and some supervisors SIGTERM every process of
+    # a service: the worker then drains, so the server must live on (it dies with the worker).
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, signal.SIG_IGN)
 
 
 def _kill(pid: int) -> None:
