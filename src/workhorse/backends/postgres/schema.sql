@@ -124,7 +124,7 @@ CREATE TABLE workhorse_tenants (
     updated_at  timestamptz      NOT NULL
 );
 
--- Hourly usage per tenant, task and queue (0007), added to as outcomes are written; kept when
+-- Hourly usage per tenant, task and queue (0008), added to as outcomes are written; kept when
 -- jobs are pruned.
 CREATE TABLE workhorse_usage (
     tenant        text             NOT NULL,
