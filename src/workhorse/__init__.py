@@ -7,6 +7,8 @@ from workhorse.errors import (
     DatabaseError,
     IdempotencyConflictError,
     InvalidTransitionError,
+    JobCrashedError,
+    JobMemoryError,
     JobNotFoundError,
     JobTimeoutError,
     NotJSONError,
@@ -16,7 +18,7 @@ from workhorse.errors import (
 )
 from workhorse.jobs import AttemptError, Job, JobHandle, JobState
 from workhorse.retry import RetryPolicy
-from workhorse.tasks import BoundTask, Idempotency, JobOptions, JobSpec, Task
+from workhorse.tasks import BoundTask, Idempotency, Isolation, JobOptions, JobSpec, Task
 from workhorse.worker import Worker, WorkerConfig
 
 __version__ = "0.1.0"
@@ -29,9 +31,12 @@ __all__ = [
     "Idempotency",
     "IdempotencyConflictError",
     "InvalidTransitionError",
+    "Isolation",
     "Job",
     "JobContext",
+    "JobCrashedError",
     "JobHandle",
+    "JobMemoryError",
     "JobNotFoundError",
     "JobOptions",
     "JobSpec",

@@ -41,6 +41,15 @@ class Admin:
         params = b.JobStatsParams(since=since, until=until, bucket=bucket, tenant=tenant)
         return self._app.backend.job_stats(params)
 
+    def usage(
+        self, *, since: datetime, until: datetime, tenant: str | None = None
+    ) -> list[b.UsageRow]:
+        """The hourly usage roll-up's rows for the hours from ``since`` to ``until`` (only
+        ``tenant``'s when given); see ``workhorse.usage`` for totals and cost."""
+        return self._app.backend.usage_list(
+            b.UsageListParams(since=since, until=until, tenant=tenant)
+        )
+
     def metrics_snapshot(
         self, *, now: datetime, window: timedelta, workers_seen_after: datetime
     ) -> b.MetricsSnapshot:

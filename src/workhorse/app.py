@@ -33,7 +33,17 @@ from workhorse.redact import redact_url
 from workhorse.retry import RetryPolicy
 from workhorse.scheduling.cron import Schedule
 from workhorse.serialization import check_json, dumps
-from workhorse.tasks import Duration, Idempotency, JobOptions, JobSpec, Task, to_seconds
+from workhorse.sizes import Size, to_bytes
+from workhorse.tasks import (
+    Duration,
+    Idempotency,
+    Isolation,
+    JobOptions,
+    JobSpec,
+    Task,
+    to_isolation,
+    to_seconds,
+)
 from workhorse.tenants import Tenant, TenantStats
 from workhorse.types import Clock
 
@@ -143,6 +153,12 @@ class Workhorse:
         """Use an already opened backend (tests, embedding)."""
         self._backend = backend
 
+    def detach_backend(self) -> None:
+        """Forget the backend without closing it: in a forked process, whose inherited
+        connections belong to its parent. The next use opens a backend of its own."""
+        self._backend = None
+        self._backend_lock = threading.Lock()
+
     def close(self) -> None:
         """Release the database's connections; the next use opens it again."""
         if self._backend is not None:
@@ -164,6 +180,9 @@ class Workhorse:
         timeout: Duration | None = None,
         retry: RetryPolicy | None = None,
         priority: int = 0,
+        isolation: Isolation | str = Isolation.INLINE,
+        memory_limit: Size | None = None,
+        slots: int = 1,
     ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
     def task(
@@ -176,8 +195,15 @@ class Workhorse:
         timeout: Duration | None = None,
         retry: RetryPolicy | None = None,
         priority: int = 0,
+        isolation: Isolation | str = Isolation.INLINE,
+        memory_limit: Size | None = None,
+        slots: int = 1,
     ) -> Any:
-        """Register a sync or async function as a task: ``@app.task`` or ``@app.task(...)``."""
+        """Register a sync or async function as a task: ``@app.task`` or ``@app.task(...)``.
+
+        ``isolation="process"`` runs its jobs in the worker's child processes, where a
+        ``timeout`` and a ``memory_limit`` (e.g. ``"512MiB"``) are hard limits; ``slots`` is how
+        many of a worker's concurrency slots one of its jobs takes."""
 
         def register(func: Callable[..., Any]) -> Task[Any, Any]:
             task = Task(
@@ -189,6 +215,9 @@ class Workhorse:
                 timeout=timeout,
                 retry=retry or self.default_retry,
                 priority=priority,
+                isolation=isolation,
+                memory_limit=memory_limit,
+                slots=slots,
             )
             if task.name in self.tasks:
                 raise ConfigurationError(
@@ -255,6 +284,10 @@ class Workhorse:
         """The task's retry policy, or the app's default for a task this app does not know."""
         task = self.tasks.get(task_name)
         return task.retry if task is not None else self.default_retry
+
+    def isolates_any(self) -> bool:
+        """Whether a registered task runs in child processes by default."""
+        return any(task.isolation is Isolation.PROCESS for task in self.tasks.values())
 
     def get_task(self, name: str) -> Task[Any, Any]:
         """The task registered under ``name``; UnknownTaskError (naming those known) if none."""
@@ -369,6 +402,8 @@ class Workhorse:
                 opts.concurrency_limit or 1 if opts.concurrency_key is not None else None
             ),
             trace_context=trace_context,
+            isolation=to_isolation(opts.isolation),
+            memory_limit=to_bytes(opts.memory_limit, "memory_limit"),
         )
 
     def get_job(self, job_id: int, *, tenant: str | None = None) -> Job:

@@ -55,3 +55,11 @@ class JobTimeoutError(WorkhorseError, TimeoutError):
 
 class WorkerLostError(WorkhorseError):
     """The worker running the job stopped heartbeating before the job finished."""
+
+
+class JobMemoryError(WorkhorseError, MemoryError):
+    """The job used more memory than its limit."""
+
+
+class JobCrashedError(WorkhorseError):
+    """The process running the job died."""

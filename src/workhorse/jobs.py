@@ -65,6 +65,38 @@ class AttemptError:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptUsage:
+    """What one attempt consumed: wall time, CPU time (user + system; None when not measured,
+    as for an async task sharing the worker's loop), peak RSS (process isolation only) and the
+    worker slots it held."""
+
+    attempt: int
+    wall_seconds: float
+    cpu_seconds: float | None
+    max_rss_bytes: int | None
+    slots: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobUsage:
+    """What a job's attempts consumed together: wall and CPU seconds summed, the largest peak
+    RSS."""
+
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    max_rss_bytes: int | None = None
+
+    @classmethod
+    def of(cls, attempts: list[AttemptUsage]) -> JobUsage:
+        peaks = [a.max_rss_bytes for a in attempts if a.max_rss_bytes is not None]
+        return cls(
+            wall_seconds=sum(a.wall_seconds for a in attempts),
+            cpu_seconds=sum(a.cpu_seconds or 0.0 for a in attempts),
+            max_rss_bytes=max(peaks) if peaks else None,
+        )
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     """A snapshot of one job as stored."""
 
@@ -91,6 +123,13 @@ class Job:
     started_at: datetime | None = None
     finished_at: datetime | None = None
     lease_expires_at: datetime | None = None
+    attempt_usage: list[AttemptUsage] = field(default_factory=list)
+    """What each attempt that ended consumed, in order."""
+
+    @property
+    def usage(self) -> JobUsage:
+        """Totals over the attempts that ended."""
+        return JobUsage.of(self.attempt_usage)
 
 
 @dataclass(frozen=True, slots=True)

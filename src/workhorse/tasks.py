@@ -7,12 +7,14 @@ import inspect
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Generic, ParamSpec, TypeVar
 
 from workhorse.errors import ConfigurationError
 from workhorse.jobs import JobHandle
 from workhorse.retry import RetryPolicy
 from workhorse.serialization import check_json
+from workhorse.sizes import Size, to_bytes
 from workhorse.types import JSON
 
 if TYPE_CHECKING:
@@ -26,6 +28,26 @@ _INT32 = 2**31 - 1
 
 Duration = timedelta | float
 """A duration: a timedelta, or a number of seconds."""
+
+
+class Isolation(StrEnum):
+    """Where a job's code runs."""
+
+    INLINE = "inline"
+    """In the worker process: async tasks on its event loop, sync tasks in a thread."""
+    PROCESS = "process"
+    """In one of the worker's pre-started child processes, with hard time and memory limits."""
+
+
+def to_isolation(value: str | None) -> Isolation | None:
+    """``value`` as an Isolation, or None; anything else is a ConfigurationError."""
+    if value is None:
+        return None
+    try:
+        return Isolation(value)
+    except ValueError:
+        choices = ", ".join(repr(i.value) for i in Isolation)
+        raise ConfigurationError(f"isolation must be one of {choices}, got {value!r}") from None
 
 
 def to_seconds(value: Duration | None, what: str) -> float | None:
@@ -55,6 +77,10 @@ class JobOptions:
     concurrency_key: str | None = None
     """Jobs of one tenant with this key run at most ``concurrency_limit`` at a time."""
     concurrency_limit: int | None = None
+    isolation: Isolation | str | None = None
+    """Where the job runs (see ``Isolation``)."""
+    memory_limit: Size | None = None
+    """Process isolation: the most memory (RSS) the job may use, e.g. ``512MiB``."""
 
     def __post_init__(self) -> None:
         if self.delay is not None and self.run_at is not None:
@@ -78,6 +104,8 @@ class JobOptions:
                 raise ConfigurationError(
                     f"concurrency_limit must be an int >= 1, got {self.concurrency_limit!r}"
                 )
+        to_isolation(self.isolation)
+        to_bytes(self.memory_limit, "memory_limit")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -125,8 +153,13 @@ class Task(Generic[P, R]):
         timeout: Duration | None,
         retry: RetryPolicy,
         priority: int,
+        isolation: Isolation | str = Isolation.INLINE,
+        memory_limit: Size | None = None,
+        slots: int = 1,
     ) -> None:
         _check_name(name, "task name")
+        if not _is_int(slots) or slots < 1:
+            raise ConfigurationError(f"slots must be an int >= 1, got {slots!r}")
         _check_name(queue, "queue")
         _check_attempts(max_attempts)
         if not _is_int(priority):
@@ -139,6 +172,10 @@ class Task(Generic[P, R]):
         self.timeout = to_seconds(timeout, "timeout")
         self.retry = retry
         self.priority = priority
+        self.isolation = to_isolation(isolation) or Isolation.INLINE
+        self.memory_limit = to_bytes(memory_limit, "memory_limit")
+        self.slots = slots
+        """How many of a worker's concurrency slots one of its jobs takes."""
         self.is_async = inspect.iscoroutinefunction(fn)
         self.__doc__ = fn.__doc__
         self.__wrapped__ = fn

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 
 import pytest
@@ -30,3 +31,23 @@ def test_a_given_heartbeat_interval_is_kept() -> None:
 def test_a_heartbeat_interval_outside_half_the_lease_is_refused(heartbeat: float) -> None:
     with pytest.raises(ConfigurationError, match="heartbeat_interval"):
         WorkerConfig(lease=timedelta(seconds=3), heartbeat_interval=timedelta(seconds=heartbeat))
+
+
+def test_process_options_default_to_the_cpus_and_never() -> None:
+    config = WorkerConfig()
+    assert config.process_count == (os.cpu_count() or 1)
+    assert (config.max_jobs_per_child, config.max_memory_per_child) == (None, None)
+    assert WorkerConfig(processes=3).process_count == 3
+
+
+@pytest.mark.parametrize(
+    ("options", "message"),
+    [
+        ({"processes": 0}, "processes must be >= 1"),
+        ({"max_jobs_per_child": 0}, "max_jobs_per_child must be >= 1"),
+        ({"max_memory_per_child": 0}, "max_memory_per_child must be positive"),
+    ],
+)
+def test_bad_process_options_are_refused(options: dict[str, int], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        WorkerConfig(**options)  # type: ignore[arg-type]

@@ -111,6 +111,22 @@ class AttemptErrorOut(BaseModel):
     at: datetime
 
 
+class AttemptUsageOut(BaseModel):
+    attempt: int
+    wall_seconds: float
+    cpu_seconds: float | None = Field(description="User + system CPU time, when measured.")
+    max_rss_bytes: int | None = Field(description="Peak resident memory (process isolation).")
+    slots: int
+
+
+class JobUsageOut(BaseModel):
+    """Totals over the attempts that ended."""
+
+    wall_seconds: float
+    cpu_seconds: float
+    max_rss_bytes: int | None
+
+
 class JobOut(BaseModel):
     id: int
     tenant: str
@@ -127,6 +143,8 @@ class JobOut(BaseModel):
     concurrency_key: str | None
     result: Any
     errors: list[AttemptErrorOut]
+    usage: JobUsageOut
+    attempt_usage: list[AttemptUsageOut]
     progress: Any
     worker_id: str | None
     created_at: datetime
@@ -163,6 +181,21 @@ class JobOut(BaseModel):
                     at=e.at,
                 )
                 for e in job.errors
+            ],
+            usage=JobUsageOut(
+                wall_seconds=job.usage.wall_seconds,
+                cpu_seconds=job.usage.cpu_seconds,
+                max_rss_bytes=job.usage.max_rss_bytes,
+            ),
+            attempt_usage=[
+                AttemptUsageOut(
+                    attempt=u.attempt,
+                    wall_seconds=u.wall_seconds,
+                    cpu_seconds=u.cpu_seconds,
+                    max_rss_bytes=u.max_rss_bytes,
+                    slots=u.slots,
+                )
+                for u in job.attempt_usage
             ],
             progress=job.progress,
             worker_id=job.worker_id,

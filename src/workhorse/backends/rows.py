@@ -9,7 +9,7 @@ from typing import Any, cast
 from workhorse.backends import base as b
 from workhorse.backends.claiming import Candidate, Place, TenantRow
 from workhorse.backends.store import Row, Values
-from workhorse.jobs import AttemptError, Job, JobState
+from workhorse.jobs import AttemptError, AttemptUsage, Job, JobState
 from workhorse.tenants import Tenant
 from workhorse.types import JSON
 
@@ -39,7 +39,23 @@ def job(row: Row, v: Values) -> Job:
         started_at=v.opt_at(row["started_at"]),
         finished_at=v.opt_at(row["finished_at"]),
         lease_expires_at=v.opt_at(row["lease_expires_at"]),
+        attempt_usage=_usage(v.json(row["usage"])),
     )
+
+
+def _usage(stored: JSON) -> list[AttemptUsage]:
+    """The attempts' usage, stored as a JSON array of {attempt, wall, cpu, rss, slots}."""
+    entries = cast("list[dict[str, Any]]", stored or [])
+    return [
+        AttemptUsage(
+            attempt=entry["attempt"],
+            wall_seconds=entry["wall"],
+            cpu_seconds=entry.get("cpu"),
+            max_rss_bytes=entry.get("rss"),
+            slots=entry.get("slots", 1),
+        )
+        for entry in entries
+    ]
 
 
 def _errors(stored: JSON) -> list[AttemptError]:
@@ -72,6 +88,8 @@ def claimed(row: Row, v: Values, lease_token: str) -> b.ClaimedJob:
         lease_token=lease_token,
         run_at=v.at(row["run_at"]),
         trace_context=row["trace_context"],
+        isolation=row["isolation"],
+        memory_limit=row["memory_limit"],
     )
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from workhorse.backends import base as b
-from workhorse.backends.ops import jobs, keys, leases, schema, stats, tenants, workers
+from workhorse.backends.ops import jobs, keys, leases, schema, stats, tenants, usage, workers
 from workhorse.backends.store import Store
 from workhorse.jobs import Job
 from workhorse.tenants import Tenant, TenantStats
@@ -128,6 +128,9 @@ class SqlBackend(Generic[S]):
 
     def job_stats(self, params: b.JobStatsParams) -> list[b.JobStatsBucket]:
         return stats.job_stats(self._store, params)
+
+    def usage_list(self, params: b.UsageListParams) -> list[b.UsageRow]:
+        return usage.usage_list(self._store, params)
 
     def job_count_by_worker(self, params: b.JobCountByWorkerParams) -> dict[str, int]:
         return stats.job_count_by_worker(self._store, params)

@@ -22,18 +22,29 @@ async def hold(ms: float) -> None:
 
 
 def specs(
-    queue: str, count: int, job_ms: float, *, tenants: int = 1, first: int = 0
+    queue: str,
+    count: int,
+    job_ms: float,
+    *,
+    tenants: int = 1,
+    first: int = 0,
+    isolation: str = "inline",
 ) -> list[JobSpec]:
-    """``count`` benchmark jobs for ``queue``: no-ops, or slot holders when ``job_ms`` > 0. With
-    several ``tenants``, job ``first + i`` goes to tenant ``bench-{(first + i) % tenants}``
-    (round-robin); with one, every job is the default tenant's."""
+    """``count`` benchmark jobs for ``queue``: no-ops, or slot holders when ``job_ms`` > 0, in the
+    worker (``inline``) or in its child processes (``process``). With several ``tenants``, job
+    ``first + i`` goes to tenant ``bench-{(first + i) % tenants}`` (round-robin); with one, every
+    job is the default tenant's."""
     if tenants == 1:
-        return [_spec(queue, None, job_ms) for _ in range(count)]
-    return [_spec(queue, f"bench-{(first + i) % tenants:06d}", job_ms) for i in range(count)]
+        return [_spec(queue, None, job_ms, isolation) for _ in range(count)]
+    return [
+        _spec(queue, f"bench-{(first + i) % tenants:06d}", job_ms, isolation) for i in range(count)
+    ]
 
 
-def _spec(queue: str, tenant: str | None, job_ms: float) -> JobSpec:
-    options = {"queue": queue} if tenant is None else {"queue": queue, "tenant": tenant}
+def _spec(queue: str, tenant: str | None, job_ms: float, isolation: str) -> JobSpec:
+    options: dict[str, str] = {"queue": queue, "isolation": isolation}
+    if tenant is not None:
+        options["tenant"] = tenant
     if job_ms:
         return hold.with_options(**options).prepare(job_ms)
     return noop.with_options(**options).prepare()

@@ -48,6 +48,8 @@ def run_once(
     job_ms: float,
     tenants: int = 1,
     progress: Progress = no_progress,
+    isolation: str = "inline",
+    processes: int | None = None,
 ) -> RunResult:
     """One run on its own queue, so earlier jobs in the database do not interfere; the jobs
     spread round-robin over ``tenants`` tenants."""
@@ -59,12 +61,13 @@ def run_once(
     started = time.perf_counter()
     for offset in range(0, jobs, ENQUEUE_BATCH):
         count = min(ENQUEUE_BATCH, jobs - offset)
-        specs = make_specs(queue, count, job_ms, tenants=tenants, first=offset)
+        specs = make_specs(queue, count, job_ms, tenants=tenants, first=offset, isolation=isolation)
         app.enqueue_many(specs)
         progress("enqueue", offset + count, jobs)
     enqueue_s = time.perf_counter() - started
     cpu_before = children_cpu()
-    procs = [spawn_worker(database_url, queue, concurrency) for _ in range(workers)]
+    options = () if processes is None else ("--processes", str(processes))
+    procs = [spawn_worker(database_url, queue, concurrency, *options) for _ in range(workers)]
     for proc in procs:
         while proc.poll() is None:
             progress("drain", 0, None)
@@ -78,8 +81,9 @@ def run_once(
 
 
 def spawn_worker(
-    database_url: str, queue: str, concurrency: int, *, burst: bool = True
+    database_url: str, queue: str, concurrency: int, *options: str, burst: bool = True
 ) -> subprocess.Popen[bytes]:
+    """A ``workhorse worker`` on ``queue``, with further command-line ``options``."""
     argv = [
         sys.executable,
         "-m",
@@ -93,6 +97,7 @@ def spawn_worker(
         str(concurrency),
         "--log-level",
         "warning",
+        *options,
     ]
     if burst:
         argv.append("--burst")

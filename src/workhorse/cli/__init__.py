@@ -11,6 +11,7 @@ from workhorse.cli.jobs import enqueue, jobs, migrate, workers
 from workhorse.cli.keys import keys
 from workhorse.cli.serve import serve
 from workhorse.cli.tenants import tenants
+from workhorse.cli.usage import usage
 from workhorse.cli.worker import worker
 
 
@@ -30,6 +31,7 @@ cli.add_command(bench)
 cli.add_command(api)
 cli.add_command(keys)
 cli.add_command(tenants)
+cli.add_command(usage)
 
 
 def main() -> None:

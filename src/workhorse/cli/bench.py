@@ -72,6 +72,18 @@ from workhorse.cli._common import friendly_errors
     help="noisy-neighbor: the mixed case instead, weight 3 with 10 ms jobs against weight 1 with "
     "40 ms jobs, both backlogged: each tenant's share of worker-time and its error.",
 )
+@click.option(
+    "--isolation",
+    type=click.Choice(["inline", "process"]),
+    default="inline",
+    show_default=True,
+    help="throughput: run the jobs in the worker, or in its child processes.",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="throughput: child processes per worker (default: the number of CPUs).",
+)
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
@@ -87,6 +99,8 @@ def bench(
     job_ms: float,
     tenants: int,
     mixed: bool,
+    isolation: str,
+    processes: int | None,
     runs: int,
     as_json: bool,
 ) -> None:
@@ -128,6 +142,8 @@ def bench(
                     job_ms=job_ms,
                     tenants=tenants,
                     progress=progress,
+                    isolation=isolation,
+                    processes=processes,
                 )
             results.append(result)
             if not as_json:

@@ -13,6 +13,7 @@ from rich.table import Table
 
 from workhorse.backends.base import WorkerInfo
 from workhorse.jobs import Job
+from workhorse.sizes import human
 
 console = Console(highlight=False, soft_wrap=True)
 
@@ -79,6 +80,25 @@ def job_detail(job: Job) -> None:
             f"  attempt {error.attempt} failed at {_when(error.at)}: {error.type}: {error.message}",
             markup=False,
         )
+    if job.attempt_usage:
+        total = job.usage
+        figures = _usage(total.wall_seconds, total.cpu_seconds, total.max_rss_bytes)
+        console.print(f"  {'usage':<11} {figures}", markup=False)
+    for used in job.attempt_usage:
+        figures = _usage(used.wall_seconds, used.cpu_seconds, used.max_rss_bytes)
+        console.print(
+            f"  attempt {used.attempt} used {figures}, {used.slots} slot(s)", markup=False
+        )
+
+
+def _usage(wall: float, cpu: float | None, rss: int | None) -> str:
+    """``wall 1.50s, cpu 1.20s, peak 80.2 MiB`` (what is unknown left out)."""
+    parts = [f"wall {wall:.2f}s"]
+    if cpu is not None:
+        parts.append(f"cpu {cpu:.2f}s")
+    if rss is not None:
+        parts.append(f"peak {human(rss)}")
+    return ", ".join(parts)
 
 
 def workers_table(workers: list[WorkerInfo]) -> Table:

@@ -16,11 +16,21 @@ from workhorse.cli.observability import (
     metrics_token_option,
     start_metrics_server,
 )
+from workhorse.errors import ConfigurationError
 from workhorse.observability.exposition import exposition_registry
+from workhorse.sizes import to_bytes
 from workhorse.worker import Worker, WorkerConfig
 
 EXIT_NOT_HANDED_BACK = 3
 """The exit status when the database could not be reached to hand running jobs back."""
+
+
+def parse_size_option(ctx: click.Context, param: click.Parameter, value: str | None) -> int | None:
+    """A size option (``512MiB``, ``2GB``, bytes) in bytes; a bad one is a usage error."""
+    try:
+        return to_bytes(value, f"--{(param.name or '').replace('_', '-')}")
+    except ConfigurationError as exc:
+        raise click.BadParameter(str(exc)) from None
 
 
 @click.command()
@@ -57,6 +67,21 @@ EXIT_NOT_HANDED_BACK = 3
     "through PgBouncer, or 'none' to poll (env WORKHORSE_LISTEN_URL; default: the database URL, "
     "or polling with ?pgbouncer=on).",
 )
+@click.option(
+    "--processes",
+    type=click.IntRange(min=1),
+    help="Child processes for process-isolated jobs (default: the number of CPUs).",
+)
+@click.option(
+    "--max-jobs-per-child",
+    type=click.IntRange(min=1),
+    help="Replace a child process after this many jobs (default: never).",
+)
+@click.option(
+    "--max-memory-per-child",
+    callback=parse_size_option,
+    help="Replace a child process whose memory after a job is above this, e.g. 1GiB.",
+)
 @click.option("--id", "worker_id", help="Worker id (default: host-pid-random).")
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
 @metrics_port_option
@@ -75,6 +100,9 @@ def worker(
     grace: float,
     lease: float,
     listen_url: str | None,
+    processes: int | None,
+    max_jobs_per_child: int | None,
+    max_memory_per_child: int | None,
     worker_id: str | None,
     parent_pid: int | None,
     metrics_port: int | None,
@@ -102,6 +130,9 @@ def worker(
         lease=timedelta(seconds=lease),
         worker_id=worker_id,
         parent_pid=parent_pid,
+        processes=processes,
+        max_jobs_per_child=max_jobs_per_child,
+        max_memory_per_child=max_memory_per_child,
     )
     runner = Worker(app, config)
     app.open()  # a bad URL fails here, before the loop starts

@@ -24,6 +24,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 from prometheus_client.metrics_core import Metric
 
 from workhorse.observability.labels import DEFAULT_TOP_QUEUES, LabelBudget
+from workhorse.observability.usage_metrics import TenantUsage
 
 if TYPE_CHECKING:
     from workhorse.backends import base as b
@@ -203,6 +204,8 @@ class WorkerMetrics:
         self.database_up: Callable[[], bool] = lambda: True
         """Whether this worker reaches the database, as its last call found (set by the worker;
         the API server's ``workhorse_database_up`` comes from its gauges instead)."""
+        self.tenant_usage = TenantUsage()
+        """CPU-seconds and worker-seconds per tenant (bounded)."""
         self.registry.register(_Families(self.families))
 
     def _for(self, queue: str, task: str) -> _JobSeries:
@@ -301,6 +304,7 @@ class WorkerMetrics:
             [],
             [([], self._completion_batch)],
         )
+        yield from self.tenant_usage.families()
 
 
 class _Families:

@@ -59,6 +59,10 @@ class WorkerTelemetry:
         """Around one attempt: log fields, the execution span and the attempt's metrics."""
         return Attempt(self, job)
 
+    def used(self, job: b.ClaimedJob, usage: b.AttemptUsage) -> None:
+        """An attempt of ``job`` ended having consumed ``usage``."""
+        _guarded("used", self.metrics.tenant_usage.add, job.tenant, usage)
+
     def lost(self, job: b.ClaimedJob, outcome: Outcome) -> None:
         """A running job was cancelled or reaped under this worker (``outcome`` says which)."""
         _guarded("lost", self.metrics.finished, job, outcome, None)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -47,6 +48,12 @@ class WorkerConfig:
     worker_id: str | None = None
     parent_pid: int | None = None
     """Stop gracefully when this process (a supervisor) is gone."""
+    processes: int | None = None
+    """Child processes for process-isolated jobs; None: the number of CPUs."""
+    max_jobs_per_child: int | None = None
+    """Replace a child after this many jobs (None: never)."""
+    max_memory_per_child: int | None = None
+    """Replace a child whose RSS after a job is above this many bytes (None: never)."""
 
     def __post_init__(self) -> None:
         if self.concurrency < 1:
@@ -67,6 +74,15 @@ class WorkerConfig:
             raise ConfigurationError("prefetch must be >= 0")
         if self.completion_batch < 1:
             raise ConfigurationError("completion_batch must be >= 1")
+        self._check_processes()
+
+    def _check_processes(self) -> None:
+        if self.processes is not None and self.processes < 1:
+            raise ConfigurationError(f"processes must be >= 1, got {self.processes}")
+        if self.max_jobs_per_child is not None and self.max_jobs_per_child < 1:
+            raise ConfigurationError("max_jobs_per_child must be >= 1")
+        if self.max_memory_per_child is not None and self.max_memory_per_child < 1:
+            raise ConfigurationError("max_memory_per_child must be positive")
 
     @property
     def heartbeat(self) -> timedelta:
@@ -74,6 +90,11 @@ class WorkerConfig:
         if self.heartbeat_interval is not None:
             return self.heartbeat_interval
         return min(MAX_HEARTBEAT_INTERVAL, self.lease / 3)
+
+    @property
+    def process_count(self) -> int:
+        """Child processes in force: ``processes``, or the number of CPUs."""
+        return self.processes or os.cpu_count() or 1
 
     @property
     def prefetch_limit(self) -> int:

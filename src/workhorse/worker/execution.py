@@ -1,7 +1,10 @@
 """The executor: runs claimed jobs and hands each attempt's outcome to the completer.
 
-Async tasks run on the event loop; sync tasks on a thread pool sized to the concurrency. Each job
-is an asyncio task of its own, so stopping one (a cancel, a lost lease, a hand-back) is a cancel.
+Inline, async tasks run on the event loop and sync tasks on a thread pool sized to the
+concurrency; process-isolated tasks run in the worker's ``ProcessPool``. Each job is an asyncio
+task of its own, so stopping one (a cancel, a lost lease, a hand-back, a timeout) is a cancel,
+which for a job in a child process kills the child. A job takes its task's ``slots`` of the
+worker's concurrency.
 """
 
 from __future__ import annotations
@@ -12,9 +15,9 @@ import functools
 import logging
 import time
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,13 +26,18 @@ from workhorse.backends import base as b
 from workhorse.context import JobContext, _current
 from workhorse.errors import JobTimeoutError, UnknownTaskError
 from workhorse.observability.worker_hooks import WorkerTelemetry
+from workhorse.tasks import Isolation
 from workhorse.types import JSON
 from workhorse.worker.completer import Completer
 from workhorse.worker.control import Control
+from workhorse.worker.processes import ProcessPool, RemoteError
+from workhorse.worker.processes.child import Request
+from workhorse.worker.processes.pool import Meter
 from workhorse.worker.stats import WorkerStats
 
 if TYPE_CHECKING:
     from workhorse.app import Workhorse
+    from workhorse.retry import RetryPolicy
     from workhorse.tasks import Task
 
 log = logging.getLogger("workhorse.worker")
@@ -42,6 +50,8 @@ class _Running:
     claimed_at: float
     task: asyncio.Task[None] | None = None
     lost: bool = False
+    slots: int = 1
+    meter: Meter = field(default_factory=Meter)
 
 
 class Executor:
@@ -63,8 +73,10 @@ class Executor:
         completer: Completer,
         telemetry: WorkerTelemetry,
         stats: WorkerStats,
+        pool: ProcessPool,
     ) -> None:
         self._app = app
+        self._pool = pool
         self._worker_id = worker_id
         self._concurrency = concurrency
         self._control = control
@@ -77,12 +89,14 @@ class Executor:
         self.ready: deque[tuple[b.ClaimedJob, float]] = deque()
         """Claimed ahead of free slots (see ``WorkerConfig.prefetch``), with when claimed."""
         self.threads_alive: dict[int, Future[Any]] = {}
+        self._slots: dict[int, int] = {}
+        """Slots each running job (or its thread still running) takes, by job id."""
         self.mean_run: float | None = None
         """Recent mean run time of attempts, in seconds (an exponential moving average)."""
 
     def busy(self) -> int:
-        """Slots taken: running jobs and sync threads still running."""
-        return len(self.running.keys() | self.threads_alive.keys())
+        """Slots taken: by running jobs and sync threads still running."""
+        return sum(self._slots.values())
 
     @property
     def idle(self) -> bool:
@@ -98,7 +112,8 @@ class Executor:
     def start_ready(self) -> None:
         """Start claimed jobs while slots are free (never once stopping)."""
         while self.ready and not self._control.stopping.is_set():
-            if self.busy() >= self._concurrency:
+            # The first in line waits for all its slots: a heavy job is never overtaken for good.
+            if self.busy() + self._slots_of(self.ready[0][0]) > self._concurrency:
                 return
             self._start(self.ready.popleft()[0])
 
@@ -140,6 +155,14 @@ class Executor:
         """Let the task threads go: those still running end when their function returns."""
         self._threads.shutdown(wait=False, cancel_futures=True)
 
+    def _slots_of(self, job: b.ClaimedJob) -> int:
+        """The slots ``job`` takes: its task's, never more than the whole worker."""
+        task = self._app.tasks.get(job.task)
+        return min(task.slots if task is not None else 1, self._concurrency)
+
+    def _isolation_of(self, job: b.ClaimedJob, task: Task[Any, Any]) -> Isolation:
+        return Isolation(job.isolation) if job.isolation is not None else task.isolation
+
     # -- running one job ---------------------------------------------------------------------
 
     def _start(self, job: b.ClaimedJob) -> None:
@@ -157,8 +180,11 @@ class Executor:
             deadline=deadline,
             _report=functools.partial(self._report_progress, job.lease_token),
         )
-        running = _Running(job=job, context=context, claimed_at=time.monotonic())
+        running = _Running(
+            job=job, context=context, claimed_at=time.monotonic(), slots=self._slots_of(job)
+        )
         self.running[job.id] = running
+        self._slots[job.id] = running.slots
         running.task = asyncio.create_task(self._execute(running), name=f"job-{job.id}")
 
     async def _execute(self, running: _Running) -> None:
@@ -174,18 +200,31 @@ class Executor:
                 self._finish(job.id)
                 return  # lost, cancelled or handed back: the outcome is not ours to write
             except BaseException as exc:
-                self._ran(time.monotonic() - began)
+                usage = self._ran(running, time.monotonic() - began)
                 log.info("job %d (%s) attempt %d failed: %r", job.id, job.task, job.attempt, exc)
                 self._stats.failed += 1
-                outcome = outcomes.failed(job, exc, self._app.clock(), policy)
+                outcome = self._failed(job, exc, policy)
                 attempt.ended(outcome.state, exc)
             else:
-                self._ran(time.monotonic() - began)
+                usage = self._ran(running, time.monotonic() - began)
                 self._stats.succeeded += 1
                 outcome = outcomes.succeeded(job, result, self._app.clock(), policy)
                 attempt.ended(outcome.state)
-            self._completer.add(outcome)
+            self._telemetry.used(job, usage)
+            self._completer.add(replace(outcome, usage=usage))
         self._finish(job.id)
+
+    def _failed(self, job: b.ClaimedJob, exc: BaseException, policy: RetryPolicy) -> b.Outcome:
+        """The outcome of a failed attempt; a task's error in a child keeps the child's record."""
+        return outcomes.failure(
+            job_id=job.id,
+            lease_token=job.lease_token,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            error=exc.record if isinstance(exc, RemoteError) else outcomes.error_record(exc),
+            now=self._app.clock(),
+            policy=policy,
+        )
 
     async def _call(self, running: _Running) -> JSON:
         job = running.job
@@ -195,11 +234,11 @@ class Executor:
         token = _current.set(running.context)
         try:
             if job.timeout is None:
-                return await self._invoke(job, task)
+                return await self._invoke(running, task)
             scope = asyncio.timeout(job.timeout)
             try:
                 async with scope:
-                    return await self._invoke(job, task)
+                    return await self._invoke(running, task)
             except TimeoutError as exc:
                 if scope.expired():
                     message = f"job {job.id} ran past its timeout of {job.timeout:g}s"
@@ -208,17 +247,38 @@ class Executor:
         finally:
             _current.reset(token)
 
-    async def _invoke(self, job: b.ClaimedJob, task: Task[Any, Any]) -> JSON:
+    async def _invoke(self, running: _Running, task: Task[Any, Any]) -> JSON:
+        job = running.job
+        if self._isolation_of(job, task) is Isolation.PROCESS:
+            return await self._call_in_child(running, task)
         if task.is_async:
             return await task.fn(*job.args, **job.kwargs)  # type: ignore[no-any-return]
-        return await self._call_sync(job.id, task.fn, job.args, job.kwargs)
+        return await self._call_sync(running, task.fn)
 
-    async def _call_sync(
-        self, job_id: int, fn: Any, args: list[JSON], kwargs: dict[str, JSON]
-    ) -> JSON:
+    async def _call_in_child(self, running: _Running, task: Task[Any, Any]) -> JSON:
+        job, context = running.job, running.context
+        limit = job.memory_limit if job.memory_limit is not None else task.memory_limit
+        request = Request(
+            job_id=job.id,
+            attempt=job.attempt,
+            max_attempts=job.max_attempts,
+            tenant=job.tenant,
+            queue=job.queue,
+            task=job.task,
+            args=job.args,
+            kwargs=job.kwargs,
+            worker_id=self._worker_id,
+            deadline=context.deadline,
+            memory_limit=limit,
+        )
+        return await self._pool.run(request, running.meter, context.report_progress)
+
+    async def _call_sync(self, running: _Running, fn: Callable[..., Any]) -> JSON:
         """Run a sync task on a thread. A timed-out or cancelled attempt ends at once, but the
         thread runs on until the function returns; its slot stays taken until then."""
-        call = functools.partial(contextvars.copy_context().run, fn, *args, **kwargs)
+        job_id, job = running.job.id, running.job
+        timed = functools.partial(_thread_timed, running.meter, fn)
+        call = functools.partial(contextvars.copy_context().run, timed, *job.args, **job.kwargs)
         future = self._threads.submit(call)
         self.threads_alive[job_id] = future
         future.add_done_callback(
@@ -229,18 +289,38 @@ class Executor:
     def _thread_done(self, job_id: int, future: Future[Any]) -> None:
         if self.threads_alive.get(job_id) is future:
             del self.threads_alive[job_id]
+            if job_id not in self.running:
+                self._slots.pop(job_id, None)
             self.start_ready()
             self._control.woken.set()
 
-    def _ran(self, seconds: float) -> None:
+    def _ran(self, running: _Running, seconds: float) -> b.AttemptUsage:
         mean = self.mean_run
         self.mean_run = seconds if mean is None else 0.9 * mean + 0.1 * seconds
+        meter = running.meter
+        return b.AttemptUsage(
+            wall_seconds=seconds,
+            cpu_seconds=meter.cpu_seconds,
+            max_rss_bytes=meter.max_rss_bytes,
+            slots=running.slots,
+        )
 
     def _finish(self, job_id: int) -> None:
         self.running.pop(job_id, None)
+        if job_id not in self.threads_alive:
+            self._slots.pop(job_id, None)
         self.start_ready()
         self._control.woken.set()
 
     def _report_progress(self, token: str, job_id: int, value: JSON) -> None:
         # Called from the loop (async tasks) or a task thread (sync tasks): always hop safely.
         self._loop.call_soon_threadsafe(self._completer.progress, job_id, token, value)
+
+
+def _thread_timed(meter: Meter, fn: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """``fn(*args, **kwargs)``, its thread's CPU time recorded in ``meter``."""
+    began = time.thread_time()
+    try:
+        return fn(*args, **kwargs)
+    finally:
+        meter.cpu_seconds = time.thread_time() - began

@@ -26,6 +26,7 @@ from workhorse.observability.worker_hooks import WorkerTelemetry
 from workhorse.scheduling.maintenance import MaintenanceConfig
 from workhorse.worker.config import WorkerConfig
 from workhorse.worker.control import Control, StoppedEarly
+from workhorse.worker.processes import Limits, ProcessPool
 from workhorse.worker.session import Session
 from workhorse.worker.stats import WorkerStats
 
@@ -95,12 +96,15 @@ class Worker:
             log.info("worker %s stopped before it started", self.id)
             return
         logs.bind_worker(self.id)
+        pool = self._new_pool()
         signals = _stop_on_signals(loop, self.stop) if install_signal_handlers else None
-        with signals or contextlib.nullcontext():
-            try:
-                await self._serve()
-            except StoppedEarly:
-                log.info("worker %s stopped while starting", self.id)
+        try:
+            with signals or contextlib.nullcontext():
+                await self._serve(pool)
+        except StoppedEarly:
+            log.info("worker %s stopped while starting", self.id)
+        finally:
+            await pool.close()
 
     def stop(self) -> None:
         """Stop claiming and let running jobs finish within the grace period; a second call
@@ -127,7 +131,20 @@ class Worker:
     def _busy(self) -> int:
         return 0 if self._session is None else self._session.executor.busy()
 
-    async def _serve(self) -> None:
+    def _new_pool(self) -> ProcessPool:
+        """The children for process-isolated jobs, their fork server started before the run's
+        own threads."""
+        config = self.config
+        limits = Limits(
+            processes=config.process_count,
+            max_jobs_per_child=config.max_jobs_per_child,
+            max_memory_per_child=config.max_memory_per_child,
+        )
+        pool = ProcessPool(self.app, limits)
+        pool.start()
+        return pool
+
+    async def _serve(self, pool: ProcessPool) -> None:
         db = DbThreads(2)
         try:
             backend = await self._control.unless_stopped(db(_open, self.app))
@@ -143,6 +160,7 @@ class Worker:
                 stats=self.stats,
                 telemetry=self._telemetry,
                 maintenance=self._maintenance_config,
+                pool=pool,
             )
             await self._session.serve()
         finally:

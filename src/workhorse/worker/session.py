@@ -33,6 +33,7 @@ from workhorse.worker.execution import Executor
 from workhorse.worker.fetcher import Fetcher
 from workhorse.worker.heartbeater import Heartbeater
 from workhorse.worker.listening import Listening
+from workhorse.worker.processes import ProcessPool
 from workhorse.worker.stats import WorkerStats
 
 if TYPE_CHECKING:
@@ -69,8 +70,10 @@ class Session:
         stats: WorkerStats,
         telemetry: WorkerTelemetry,
         maintenance: MaintenanceConfig | None,
+        pool: ProcessPool,
     ) -> None:
         self._app = app
+        self._pool = pool
         self._config = config
         self._id = worker_id
         self._backend = backend
@@ -95,6 +98,7 @@ class Session:
             completer=self._completer,
             telemetry=telemetry,
             stats=stats,
+            pool=pool,
         )
         self._heartbeater = self._new_heartbeater(started_at, telemetry)
         self._fetcher = self._new_fetcher()
@@ -158,6 +162,7 @@ class Session:
             async with contextlib.AsyncExitStack() as stack:
                 stack.callback(self.executor.close)
                 stack.push_async_callback(self._leave)
+                await self._pool.open(prestart=self._app.isolates_any())
                 await self._listen(stack)
                 group = await stack.enter_async_context(asyncio.TaskGroup())
                 background = self._start_background(group)

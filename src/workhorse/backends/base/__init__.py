@@ -32,6 +32,7 @@ from workhorse.backends.base.keys import (
     IdempotencyRecord,
 )
 from workhorse.backends.base.leases import (
+    AttemptUsage,
     ClaimedJob,
     ErrorRecord,
     ExpiredJob,
@@ -60,6 +61,7 @@ from workhorse.backends.base.tenants import (
     TenantStatsParams,
     TenantUpsertParams,
 )
+from workhorse.backends.base.usage import UsageListParams, UsageRow
 from workhorse.backends.base.workers import (
     LeaderElectParams,
     LeaderResignParams,
@@ -78,6 +80,7 @@ __all__ = [
     "ApiKeyListParams",
     "ApiKeyRevokeParams",
     "ApiKeyTouchParams",
+    "AttemptUsage",
     "Backend",
     "ClaimedJob",
     "ErrorRecord",
@@ -123,6 +126,8 @@ __all__ = [
     "TenantListParams",
     "TenantStatsParams",
     "TenantUpsertParams",
+    "UsageListParams",
+    "UsageRow",
     "WorkerDeleteParams",
     "WorkerHeartbeatParams",
     "WorkerInfo",

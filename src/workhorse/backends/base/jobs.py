@@ -30,6 +30,10 @@ class NewJob:
     """At most this many jobs of the tenant with ``concurrency_key`` run at once."""
     trace_context: str | None = None
     """The enqueuer's W3C trace context (a JSON carrier), continued by the job's execution."""
+    isolation: str | None = None
+    """Where the job runs ("inline" or "process"); None: as its task says."""
+    memory_limit: int | None = None
+    """Bytes of memory the job may use (process isolation); None: as its task says."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

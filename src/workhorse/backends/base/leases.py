@@ -55,6 +55,10 @@ class ClaimedJob:
     """When this attempt became due: its wait is the claim's ``now`` minus this."""
     trace_context: str | None = None
     """The enqueuer's trace context, as stored at enqueue (None when tracing was off)."""
+    isolation: str | None = None
+    """Where the job runs, when the enqueuer chose; None: as its task says."""
+    memory_limit: int | None = None
+    """Bytes of memory the job may use, when the enqueuer chose; None: as its task says."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -62,6 +66,29 @@ class ErrorRecord:
     type: str
     message: str
     traceback: str | None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AttemptUsage:
+    """What one attempt consumed. ``cpu_seconds`` is user + system time (None when it cannot
+    be told apart from other work, as for an async task on the worker's loop); ``max_rss_bytes``
+    is the peak resident memory of its process (process isolation only)."""
+
+    wall_seconds: float
+    cpu_seconds: float | None = None
+    max_rss_bytes: int | None = None
+    slots: int = 1
+    """How many of the worker's slots it held."""
+
+    def stored(self, attempt: int) -> dict[str, float | int | None]:
+        """As stored with the job (an element of its ``usage`` array)."""
+        return {
+            "attempt": attempt,
+            "wall": self.wall_seconds,
+            "cpu": self.cpu_seconds,
+            "rss": self.max_rss_bytes,
+            "slots": self.slots,
+        }
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -78,6 +105,8 @@ class Outcome:
     result_json: str | None = None
     error: ErrorRecord | None = None
     run_at: datetime | None = None
+    usage: AttemptUsage | None = None
+    """What the attempt consumed, when measured."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

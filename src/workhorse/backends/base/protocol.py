@@ -64,6 +64,7 @@ from workhorse.backends.base.tenants import (
     TenantStatsParams,
     TenantUpsertParams,
 )
+from workhorse.backends.base.usage import UsageListParams, UsageRow
 from workhorse.backends.base.workers import (
     LeaderElectParams,
     LeaderResignParams,
@@ -225,6 +226,10 @@ class Backend(Protocol):
         """Per bucket, in time order and only buckets with jobs: the jobs that finished in it
         and their wait percentiles. Reads the window through the finished-time index, never
         the whole table."""
+
+    def usage_list(self, params: UsageListParams) -> list[UsageRow]:
+        """The hourly usage roll-up's rows in the window, in hour order, then tenant, task and
+        queue. Reads the roll-up only, never the jobs table."""
 
     def job_count_by_worker(self, params: JobCountByWorkerParams) -> dict[str, int]:
         """Running jobs per worker id; a worker running nothing is absent."""

@@ -50,6 +50,8 @@ def _new_job(job: b.NewJob, now: datetime, v: Values) -> dict[str, Any]:
         "concurrency_limit": job.concurrency_limit,
         "run_at": v.time(job.run_at),
         "trace_context": job.trace_context,
+        "isolation": job.isolation,
+        "memory_limit": job.memory_limit,
         "now": v.time(now),
     }
 

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from workhorse.backends import base as b
+from workhorse.backends.ops.usage import usage_hour
 from workhorse.backends.store import Store
 from workhorse.fairness import MEAN_COST_WEIGHT
 
@@ -22,6 +23,7 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
         "window": params.usage_window.total_seconds(),
         "cost_weight": MEAN_COST_WEIGHT,
         "now": params.now,
+        "hour": usage_hour(params.now),
     }
     return sorted(row["id"] for row in store.write("job_finish_many", query))
 
@@ -44,4 +46,5 @@ def _outcome(outcome: b.Outcome, now: datetime) -> dict[str, Any]:
             "at": now.timestamp(),
         },
         "run_at": outcome.run_at,
+        "usage": None if outcome.usage is None else outcome.usage.stored(outcome.attempt),
     }

@@ -96,6 +96,8 @@ def _plain_query(jobs: Sequence[b.NewJob], now: datetime, checked: bool) -> dict
             "concurrency_limit": job.concurrency_limit,
             "run_at": job.run_at,
             "trace_context": job.trace_context,
+            "isolation": job.isolation,
+            "memory_limit": job.memory_limit,
         }
         for job in jobs
     ]

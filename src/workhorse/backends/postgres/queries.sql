@@ -35,11 +35,12 @@ INSERT INTO workhorse_migrations (version, name, applied_at) VALUES (%(version)s
 -- name: job_insert
 INSERT INTO workhorse_jobs (
     tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context,
+    isolation, memory_limit
 ) VALUES (
     %(tenant)s, %(queue)s, %(task)s, %(args)s::jsonb, %(kwargs)s::jsonb, %(state)s, %(priority)s,
     %(max_attempts)s, %(timeout)s, %(unique_key)s, %(concurrency_key)s, %(concurrency_limit)s,
-    %(now)s, %(run_at)s, %(now)s, %(trace_context)s
+    %(now)s, %(run_at)s, %(now)s, %(trace_context)s, %(isolation)s, %(memory_limit)s
 )
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -61,15 +62,17 @@ WITH limited AS (
 ), inserted AS (
     INSERT INTO workhorse_jobs (
         tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout,
-        concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
+        concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context,
+        isolation, memory_limit
     )
     SELECT j.tenant, j.queue, j.task, j.args, j.kwargs, j.state, j.priority, j.max_attempts,
            j.timeout, j.concurrency_key, j.concurrency_limit, %(now)s, j.run_at, %(now)s,
-           j.trace_context
+           j.trace_context, j.isolation, j.memory_limit
     FROM jsonb_to_recordset(%(jobs)s::jsonb) AS j(
         tenant text, queue text, task text, args jsonb, kwargs jsonb, state text,
         priority integer, max_attempts integer, timeout double precision,
-        concurrency_key text, concurrency_limit integer, run_at timestamptz, trace_context text
+        concurrency_key text, concurrency_limit integer, run_at timestamptz, trace_context text,
+        isolation text, memory_limit bigint
     )
     WHERE NOT (SELECT limited FROM limited)
     RETURNING id, queue, state
@@ -102,24 +105,52 @@ SELECT EXISTS (
 -- name: job_finish_many
 -- Outcomes whose lease token still matches, and their run time added to each tenant's decayed
 -- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average that moves
--- cost_weight of the way to the batch's mean; workhorse.fairness owns both): one statement.
+-- cost_weight of the way to the batch's mean; workhorse.fairness owns both), and to the hourly
+-- usage roll-up (an attempt without measured usage counts its run time as wall time, one slot,
+-- no CPU): one statement. The roll-up's rows are written in key order, so two completers never
+-- wait on each other's rows in a cycle.
 WITH done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
         result = o.result,
         errors = CASE WHEN o.error IS NULL THEN j.errors
                       ELSE j.errors || jsonb_build_array(o.error) END,
+        usage = CASE WHEN o.usage IS NULL THEN j.usage
+                     ELSE j.usage || jsonb_build_array(o.usage) END,
         run_at = COALESCE(o.run_at, j.run_at),
         finished_at = CASE WHEN o.state = 'retrying' THEN NULL ELSE %(now)s END,
         lease_token = NULL,
         lease_expires_at = NULL,
         updated_at = %(now)s
     FROM jsonb_to_recordset(%(outcomes)s::jsonb)
-         AS o(id bigint, token text, state text, result jsonb, error jsonb, run_at timestamptz)
+         AS o(id bigint, token text, state text, result jsonb, error jsonb, run_at timestamptz,
+              usage jsonb)
     WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
       AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
-    RETURNING j.id, j.tenant,
-              greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds
+    RETURNING j.id, j.tenant, j.task, j.queue, j.state,
+              greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds,
+              o.usage AS measured
+), rolled_up AS (
+    INSERT INTO workhorse_usage AS u (
+        tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+    )
+    SELECT tenant, %(hour)s, task, queue, count(*) FILTER (WHERE state <> 'retrying'), count(*),
+           sum(wall), sum(cpu), sum(wall * slots)
+    FROM (
+        SELECT tenant, task, queue, state,
+               coalesce((measured ->> 'wall')::float8, run_seconds) AS wall,
+               coalesce((measured ->> 'cpu')::float8, 0) AS cpu,
+               coalesce((measured ->> 'slots')::int, 1) AS slots
+        FROM done
+    ) AS attempts
+    GROUP BY tenant, task, queue
+    ORDER BY tenant, task, queue
+    ON CONFLICT (tenant, hour, task, queue) DO UPDATE SET
+        jobs = u.jobs + excluded.jobs,
+        attempts = u.attempts + excluded.attempts,
+        wall_seconds = u.wall_seconds + excluded.wall_seconds,
+        cpu_seconds = u.cpu_seconds + excluded.cpu_seconds,
+        slot_seconds = u.slot_seconds + excluded.slot_seconds
 ), usage AS (
     INSERT INTO workhorse_tenants AS t (name, usage, usage_at, mean_cost, created_at, updated_at)
     SELECT tenant, sum(run_seconds), %(now)s, avg(run_seconds), %(now)s, %(now)s
@@ -380,11 +411,11 @@ WITH c AS MATERIALIZED (
     FROM take
     WHERE j.id = take.id
     RETURNING j.id, j.queue, j.task, j.args, j.kwargs, j.attempts, j.max_attempts, j.timeout,
-              j.trace_context
+              j.trace_context, j.isolation, j.memory_limit
 )
 SELECT c.id, c.tenant, c.priority, c.run_at, c.concurrency_key, c.concurrency_limit,
        s.id IS NOT NULL AS started, s.queue, s.task, s.args, s.kwargs, s.attempts,
-       s.max_attempts, s.timeout, s.trace_context
+       s.max_attempts, s.timeout, s.trace_context, s.isolation, s.memory_limit
 FROM c LEFT JOIN started AS s ON s.id = c.id
 ORDER BY c.priority DESC, c.run_at, c.id
 
@@ -412,7 +443,7 @@ SET state = 'running', attempts = attempts + 1, lease_token = %(lease_token)s,
     updated_at = %(now)s
 WHERE id = ANY(%(ids)s::bigint[]) AND state = 'queued'
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, run_at,
-          trace_context
+          trace_context, isolation, memory_limit
 
 -- name: claim_spend_tokens
 -- tokens_at never moves back: a claim whose clock reading is older than the last one's must not
@@ -649,3 +680,9 @@ GROUP BY tenant, queue, state
 -- name: metrics_snapshot_workers
 SELECT count(*) AS workers, coalesce(sum(concurrency), 0) AS slots FROM workhorse_workers
 WHERE last_seen_at > %(seen_after)s
+
+-- name: usage_list
+SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+FROM workhorse_usage
+WHERE hour >= %(since)s AND hour < %(until)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+ORDER BY hour, tenant, task, queue

@@ -29,7 +29,10 @@ CREATE TABLE workhorse_jobs (
     updated_at       timestamptz NOT NULL,
     concurrency_key  text,
     concurrency_limit integer    CHECK (concurrency_limit >= 1),
-    trace_context    text
+    trace_context    text,
+    isolation        text        CHECK (isolation IN ('inline', 'process')),
+    memory_limit     bigint      CHECK (memory_limit > 0),
+    usage            jsonb       NOT NULL DEFAULT '[]'
 )
 WITH (
     autovacuum_vacuum_scale_factor = 0.01,
@@ -204,3 +207,18 @@ $$;
 CREATE TRIGGER workhorse_tenants_release
     AFTER UPDATE OF weight, max_running, rate, burst, paused, usage ON workhorse_tenants
     FOR EACH ROW EXECUTE FUNCTION workhorse_places_release();
+-- Hourly usage per tenant, task and queue (0008), added to as outcomes are written; kept when
+-- jobs are pruned.
+CREATE TABLE workhorse_usage (
+    tenant        text             NOT NULL,
+    hour          timestamptz      NOT NULL,
+    task          text             NOT NULL,
+    queue         text             NOT NULL,
+    jobs          bigint           NOT NULL DEFAULT 0,
+    attempts      bigint           NOT NULL DEFAULT 0,
+    wall_seconds  double precision NOT NULL DEFAULT 0,
+    cpu_seconds   double precision NOT NULL DEFAULT 0,
+    slot_seconds  double precision NOT NULL DEFAULT 0,
+    PRIMARY KEY (tenant, hour, task, queue)
+);
+CREATE INDEX workhorse_usage_hour ON workhorse_usage (hour);

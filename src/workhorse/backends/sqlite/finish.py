@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from workhorse.backends import base as b
+from workhorse.backends.sqlite.usage import usage_add
 from workhorse.backends.store import Row, Store, Tx
 from workhorse.clock import to_epoch
 from workhorse.fairness import MEAN_COST_WEIGHT
@@ -21,10 +22,16 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
         "only_expired": params.only_expired,
         "now": now,
     }
+    measured = {o.id: o.usage for o in params.outcomes}
     with store.transaction() as tx:
         finished = tx.all("job_finish_many", query)
         _add_usage(tx, finished, now, params.usage_window.total_seconds())
+        usage_add(tx, [_with_run_time(row, now) for row in finished], measured, params.now)
     return sorted(row["id"] for row in finished)
+
+
+def _with_run_time(row: Row, now: float) -> dict[str, Any]:
+    return dict(row) | {"run_seconds": max(0.0, now - (row["started_at"] or now))}
 
 
 def _add_usage(tx: Tx, finished: list[Row], now: float, window: float) -> None:
@@ -48,7 +55,7 @@ def _add_usage(tx: Tx, finished: list[Row], now: float, window: float) -> None:
 
 def _outcome(outcome: b.Outcome, now: float) -> list[Any]:
     """One element of job_finish_many's JSON array: [id, lease token, state, result JSON text,
-    error JSON text, run_at]."""
+    error JSON text, run_at, usage JSON text]."""
     error = None
     if outcome.error is not None:
         error = orjson.dumps(
@@ -60,6 +67,7 @@ def _outcome(outcome: b.Outcome, now: float) -> list[Any]:
                 "at": now,
             }
         ).decode()
+    usage = outcome.usage
     return [
         outcome.id,
         outcome.lease_token,
@@ -67,4 +75,5 @@ def _outcome(outcome: b.Outcome, now: float) -> list[Any]:
         outcome.result_json,
         error,
         None if outcome.run_at is None else to_epoch(outcome.run_at),
+        None if usage is None else orjson.dumps(usage.stored(outcome.attempt)).decode(),
     ]

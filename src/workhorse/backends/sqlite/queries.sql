@@ -27,10 +27,12 @@ INSERT INTO workhorse_migrations (version, name, applied_at) VALUES (:version, :
 -- name: job_insert
 INSERT INTO workhorse_jobs (
     tenant, queue, task, args, kwargs, state, priority, max_attempts, timeout, unique_key,
-    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context
+    concurrency_key, concurrency_limit, created_at, run_at, updated_at, trace_context,
+    isolation, memory_limit
 ) VALUES (
     :tenant, :queue, :task, :args, :kwargs, :state, :priority, :max_attempts, :timeout,
-    :unique_key, :concurrency_key, :concurrency_limit, :now, :run_at, :now, :trace_context
+    :unique_key, :concurrency_key, :concurrency_limit, :now, :run_at, :now, :trace_context,
+    :isolation, :memory_limit
 )
 ON CONFLICT DO NOTHING
 RETURNING id
@@ -47,7 +49,7 @@ SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
     updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'queued'
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
-          trace_context
+          trace_context, isolation, memory_limit
 
 -- name: job_poll
 SELECT EXISTS (
@@ -60,12 +62,14 @@ SELECT EXISTS (
 
 -- name: job_finish_many
 -- Outcomes whose lease token still matches, all in one statement: :outcomes is a JSON array of
--- [id, lease token, state, result JSON text, error JSON text, run_at].
+-- [id, lease token, state, result JSON text, error JSON text, run_at, usage JSON text].
 UPDATE workhorse_jobs AS j
 SET state = o.state,
     result = o.result,
     errors = CASE WHEN o.error IS NULL THEN j.errors
                   ELSE json_insert(j.errors, '$[#]', json(o.error)) END,
+    usage = CASE WHEN o.usage IS NULL THEN j.usage
+                 ELSE json_insert(j.usage, '$[#]', json(o.usage)) END,
     run_at = COALESCE(o.run_at, j.run_at),
     finished_at = CASE WHEN o.state = 'retrying' THEN NULL ELSE :now END,
     lease_token = NULL,
@@ -73,12 +77,13 @@ SET state = o.state,
     updated_at = :now
 FROM (
     SELECT value ->> 0 AS id, value ->> 1 AS token, value ->> 2 AS state,
-           value ->> 3 AS result, value ->> 4 AS error, value ->> 5 AS run_at
+           value ->> 3 AS result, value ->> 4 AS error, value ->> 5 AS run_at,
+           value ->> 6 AS usage
     FROM json_each(:outcomes)
 ) AS o
 WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
   AND (:only_expired = 0 OR j.lease_expires_at < :now)
-RETURNING id, tenant, started_at
+RETURNING id, tenant, task, queue, state, started_at
 
 -- name: job_heartbeat
 UPDATE workhorse_jobs
@@ -289,7 +294,7 @@ WHERE id IN (
     -- include: claim_window
 )
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
-          trace_context
+          trace_context, isolation, memory_limit
 
 -- name: claim_blocked_keys
 -- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.
@@ -533,3 +538,21 @@ GROUP BY tenant, queue, state
 -- name: metrics_snapshot_workers
 SELECT count(*) AS workers, coalesce(sum(concurrency), 0) AS slots FROM workhorse_workers
 WHERE last_seen_at > :seen_after
+
+-- name: usage_add
+-- One roll-up row's share of a batch of finished attempts (see workhorse.backends.ops.usage).
+INSERT INTO workhorse_usage (
+    tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+) VALUES (:tenant, :hour, :task, :queue, :jobs, :attempts, :wall, :cpu, :slot_seconds)
+ON CONFLICT (tenant, hour, task, queue) DO UPDATE SET
+    jobs = workhorse_usage.jobs + excluded.jobs,
+    attempts = workhorse_usage.attempts + excluded.attempts,
+    wall_seconds = workhorse_usage.wall_seconds + excluded.wall_seconds,
+    cpu_seconds = workhorse_usage.cpu_seconds + excluded.cpu_seconds,
+    slot_seconds = workhorse_usage.slot_seconds + excluded.slot_seconds
+
+-- name: usage_list
+SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+FROM workhorse_usage
+WHERE hour >= :since AND hour < :until AND (:tenant IS NULL OR tenant = :tenant)
+ORDER BY hour, tenant, task, queue

@@ -119,6 +119,40 @@ function timeline(job) {
   );
 }
 
+function bytes(value) {
+  if (value === null || value === undefined) return "–";
+  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
+  let size = value;
+  let unit = 0;
+  while (size >= 1024 && unit < units.length - 1) {
+    size /= 1024;
+    unit += 1;
+  }
+  return unit === 0 ? `${size} B` : `${size.toFixed(1)} ${units[unit]}`;
+}
+
+function cpu(value) {
+  return value === null || value === undefined ? "–" : formatDuration(value);
+}
+
+/** What each attempt consumed (wall, CPU, peak memory, slots), and the totals. */
+function usage(job) {
+  if (!job.attempt_usage.length) return h("p", { class: "muted pad" }, "No attempt has ended.");
+  const row = (label, used, slots) =>
+    h("tr", null, h("td", null, label), h("td", null, formatDuration(used.wall_seconds)), h("td", null, cpu(used.cpu_seconds)), h("td", null, bytes(used.max_rss_bytes)), h("td", null, slots));
+  return h(
+    "table",
+    { class: "table", id: "job-usage" },
+    h("thead", null, h("tr", null, h("th", null, "Attempt"), h("th", null, "Wall"), h("th", null, "CPU"), h("th", null, "Peak memory"), h("th", null, "Slots"))),
+    h(
+      "tbody",
+      null,
+      job.attempt_usage.map((used) => row(String(used.attempt), used, String(used.slots))),
+      row("Total", job.usage, ""),
+    ),
+  );
+}
+
 function jsonBlock(title, value, id) {
   const empty = value === null || value === undefined || (Array.isArray(value) && value.length === 0) || (typeof value === "object" && value !== null && !Array.isArray(value) && Object.keys(value).length === 0);
   return h(
@@ -198,6 +232,7 @@ function render(ctx, job, opened, done) {
       null,
       h("div", { class: "grid-json" }, jsonBlock("Arguments", job.args, "job-args"), jsonBlock("Keyword arguments", job.kwargs, "job-kwargs"), jsonBlock("Result", job.result, "job-result"), job.progress !== null && jsonBlock("Progress", job.progress, "job-progress")),
     ),
+    card("Usage", "What each attempt consumed", usage(job)),
     card("Failed attempts", "Newest first, each with its error and traceback", attemptErrors(job, opened)),
   ];
 }
