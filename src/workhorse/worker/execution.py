@@ -156,6 +156,7 @@ class Executor:
             worker_id=self._worker_id,
             deadline=deadline,
             _report=functools.partial(self._report_progress, job.lease_token),
+            _parents=self._app.parent_results,
         )
         running = _Running(job=job, context=context, claimed_at=time.monotonic())
         self.running[job.id] = running

@@ -21,6 +21,7 @@ from psycopg.types.json import set_json_loads
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from workhorse.backends import base as b
+from workhorse.backends.ops import graph
 from workhorse.backends.postgres import inserts
 from workhorse.backends.postgres.statements import PostgresTx, notify
 from workhorse.backends.postgres.values import VALUES
@@ -108,7 +109,9 @@ class PostgresStore:
         notify(tx, queues)
 
     def insert_in(self, tx: Tx, jobs: Sequence[b.NewJob], now: datetime) -> list[b.InsertedJob]:
-        return inserts.insert_in(tx, jobs, now)
+        inserted = inserts.insert_in(tx, jobs, now)
+        graph.link(self, tx, jobs, inserted, now)
+        return inserted
 
     def close(self) -> None:
         self._pool.close()

@@ -9,9 +9,13 @@ from typing import Any
 import orjson
 
 from workhorse.backends import base as b
+from workhorse.backends.ops import graph
 from workhorse.backends.store import Row, Store, Tx
 from workhorse.clock import to_epoch
 from workhorse.fairness import MEAN_COST_WEIGHT
+from workhorse.jobs import TERMINAL_STATES
+
+_ENDED = frozenset(state.value for state in TERMINAL_STATES)
 
 
 def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
@@ -24,7 +28,17 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
     with store.transaction() as tx:
         finished = tx.all("job_finish_many", query)
         _add_usage(tx, finished, now, params.usage_window.total_seconds())
+        graph.after_end(tx, _with_effects(finished, tx), params.now)
     return sorted(row["id"] for row in finished)
+
+
+def _with_effects(finished: list[Row], tx: Tx) -> list[graph.Ended]:
+    """The jobs that ended whose end changes more: they have children or a workflow."""
+    return [
+        graph.ended(row, tx.values)
+        for row in finished
+        if row["state"] in _ENDED and (row["has_children"] or row["workflow_id"] is not None)
+    ]
 
 
 def _add_usage(tx: Tx, finished: list[Row], now: float, window: float) -> None:

@@ -54,3 +54,18 @@ class SQLiteListener:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class SQLiteEndedWatch:
+    """Waiters' wake-ups: the same watch on ``PRAGMA data_version`` as idle workers'. SQLite
+    cannot say which jobs a commit ended, so after any commit every waited job is checked (one
+    read for all of them)."""
+
+    def __init__(self, path: str) -> None:
+        self._commits = SQLiteListener(path)
+
+    def wait(self, timeout: float) -> frozenset[int] | None:
+        return None if self._commits.wait(timeout) else frozenset()
+
+    def close(self) -> None:
+        self._commits.close()
