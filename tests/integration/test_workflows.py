@@ -4,6 +4,7 @@ a diamond, a dead parent, a cancel; waiting for results, many waiters through on
 from __future__ import annotations
 
 import asyncio
+import itertools
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,14 +28,19 @@ def produce(n: int) -> int:
     return n
 
 
+def _number(value: object) -> int:
+    assert isinstance(value, int)
+    return value
+
+
 @app.task
 def double(n: int) -> int:
-    return 2 * int(current_job().parent_results["root"] or 0) * n
+    return 2 * _number(current_job().parent_results["root"]) * n
 
 
 @app.task
 def total() -> int:
-    return sum(int(v or 0) for v in current_job().parent_results.values())
+    return sum(_number(value) for value in current_job().parent_results.values())
 
 
 @app.task(max_attempts=1)
@@ -100,13 +106,14 @@ def test_fan_out_and_fan_in_give_the_right_results(wf_app: Workhorse) -> None:
 
 def test_a_chain_of_fifty_runs_in_order(wf_app: Workhorse) -> None:
     handle = produce.enqueue(0)
-    for n in range(1, 50):
+    for _ in range(49):
         handle = total.with_options(after=[handle]).enqueue()
     with running_worker(wf_app):
         assert handle.result(timeout=60) == 0
     jobs = wf_app.list_jobs(limit=100)
     starts = [job.started_at for job in sorted(jobs, key=lambda job: job.id)]
-    assert all(a is not None and b is not None and a <= b for a, b in zip(starts, starts[1:]))
+    assert len(starts) == 50
+    assert all(a is not None and b is not None and a <= b for a, b in itertools.pairwise(starts))
 
 
 def test_a_diamond_joins_both_branches(wf_app: Workhorse) -> None:
