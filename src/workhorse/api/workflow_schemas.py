@@ -20,6 +20,8 @@ class StepCreate(JobCreate):
     """One step: a job as ``POST /v1/jobs`` takes it (its tenant is the workflow's), with a key
     that names it in the workflow and the keys of the steps it runs after."""
 
+    tenant: None = Field(None, description="A step's tenant is its workflow's.")
+    unique_key: None = Field(None, description="Workflow steps cannot have one.")
     key: Name
     after: list[Name] = Field(
         default_factory=list,
@@ -44,10 +46,6 @@ class WorkflowCreate(_Request):
         for index, step in enumerate(self.steps):
             if step.key in seen:
                 raise ValueError(f"steps[{index}]: the key {step.key!r} is taken")
-            if step.unique_key is not None:
-                raise ValueError(f"steps[{index}]: workflow steps cannot have a unique_key")
-            if step.tenant is not None and step.tenant != self.tenant:
-                raise ValueError(f"steps[{index}]: a step's tenant is the workflow's")
             unknown = [key for key in step.after if key not in seen]
             if unknown:
                 raise ValueError(f"steps[{index}]: after names no earlier step: {unknown}")

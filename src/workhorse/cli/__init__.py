@@ -12,6 +12,7 @@ from workhorse.cli.keys import keys
 from workhorse.cli.serve import serve
 from workhorse.cli.tenants import tenants
 from workhorse.cli.worker import worker
+from workhorse.cli.workflows import workflows
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +31,7 @@ cli.add_command(bench)
 cli.add_command(api)
 cli.add_command(keys)
 cli.add_command(tenants)
+cli.add_command(workflows)
 
 
 def main() -> None:

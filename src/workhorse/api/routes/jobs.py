@@ -69,7 +69,7 @@ _LINKS = {
         ("RetryJob", "retryJob"),
     )
 }
-_QUOTA_FULL: dict[str, Any] = {
+QUOTA_FULL: dict[str, Any] = {
     "model": ErrorBody,
     "description": "quota_exceeded: the tenant's max_queued jobs already wait; nothing stored",
     "headers": {
@@ -85,7 +85,7 @@ _CREATED: dict[int | str, dict[str, Any]] = {
         "description": "An existing job (unique key or repeated Idempotency-Key)",
         "model": JobOut,
     },
-    429: _QUOTA_FULL,
+    429: QUOTA_FULL,
 }
 
 
@@ -134,7 +134,7 @@ def create_job(
     operation_id="createJobs",
     responses={
         200: {"description": "A repeated Idempotency-Key", "model": JobBatchOut},
-        429: _QUOTA_FULL,
+        429: QUOTA_FULL,
     },
 )
 def create_jobs(

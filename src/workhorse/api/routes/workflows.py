@@ -10,6 +10,7 @@ from workhorse.api.auth import App, Caller, Principal
 from workhorse.api.enqueue import to_spec
 from workhorse.api.errors import ApiError
 from workhorse.api.pagination import CURSOR_PATTERN, decode_cursor, encode_cursor
+from workhorse.api.routes.jobs import QUOTA_FULL
 from workhorse.api.types import Name
 from workhorse.api.workflow_schemas import (
     StepCreate,
@@ -27,7 +28,13 @@ router = APIRouter(prefix="/workflows", tags=["workflows"])
 WorkflowPath = Annotated[int, Path(ge=1, le=2**63 - 1, description="The workflow's id.")]
 
 
-@router.post("", status_code=201, response_model=WorkflowDetail, operation_id="createWorkflow")
+@router.post(
+    "",
+    status_code=201,
+    response_model=WorkflowDetail,
+    operation_id="createWorkflow",
+    responses={429: QUOTA_FULL},
+)
 def create_workflow(body: WorkflowCreate, app: App, caller: Caller) -> WorkflowDetail:
     """Submit a workflow: every step is stored, or none. Steps run after the steps they name in
     ``after`` have succeeded."""
