@@ -583,9 +583,9 @@ WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND stat
 -- The gauges' one read per interval: the live jobs and the jobs that ended in the window, grouped
 -- by (tenant, queue, state); never the history. Planner lessons: each live state is its own
 -- branch, so each is a scan of its partial index (queued: the claim index; running: the running
--- index; scheduled and retrying: the waiting index) sized by that state's rows, where
--- `state IN (all four)` matches no index and scans the whole table; the MATERIALIZED CTE keeps
--- the ended jobs a range of workhorse_jobs_finished. A job created in the window is live now or
+-- index; scheduled and retrying: the waiting index; blocked: the blocked index) sized by that
+-- state's rows, where `state IN (all five)` matches no index and scans the whole table; the
+-- MATERIALIZED CTE keeps the ended jobs a range of workhorse_jobs_finished. A job created in the window is live now or
 -- ended in it, so `created` counts every arrival.
 WITH ended AS MATERIALIZED (
     SELECT tenant, queue, state, created_at, run_at,
@@ -600,6 +600,8 @@ WITH ended AS MATERIALIZED (
     UNION ALL
     SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs
     WHERE state IN ('scheduled', 'retrying')
+    UNION ALL
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs WHERE state = 'blocked'
 )
 SELECT tenant, queue, state, count(*) AS count,
        count(*) FILTER (WHERE created_at >= %(since)s) AS created,

@@ -501,6 +501,9 @@ FROM (
     SELECT tenant, queue, state, created_at, run_at, NULL, NULL
     FROM workhorse_jobs WHERE state IN ('scheduled', 'retrying')
     UNION ALL
+    SELECT tenant, queue, state, created_at, run_at, NULL, NULL
+    FROM workhorse_jobs WHERE state = 'blocked'
+    UNION ALL
     SELECT tenant, queue, state, created_at, run_at,
            CASE WHEN state IN ('succeeded', 'dead') THEN started_at END, finished_at
     FROM workhorse_jobs INDEXED BY workhorse_jobs_finished

@@ -29,6 +29,8 @@ CREATE INDEX workhorse_jobs_cancelled_by
     ON workhorse_jobs (cancelled_by) WHERE cancelled_by IS NOT NULL;
 CREATE INDEX workhorse_jobs_workflow
     ON workhorse_jobs (workflow_id) WHERE workflow_id IS NOT NULL;
+-- The gauges count blocked jobs through it, never the whole table.
+CREATE INDEX workhorse_jobs_blocked ON workhorse_jobs (tenant, queue) WHERE state = 'blocked';
 
 -- A workflow is running until its last step ends. `steps_left` is decremented by the transaction
 -- that ends a step (the row lock orders racing finishers, so exactly one of them sees zero and

@@ -24,6 +24,8 @@ CREATE INDEX workhorse_jobs_cancelled_by
     ON workhorse_jobs (cancelled_by) WHERE cancelled_by IS NOT NULL;
 CREATE INDEX workhorse_jobs_workflow
     ON workhorse_jobs (workflow_id) WHERE workflow_id IS NOT NULL;
+-- The gauges count blocked jobs through it, never the whole table.
+CREATE INDEX workhorse_jobs_blocked ON workhorse_jobs (tenant, queue) WHERE state = 'blocked';
 
 CREATE TABLE workhorse_workflows (
     id              INTEGER PRIMARY KEY AUTOINCREMENT,
