@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 from workhorse.backends import base as b
 from workhorse.errors import ConfigurationError
 from workhorse.jobs import JobHandle, JobState
+from workhorse.observability import tracing
 from workhorse.tasks import JobSpec, check_name
 from workhorse.types import JSON
 
@@ -94,19 +95,28 @@ class WorkflowBuilder:
         if not self._specs:
             raise ConfigurationError("a workflow needs at least one step")
         now = self.app.clock()
-        jobs = [self._new_job(*entry, now) for entry in self._specs]
-        params = b.WorkflowInsertParams(tenant=self.tenant, name=self.name, jobs=jobs, now=now)
-        inserted = self.app.backend.workflow_insert(params)
+        # One span for the submit; every step's execution continues its trace, so a workflow's
+        # steps are one trace.
+        with tracing.enqueue_span(len(self._specs), None) as context:
+            jobs = [self._new_job(*e, now=now, trace_context=context) for e in self._specs]
+            params = b.WorkflowInsertParams(tenant=self.tenant, name=self.name, jobs=jobs, now=now)
+            inserted = self.app.backend.workflow_insert(params)
         self.handles = [JobHandle(row.id, app=self.app) for row in inserted.jobs]
         self.id = inserted.id
         return inserted.id
 
     def _new_job(
-        self, spec: JobSpec, step: Step, parents: tuple[int, ...], run: bool, now: datetime
+        self,
+        spec: JobSpec,
+        step: Step,
+        parents: tuple[int, ...],
+        run: bool,
+        *,
+        now: datetime,
+        trace_context: str | None,
     ) -> b.NewJob:
-        job = self.app.new_job(
-            replace(spec, options=replace(spec.options, tenant=self.tenant)), now
-        )
+        spec = replace(spec, options=replace(spec.options, tenant=self.tenant))
+        job = self.app.new_job(spec, now, trace_context=trace_context)
         state = JobState.BLOCKED if parents or job.after else job.state
         return replace(
             job, after_steps=parents, run_on_parent_failure=run, step_key=step.key, state=state
