@@ -8,15 +8,16 @@ children by one finish, and of the fan-in by the last child's.
 
 from __future__ import annotations
 
+import asyncio
 import statistics
 import threading
-import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime
 
 from workhorse.app import Workhorse
-from workhorse.backends import base as b
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import noop
 from workhorse.bench.tasks import specs as make_specs
@@ -28,7 +29,8 @@ from workhorse.bench.throughput import (
     percentiles,
     spawn_worker,
 )
-from workhorse.jobs import Job, JobHandle, JobState
+from workhorse.jobs import Job, JobState
+from workhorse.worker import Worker, WorkerConfig
 
 RESULT_SAMPLES = 200
 
@@ -42,7 +44,7 @@ class WorkflowResult:
     ratio: float
     """workflow_s / independent_s."""
     result_overhead_ms: dict[str, float]
-    """How long after a job's finishing transaction committed ``result()`` returned."""
+    """How long after a job's recorded end ``result()`` returned."""
     lost: int
 
 
@@ -112,53 +114,34 @@ def _span(done: list[Job]) -> float:
 
 
 def _result_overhead(app: Workhorse, progress: Progress) -> list[float]:
-    """Milliseconds from a job's completion (its finishing transaction committed) to
-    ``result()`` returning in a thread that was waiting for it, one job at a time. The job is
-    claimed and finished through the backend here, so the time between is exactly what waiting
-    adds: the notification (or commit watch), the wake-up and the read of the result."""
+    """Milliseconds from each job's recorded end (``finished_at``, taken as its worker writes
+    the outcome) to ``result()`` returning, one job at a time, with a worker running in this
+    process: the notification (or commit watch), the wake-up and the read of the result."""
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     step = noop.with_options(queue=queue)
     overhead: list[float] = []
-    for sample in range(RESULT_SAMPLES):
-        handle = step.enqueue()
-        returned: list[float] = []
-        waiter = threading.Thread(target=_wait_and_note, args=(handle, returned))
-        waiter.start()
-        while app.waiters.waiting == 0:  # the waiter has registered and read the job
-            time.sleep(0.001)
-        finished = _finish(app, queue)
-        waiter.join(30)
-        overhead.append((returned[0] - finished) * 1000)
-        progress("result()", sample + 1, RESULT_SAMPLES)
+    with _running_worker(app, queue):
+        for sample in range(RESULT_SAMPLES):
+            handle = step.enqueue()
+            handle.result(timeout=30)
+            returned = datetime.now(UTC)
+            finished = app.get_job(handle.id).finished_at or returned
+            overhead.append((returned - finished).total_seconds() * 1000)
+            progress("result()", sample + 1, RESULT_SAMPLES)
     return overhead
 
 
-def _wait_and_note(handle: JobHandle, returned: list[float]) -> None:
-    handle.result(timeout=30)
-    returned.append(time.perf_counter())
-
-
-def _finish(app: Workhorse, queue: str) -> float:
-    """Claim the one job of ``queue`` and record its success; when the write returned."""
-    now = app.clock()
-    claim = b.JobClaimParams(
-        worker_id="bench",
-        queues=[queue],
-        limit=1,
-        lease_token="bench",
-        lease_for=timedelta(seconds=30),
-        now=now,
-    )
-    [job] = app.backend.job_claim(claim)
-    outcome = b.Outcome(
-        id=job.id,
-        lease_token="bench",
-        attempt=job.attempt,
-        state=JobState.SUCCEEDED,
-        result_json="null",
-    )
-    app.backend.job_finish_many(b.JobFinishManyParams(outcomes=[outcome], now=app.clock()))
-    return time.perf_counter()
+@contextmanager
+def _running_worker(app: Workhorse, queue: str) -> Iterator[None]:
+    """A worker on ``queue`` in a thread of this process while the block runs."""
+    worker = Worker(app, WorkerConfig(queues=(queue,), concurrency=10))
+    thread = threading.Thread(target=lambda: asyncio.run(worker.run_async()), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        worker.stop()
+        thread.join(30)
 
 
 def medians(results: list[WorkflowResult]) -> dict[str, object]:
