@@ -7,6 +7,7 @@ The app is the only door to storage: the web, CLI and serve layers call its meth
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import threading
 from collections.abc import Callable, Iterable, Sequence
@@ -18,12 +19,15 @@ from workhorse.admin import Admin
 from workhorse.backends import DEFAULT_DATABASE_URL, Backend, open_backend
 from workhorse.backends import base as b
 from workhorse.clock import utcnow
+from workhorse.context import current_job_id
 from workhorse.errors import (
     ConfigurationError,
     IdempotencyConflictError,
     InvalidTransitionError,
     JobNotFoundError,
     UnknownTaskError,
+    WaitRefusedError,
+    WorkflowNotFoundError,
 )
 from workhorse.fairness import USAGE_WINDOW
 from workhorse.jobs import Job, JobHandle, JobState
@@ -45,7 +49,10 @@ from workhorse.tasks import (
     to_seconds,
 )
 from workhorse.tenants import Tenant, TenantStats
-from workhorse.types import Clock
+from workhorse.types import JSON, Clock
+from workhorse.waiting import Waiters, outcome
+from workhorse.workflow_builder import WorkflowBuilder
+from workhorse.workflows import Workflow, WorkflowState
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -106,6 +113,8 @@ class Workhorse:
         """This app's metrics registry: jobs it enqueued, its database round trips."""
         self.admin = Admin(self)
         """The operator's surface: workers, queue counts, stats, API keys."""
+        self.waiters = Waiters(lambda: self.backend)
+        """Every wait of this app, served by one watch (see ``workhorse.waiting``)."""
 
     def __repr__(self) -> str:
         return f"<Workhorse {redact_url(self.database_url)} tasks={sorted(self.tasks)}>"
@@ -161,6 +170,8 @@ class Workhorse:
 
     def close(self) -> None:
         """Release the database's connections; the next use opens it again."""
+        self.waiters.close()
+        self.waiters = Waiters(lambda: self.backend)
         if self._backend is not None:
             self._backend.close()
             self._backend = None
@@ -334,7 +345,7 @@ class Workhorse:
             )
         if not stored.replayed:
             self.metrics.enqueued(rows, stored.jobs)
-        return [JobHandle(row.id, row.created, stored.replayed) for row in stored.jobs]
+        return [JobHandle(row.id, row.created, stored.replayed, self) for row in stored.jobs]
 
     def _insert(
         self,
@@ -393,7 +404,7 @@ class Workhorse:
             kwargs_json=dumps(spec.kwargs, "kwargs"),
             priority=task.priority if opts.priority is None else opts.priority,
             run_at=run_at,
-            state=JobState.SCHEDULED if run_at > now else JobState.QUEUED,
+            state=_initial_state(opts, run_at, now),
             max_attempts=task.max_attempts if opts.max_attempts is None else opts.max_attempts,
             timeout=timeout,
             unique_key=opts.unique_key,
@@ -404,6 +415,8 @@ class Workhorse:
             trace_context=trace_context,
             isolation=to_isolation(opts.isolation),
             memory_limit=to_bytes(opts.memory_limit, "memory_limit"),
+            after=[p.id if isinstance(p, JobHandle) else p for p in opts.after],
+            run_on_parent_failure=opts.on_parent_failure == "run",
         )
 
     def get_job(self, job_id: int, *, tenant: str | None = None) -> Job:
@@ -463,6 +476,88 @@ class Workhorse:
             job_id, change, "is {state}; only dead jobs can be discarded", done=JobState.CANCELLED
         )
 
+    # -- waiting for results -----------------------------------------------------------------
+
+    def wait(self, job_id: int, *, timeout: float = 30.0, tenant: str | None = None) -> Job:
+        """The job once it has ended (succeeded, dead or cancelled). TimeoutError when it has not
+        within ``timeout`` seconds; JobNotFoundError; WaitRefusedError from inside a task for a
+        job that depends on the task's own job (it could never end while the task waits)."""
+        self._refuse_waiting_on_own_dependents(job_id)
+        return self.waiters.wait(job_id, timeout, lambda: self.get_job(job_id, tenant=tenant))
+
+    async def wait_async(
+        self, job_id: int, *, timeout: float = 30.0, tenant: str | None = None
+    ) -> Job:
+        """``wait`` for async code."""
+        await asyncio.to_thread(self._refuse_waiting_on_own_dependents, job_id)
+        read = functools.partial(self.get_job, job_id, tenant=tenant)
+        return await self.waiters.wait_async(job_id, timeout, read)
+
+    def result(self, job_id: int, *, timeout: float = 30.0, tenant: str | None = None) -> JSON:
+        """The job's result once it has succeeded; JobFailedError (carrying the job and every
+        attempt's error) when it is dead, JobCancelledError when cancelled, and ``wait``'s
+        errors."""
+        return outcome(self.wait(job_id, timeout=timeout, tenant=tenant))
+
+    async def result_async(
+        self, job_id: int, *, timeout: float = 30.0, tenant: str | None = None
+    ) -> JSON:
+        """``result`` for async code."""
+        return outcome(await self.wait_async(job_id, timeout=timeout, tenant=tenant))
+
+    def _refuse_waiting_on_own_dependents(self, job_id: int) -> None:
+        running = current_job_id()
+        if running is None:
+            return
+        params = b.JobHasAncestorParams(id=job_id, ancestor=running)
+        if job_id == running or self.backend.job_has_ancestor(params):
+            raise WaitRefusedError(
+                f"job {running} cannot wait for job {job_id}: job {job_id} runs only after "
+                f"job {running} has ended"
+            )
+
+    def parent_results(self, job_id: int) -> dict[str | int, Any]:
+        """The results of the job's parents, by step key (by job id for a parent without one)."""
+        parents = self.backend.job_parent_results(b.JobParentResultsParams(id=job_id))
+        return {p.step_key if p.step_key is not None else p.id: p.result for p in parents}
+
+    # -- workflows ---------------------------------------------------------------------------
+
+    def workflow(self, *, name: str, tenant: str | None = None) -> WorkflowBuilder:
+        """A workflow to build: ``with app.workflow(name=…) as wf: wf.add(…)``; submitted in one
+        transaction when the block ends without an error."""
+        return WorkflowBuilder(self, tenant=tenant or self.default_tenant, name=name)
+
+    def get_workflow(self, workflow_id: int, *, tenant: str | None = None) -> b.WorkflowGraph:
+        """A workflow with its steps and edges; WorkflowNotFoundError otherwise."""
+        found = self.backend.workflow_get(b.WorkflowGetParams(id=workflow_id, tenant=tenant))
+        if found is None:
+            raise WorkflowNotFoundError(f"workflow {workflow_id} not found")
+        return found
+
+    def list_workflows(
+        self,
+        *,
+        tenant: str | None = None,
+        states: Sequence[WorkflowState] = (),
+        name: str | None = None,
+        before_id: int | None = None,
+        limit: int = 100,
+    ) -> list[Workflow]:
+        """Workflows, newest first; page with ``before_id`` set to the last id seen."""
+        params = b.WorkflowListParams(
+            tenant=tenant, states=states, name=name, before_id=before_id, limit=limit
+        )
+        return self.backend.workflow_list(params)
+
+    def cancel_workflow(self, workflow_id: int, *, tenant: str | None = None) -> Workflow:
+        """Cancel every step that has not ended; the workflow as it then stands."""
+        params = b.WorkflowCancelParams(id=workflow_id, tenant=tenant, now=self.clock())
+        found = self.backend.workflow_cancel(params)
+        if found is None:
+            raise WorkflowNotFoundError(f"workflow {workflow_id} not found")
+        return found
+
     # -- tenants -----------------------------------------------------------------------------
 
     def get_tenant(self, name: str) -> Tenant:
@@ -495,6 +590,13 @@ class Workhorse:
     async def run_async(self, fn: Callable[..., R], *args: Any) -> R:
         """Run a blocking app method in a thread: ``await app.run_async(app.get_job, 42)``."""
         return await asyncio.to_thread(fn, *args)
+
+
+def _initial_state(opts: JobOptions, run_at: datetime, now: datetime) -> JobState:
+    """Blocked when the job has parents (its link settles it); else scheduled or queued."""
+    if opts.after:
+        return JobState.BLOCKED
+    return JobState.SCHEDULED if run_at > now else JobState.QUEUED
 
 
 def _changed(

@@ -32,6 +32,7 @@ class JobContext:
     deadline: datetime | None
     _report: Callable[[int, JSON], None] = lambda job_id, value: None
     _cancelled: threading.Event | None = field(default=None, repr=False)
+    _parents: Callable[[int], dict[str | int, JSON]] | None = field(default=None, repr=False)
 
     @property
     def cancelled(self) -> threading.Event:
@@ -46,6 +47,12 @@ class JobContext:
                     object.__setattr__(self, "_cancelled", event)
         return event
 
+    @property
+    def parent_results(self) -> dict[str | int, JSON]:
+        """The results of this job's parents (``after=``), by step key, or by job id for a
+        parent without one; read from the database on each use (empty without parents)."""
+        return {} if self._parents is None else self._parents(self.job_id)
+
     def report_progress(self, value: JSON) -> None:
         """Store a JSON progress value on the job (written in the next batch, last one wins)."""
         self._report(self.job_id, check_json(value, "progress"))
@@ -53,6 +60,12 @@ class JobContext:
 
 _EVENTS = threading.Lock()
 _current: ContextVar[JobContext] = ContextVar("workhorse_current_job")
+
+
+def current_job_id() -> int | None:
+    """The id of the job this code runs for, or None outside a job."""
+    context = _current.get(None)
+    return None if context is None else context.job_id
 
 
 def current_job() -> JobContext:

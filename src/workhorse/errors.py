@@ -5,6 +5,11 @@ Each exception's docstring is its default message.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from workhorse.jobs import Job
+
 
 class WorkhorseError(Exception):
     """A Workhorse error occurred."""
@@ -63,3 +68,36 @@ class JobMemoryError(WorkhorseError, MemoryError):
 
 class JobCrashedError(WorkhorseError):
     """The process running the job died."""
+
+
+class DependencyError(WorkhorseError, ValueError):
+    """A job's parents are not valid: missing, another tenant's, or named out of order."""
+
+
+class JobFailedError(WorkhorseError):
+    """The job is dead: every attempt failed. ``job`` holds it, with every attempt's error."""
+
+    def __init__(self, job: Job) -> None:
+        last = job.errors[-1] if job.errors else None
+        why = f": {last.type}: {last.message}" if last is not None else ""
+        super().__init__(f"job {job.id} failed after {job.attempts} attempt(s){why}")
+        self.job = job
+
+
+class JobCancelledError(WorkhorseError):
+    """The job was cancelled. ``job`` holds it (``job.cancel_reason`` says why, when its graph
+    cancelled it)."""
+
+    def __init__(self, job: Job) -> None:
+        reason = job.cancel_reason
+        super().__init__(f"job {job.id} was cancelled" + (f": {reason}" if reason else ""))
+        self.job = job
+
+
+class WorkflowNotFoundError(WorkhorseError, LookupError):
+    """No such workflow."""
+
+
+class WaitRefusedError(WorkhorseError):
+    """A task cannot wait for a job that depends on its own job: that job runs only after this
+    task has ended, so the wait could never end."""

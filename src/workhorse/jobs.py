@@ -8,8 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
+from workhorse.errors import WorkhorseError
 from workhorse.types import JSON
+
+if TYPE_CHECKING:
+    from workhorse.app import Workhorse
 
 
 class JobState(StrEnum):
@@ -25,6 +30,8 @@ class JobState(StrEnum):
     DEAD = "dead"
     """Every attempt failed; retried only by hand."""
     CANCELLED = "cancelled"
+    BLOCKED = "blocked"
+    """Waiting for its parents (``after=``) to succeed; never claimed."""
 
     @property
     def terminal(self) -> bool:
@@ -37,6 +44,8 @@ ACTIVE_STATES = frozenset(JobState) - TERMINAL_STATES
 _S = JobState
 TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     _S.SCHEDULED: frozenset({_S.QUEUED, _S.CANCELLED}),
+    # blocked -> queued when its last parent succeeds; -> cancelled when a parent fails.
+    _S.BLOCKED: frozenset({_S.QUEUED, _S.CANCELLED}),
     _S.QUEUED: frozenset({_S.RUNNING, _S.CANCELLED}),
     # running -> queued is the graceful hand-back on shutdown, which spends no attempt.
     _S.RUNNING: frozenset({_S.SUCCEEDED, _S.RETRYING, _S.DEAD, _S.QUEUED, _S.CANCELLED}),
@@ -44,7 +53,10 @@ TRANSITIONS: dict[JobState, frozenset[JobState]] = {
     _S.SUCCEEDED: frozenset(),
     # dead -> queued is a retry by hand; dead -> cancelled discards it (a redrive's cancel).
     _S.DEAD: frozenset({_S.QUEUED, _S.CANCELLED}),
-    _S.CANCELLED: frozenset(),
+    # cancelled -> blocked re-opens a job cancelled because a parent failed, when that parent is
+    # retried by hand: it waits for the parent again (its count of pending parents never let go
+    # of the failed one, so it is blocked, never straight queued).
+    _S.CANCELLED: frozenset({_S.BLOCKED}),
 }
 
 
@@ -131,6 +143,20 @@ class Job:
         """Totals over the attempts that ended."""
         return JobUsage.of(self.attempt_usage)
 
+    workflow_id: int | None = None
+    step_key: str | None = None
+    """The job's key in its workflow (``wf.add(..., key=…)``)."""
+    cancelled_by: int | None = None
+    """The failed parent (dead or cancelled) whose failure cancelled this job, directly or
+    through the graph; retrying that parent by hand re-opens the job."""
+
+    @property
+    def cancel_reason(self) -> str | None:
+        """Why the job was cancelled by its graph, in words; None otherwise."""
+        if self.cancelled_by is None or self.state is not JobState.CANCELLED:
+            return None
+        return f"parent job {self.cancelled_by} failed"
+
 
 @dataclass(frozen=True, slots=True)
 class JobHandle:
@@ -144,3 +170,18 @@ class JobHandle:
     id: int
     created: bool = True
     replayed: bool = False
+    app: Workhorse | None = field(default=None, repr=False, compare=False)
+    """The app that enqueued the job, which ``result`` waits through."""
+
+    def result(self, timeout: float = 30.0) -> JSON:
+        """The job's result once it has succeeded (see ``Workhorse.result``)."""
+        return self._app().result(self.id, timeout=timeout)
+
+    async def result_async(self, timeout: float = 30.0) -> JSON:
+        """``result`` for async code: waits without blocking the event loop."""
+        return await self._app().result_async(self.id, timeout=timeout)
+
+    def _app(self) -> Workhorse:
+        if self.app is None:
+            raise WorkhorseError("this handle has no app: call app.result(job_id) instead")
+        return self.app

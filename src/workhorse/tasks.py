@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -81,22 +81,36 @@ class JobOptions:
     """Where the job runs (see ``Isolation``)."""
     memory_limit: Size | None = None
     """Process isolation: the most memory (RSS) the job may use, e.g. ``512MiB``."""
+    after: Sequence[int | JobHandle] = ()
+    """Parents (handles or job ids of the same tenant): the job runs once every one of them has
+    succeeded. Stored as a tuple of ids."""
+    on_parent_failure: str = "cancel"
+    """What a parent that ends dead or cancelled does to this job: "cancel" it (and its own
+    dependents), or "run" it anyway once every parent has ended."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "after", _parent_ids(self.after))
+        if self.on_parent_failure not in {"cancel", "run"}:
+            raise ConfigurationError(
+                f'on_parent_failure must be "cancel" or "run", got {self.on_parent_failure!r}'
+            )
+        self._check_fields()
+
+    def _check_fields(self) -> None:
         if self.delay is not None and self.run_at is not None:
             raise ConfigurationError("pass delay or run_at, not both")
         if self.run_at is not None and self.run_at.tzinfo is None:
             raise ConfigurationError("run_at must be an aware datetime (e.g. tzinfo=UTC)")
         if self.delay is not None:
             to_seconds(self.delay, "delay")
-        _check_name(self.tenant, "tenant")
-        _check_name(self.queue, "queue")
-        _check_name(self.unique_key, "unique_key")
+        check_name(self.tenant, "tenant")
+        check_name(self.queue, "queue")
+        check_name(self.unique_key, "unique_key")
         if self.priority is not None and not _is_int(self.priority):
             raise ConfigurationError(f"priority must be an int, got {self.priority!r}")
         _check_attempts(self.max_attempts)
         to_seconds(self.timeout, "timeout")
-        _check_name(self.concurrency_key, "concurrency_key")
+        check_name(self.concurrency_key, "concurrency_key")
         if self.concurrency_limit is not None:
             if self.concurrency_key is None:
                 raise ConfigurationError("concurrency_limit needs a concurrency_key")
@@ -157,10 +171,10 @@ class Task(Generic[P, R]):
         memory_limit: Size | None = None,
         slots: int = 1,
     ) -> None:
-        _check_name(name, "task name")
+        check_name(name, "task name")
         if not _is_int(slots) or slots < 1:
             raise ConfigurationError(f"slots must be an int >= 1, got {slots!r}")
-        _check_name(queue, "queue")
+        check_name(queue, "queue")
         _check_attempts(max_attempts)
         if not _is_int(priority):
             raise ConfigurationError(f"priority must be an int, got {priority!r}")
@@ -240,6 +254,16 @@ class BoundTask(Generic[P, R]):
         return handles[0]
 
 
+def _parent_ids(after: Sequence[int | JobHandle]) -> tuple[int, ...]:
+    """Job ids of ``after``'s handles and ids; anything else is a ConfigurationError."""
+    if isinstance(after, str | bytes) or not isinstance(after, Sequence | tuple | list):
+        raise ConfigurationError("after must be a list of job handles or job ids")
+    ids = tuple(p.id if isinstance(p, JobHandle) else p for p in after)
+    if not all(isinstance(i, int) and not isinstance(i, bool) and i > 0 for i in ids):
+        raise ConfigurationError(f"after must hold job handles or positive job ids, got {after!r}")
+    return ids
+
+
 def _is_int(value: object) -> bool:
     """A real int that fits a 32-bit column (priorities, limits, attempts)."""
     return isinstance(value, int) and not isinstance(value, bool) and -_INT32 - 1 <= value <= _INT32
@@ -250,7 +274,8 @@ def _check_attempts(value: int | None) -> None:
         raise ConfigurationError(f"max_attempts must be an int >= 1, got {value!r}")
 
 
-def _check_name(value: str | None, what: str) -> None:
+def check_name(value: str | None, what: str) -> None:
+    """A name (tenant, queue, key…) must be non-empty text of at most 200 characters."""
     if value is None:
         return
     if not isinstance(value, str) or not value or len(value) > 200:

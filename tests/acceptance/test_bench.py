@@ -79,6 +79,17 @@ def test_latency_mode_offers_jobs_open_loop() -> None:
 
 
 @pytest.mark.slow
+def test_workflow_mode_compares_a_fan_out_with_independent_jobs() -> None:
+    done = _bench("--mode", "workflow", "--jobs", "200", "--workers", "1")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["mode"], result["jobs"], result["lost"]) == ("workflow", 200, 0)
+    assert result["workflow_s"] > 0 and result["independent_s"] > 0
+    assert result["ratio"] == result["workflow_s"] / result["independent_s"]
+    assert 0 < result["result_overhead_ms"]["p50"] <= result["result_overhead_ms"]["max"]
+
+
+@pytest.mark.slow
 def test_a_terminal_gets_a_progress_bar_on_stderr() -> None:
     controller, terminal = pty.openpty()
     try:

@@ -16,8 +16,10 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
+from workhorse.api.app import ApiSettings
 from workhorse.apikeys import create_key
 
 from .support import Clock, make_app, running_api
@@ -29,8 +31,11 @@ def test_no_generated_request_gets_a_server_error(
     store_url: str, clock: Clock, tmp_path: Path
 ) -> None:
     app = make_app(store_url, clock)
+    # Nothing runs the jobs it enqueues, so a long poll on one lasts its whole wait: keep waits
+    # short (the schema still offers up to a minute; the server holds a request for less).
+    settings = ApiSettings(max_wait=timedelta(seconds=1))
     try:
-        with running_api(app) as url:
+        with running_api(app, settings) as url:
             token = create_key(app.backend, tenant=None, name="schemathesis", now=clock()).token
             result = _schemathesis(url, token, tmp_path)
     finally:
@@ -46,8 +51,22 @@ def test_no_generated_request_gets_a_server_error(
     assert selected[1] == selected[2] == selected[3], "every operation was tested"
 
 
+# A workflow's steps name earlier steps by key (``after``), which JSON Schema cannot state: a
+# generated workflow naming keys it lacks is refused (422) though it matches the schema. For that
+# one operation a 422 is an accepted answer to schema-valid data; every check still runs on it.
+_CONFIG = """
+[[operations]]
+include-path = "/v1/workflows"
+include-method = "POST"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"
+]
+"""
+
+
 def _schemathesis(url: str, token: str, workdir: Path) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("WORKHORSE_")}
+    (workdir / "schemathesis.toml").write_text(_CONFIG, encoding="utf-8")
     return subprocess.run(
         [
             str(SCHEMATHESIS),

@@ -137,6 +137,9 @@ class Jobs:
             return self.insert(now=now, **{"run_at": now + timedelta(hours=1), **fields})
         if state is JobState.QUEUED:
             return self.insert(now=now, **fields)
+        if state is JobState.BLOCKED:
+            parent = self.insert(now=now, **fields)
+            return self.insert(now=now, after=[parent], state=JobState.BLOCKED, **fields)
         if state is JobState.CANCELLED:
             job_id = self.insert(now=now, **fields)
             self.backend.job_cancel(b.JobCancelParams(id=job_id, now=now))

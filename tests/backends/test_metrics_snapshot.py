@@ -132,3 +132,10 @@ def test_workers_count_those_seen_after_the_cut_off_and_sum_their_slots(jobs: Jo
 def test_the_window_must_be_positive() -> None:
     with pytest.raises(ValueError, match="window must be positive"):
         b.MetricsSnapshotParams(now=at(0), window=timedelta(0), workers_seen_after=at(0))
+
+
+def test_blocked_jobs_are_counted_as_live(jobs: Jobs) -> None:
+    jobs.in_state(JobState.BLOCKED, tenant="acme", queue="reports")
+    counts = _counts(_snapshot(jobs, at(0)))
+    assert counts[("acme", "reports", JobState.BLOCKED)] == 1
+    assert counts[("acme", "reports", JobState.QUEUED)] == 1, "its parent"

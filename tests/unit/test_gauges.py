@@ -36,6 +36,7 @@ def test_queue_depth_is_summed_over_tenants_and_every_live_state_is_shown() -> N
             _group("acme", S.QUEUED, 3),
             _group("globex", S.QUEUED, 4),
             _group("acme", S.RUNNING, 2, queue="mail"),
+            _group("acme", S.BLOCKED, 5),
             _group("acme", S.SUCCEEDED, 100),  # ended in the window: not a depth
         ),
         GaugeSettings(),
@@ -45,6 +46,8 @@ def test_queue_depth_is_summed_over_tenants_and_every_live_state_is_shown() -> N
         ("default", S.QUEUED): 7,
         ("default", S.RUNNING): 0,
         ("default", S.RETRYING): 0,
+        ("default", S.BLOCKED): 5,
+        ("mail", S.BLOCKED): 0,
         ("mail", S.SCHEDULED): 0,
         ("mail", S.QUEUED): 0,
         ("mail", S.RUNNING): 2,

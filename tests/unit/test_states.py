@@ -48,10 +48,11 @@ def test_terminal_states_are_exactly_succeeded_dead_cancelled() -> None:
     assert set(JobState) - terminal == ACTIVE_STATES
 
 
-def test_terminal_states_have_no_exit_except_from_dead_by_hand() -> None:
-    """A dead job may be retried (queued) or discarded (cancelled), both by hand."""
+def test_terminal_states_have_no_exit_except_by_hand() -> None:
+    """A dead job may be retried (queued) or discarded (cancelled), both by hand; a job cancelled
+    because its parent failed is re-opened (blocked) when that parent is retried by hand."""
     exits = {(source, target) for source in TERMINAL_STATES for target in TRANSITIONS[source]}
-    assert exits == {(S.DEAD, S.QUEUED), (S.DEAD, S.CANCELLED)}
+    assert exits == {(S.DEAD, S.QUEUED), (S.DEAD, S.CANCELLED), (S.CANCELLED, S.BLOCKED)}
 
 
 @pytest.mark.parametrize("state", list(JobState))
@@ -76,8 +77,9 @@ def test_every_non_terminal_state_can_reach_a_terminal_state(state: JobState) ->
 
 
 def test_every_state_is_reachable_from_enqueue() -> None:
-    """Enqueue creates queued or scheduled jobs; from there the whole machine is reachable."""
-    assert _reachable(S.QUEUED) | _reachable(S.SCHEDULED) == set(JobState)
+    """Enqueue creates queued, scheduled or blocked jobs; from there the whole machine is
+    reachable."""
+    assert _reachable(S.QUEUED) | _reachable(S.SCHEDULED) | _reachable(S.BLOCKED) == set(JobState)
 
 
 @pytest.mark.parametrize(
@@ -91,6 +93,8 @@ def test_every_state_is_reachable_from_enqueue() -> None:
         (S.RETRYING, S.QUEUED),
         (S.SCHEDULED, S.QUEUED),
         (S.DEAD, S.QUEUED),
+        (S.BLOCKED, S.QUEUED),
+        (S.BLOCKED, S.CANCELLED),
     ],
 )
 def test_documented_transitions_are_allowed(source: JobState, target: JobState) -> None:
@@ -106,6 +110,8 @@ def test_documented_transitions_are_allowed(source: JobState, target: JobState) 
         (S.SUCCEEDED, S.QUEUED),
         (S.CANCELLED, S.QUEUED),
         (S.DEAD, S.RUNNING),
+        (S.BLOCKED, S.RUNNING),
+        (S.CANCELLED, S.RUNNING),
     ],
 )
 def test_shortcuts_are_refused(source: JobState, target: JobState) -> None:

@@ -23,7 +23,9 @@ from workhorse.api.routes import (
     system,
     tenants,
     usage,
+    workflows,
 )
+from workhorse.api.routes.jobs import MAX_WAIT_SECONDS
 from workhorse.api.schemas import ErrorBody
 from workhorse.api.telemetry import ApiTelemetry, TraceRequests
 from workhorse.app import Workhorse
@@ -67,6 +69,8 @@ class ApiSettings:
     metrics_token: str | None = None
     """The bearer token ``/metrics`` asks for; without one, ``/metrics`` is off (it counts
     every tenant's jobs, so it is never open to anyone who can reach the API)."""
+    max_wait: timedelta = timedelta(seconds=MAX_WAIT_SECONDS)
+    """The longest ``GET /v1/jobs/{id}?wait=`` holds a request (a smaller ``wait`` is kept)."""
 
     def __post_init__(self) -> None:
         if self.metrics_token is not None:
@@ -75,6 +79,8 @@ class ApiSettings:
             raise ValueError("max_body must be at least 1 byte")
         if self.idempotency_ttl <= timedelta(0):
             raise ValueError("idempotency_ttl must be positive")
+        if not timedelta(0) <= self.max_wait <= timedelta(seconds=MAX_WAIT_SECONDS):
+            raise ValueError(f"max_wait must be between 0 and {MAX_WAIT_SECONDS} seconds")
 
 
 def create_api(app: Workhorse, settings: ApiSettings | None = None) -> FastAPI:
@@ -104,6 +110,7 @@ def create_api(app: Workhorse, settings: ApiSettings | None = None) -> FastAPI:
     api.include_router(usage.router, prefix="/v1", responses=_ERRORS)
     api.include_router(me.router, prefix="/v1", responses=_ERRORS)
     api.include_router(metrics.v1, prefix="/v1", responses=_ERRORS)
+    api.include_router(workflows.router, prefix="/v1", responses=_ERRORS)
     mount_dashboard(api)
     if settings.docs:
         mount_docs(api)

@@ -20,11 +20,13 @@ from workhorse.api.types import MAX_DEPTH
 from workhorse.errors import (
     ConfigurationError,
     DatabaseError,
+    DependencyError,
     InvalidTransitionError,
     JobNotFoundError,
     NotJSONError,
     QuotaExceededError,
     UnknownTaskError,
+    WorkflowNotFoundError,
     WorkhorseError,
 )
 
@@ -46,6 +48,8 @@ _CODES = {
 # Most specific first: the first class an error is an instance of decides.
 _WORKHORSE_ERRORS: list[tuple[type[WorkhorseError], int, str]] = [
     (JobNotFoundError, 404, "not_found"),
+    (WorkflowNotFoundError, 404, "not_found"),
+    (DependencyError, 422, "invalid_request"),
     (InvalidTransitionError, 409, "invalid_transition"),
     (UnknownTaskError, 422, "unknown_task"),
     (NotJSONError, 422, "not_json"),

@@ -28,10 +28,11 @@ def serve_openapi(api: FastAPI, app: Workhorse) -> None:
     def document(admin: bool) -> dict[str, Any]:
         if admin not in documents:
             schema = copy.deepcopy(api.openapi())
-            job = schema.get("components", {}).get("schemas", {}).get("JobCreate", {})
-            task = job.get("properties", {}).get("task")
-            if admin and task is not None and app.tasks:
-                task["enum"] = sorted(app.tasks)
+            for name in ("JobCreate", "StepCreate"):
+                job = schema.get("components", {}).get("schemas", {}).get(name, {})
+                task = job.get("properties", {}).get("task")
+                if admin and task is not None and app.tasks:
+                    task["enum"] = sorted(app.tasks)
             documents[admin] = schema
         return documents[admin]
 

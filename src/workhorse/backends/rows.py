@@ -12,6 +12,7 @@ from workhorse.backends.store import Row, Values
 from workhorse.jobs import AttemptError, AttemptUsage, Job, JobState
 from workhorse.tenants import Tenant
 from workhorse.types import JSON
+from workhorse.workflows import Workflow, WorkflowState
 
 
 def job(row: Row, v: Values) -> Job:
@@ -40,6 +41,9 @@ def job(row: Row, v: Values) -> Job:
         finished_at=v.opt_at(row["finished_at"]),
         lease_expires_at=v.opt_at(row["lease_expires_at"]),
         attempt_usage=_usage(v.json(row["usage"])),
+        workflow_id=row["workflow_id"],
+        step_key=row["step_key"],
+        cancelled_by=row["cancelled_by"],
     )
 
 
@@ -211,4 +215,19 @@ def group_stats(row: Row) -> b.JobGroupStats:
         due=int(row["due"]),
         runs=int(row["runs"]),
         run_seconds=float(row["run_seconds"]),
+    )
+
+
+def workflow(row: Row, v: Values) -> Workflow:
+    return Workflow(
+        id=row["id"],
+        tenant=row["tenant"],
+        name=row["name"],
+        state=WorkflowState(row["state"]),
+        steps=row["steps"],
+        steps_left=row["steps_left"],
+        steps_dead=row["steps_dead"],
+        steps_cancelled=row["steps_cancelled"],
+        created_at=v.at(row["created_at"]),
+        finished_at=v.opt_at(row["finished_at"]),
     )

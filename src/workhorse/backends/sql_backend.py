@@ -6,10 +6,22 @@ from datetime import datetime
 from typing import Generic, TypeVar
 
 from workhorse.backends import base as b
-from workhorse.backends.ops import jobs, keys, leases, schema, stats, tenants, usage, workers
+from workhorse.backends.ops import (
+    graph,
+    jobs,
+    keys,
+    leases,
+    schema,
+    stats,
+    tenants,
+    usage,
+    workers,
+    workflows,
+)
 from workhorse.backends.store import Store
 from workhorse.jobs import Job
 from workhorse.tenants import Tenant, TenantStats
+from workhorse.workflows import Workflow
 
 S = TypeVar("S", bound=Store)
 
@@ -66,6 +78,29 @@ class SqlBackend(Generic[S]):
 
     def job_redrive(self, params: b.JobRedriveParams) -> int:
         return jobs.job_redrive(self._store, params)
+
+    # -- dependencies and workflows (ops/graph.py, ops/workflows.py) ------------------------------
+
+    def job_ended(self, params: b.JobEndedParams) -> list[int]:
+        return graph.job_ended(self._store, params)
+
+    def job_parent_results(self, params: b.JobParentResultsParams) -> list[b.ParentResult]:
+        return graph.job_parent_results(self._store, params)
+
+    def job_has_ancestor(self, params: b.JobHasAncestorParams) -> bool:
+        return graph.job_has_ancestor(self._store, params)
+
+    def workflow_insert(self, params: b.WorkflowInsertParams) -> b.InsertedWorkflow:
+        return workflows.workflow_insert(self._store, params)
+
+    def workflow_get(self, params: b.WorkflowGetParams) -> b.WorkflowGraph | None:
+        return workflows.workflow_get(self._store, params)
+
+    def workflow_list(self, params: b.WorkflowListParams) -> list[Workflow]:
+        return workflows.workflow_list(self._store, params)
+
+    def workflow_cancel(self, params: b.WorkflowCancelParams) -> Workflow | None:
+        return workflows.workflow_cancel(self._store, params)
 
     # -- claims and leases (ops/leases.py) --------------------------------------------------------
 

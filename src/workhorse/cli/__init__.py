@@ -13,6 +13,7 @@ from workhorse.cli.serve import serve
 from workhorse.cli.tenants import tenants
 from workhorse.cli.usage import usage
 from workhorse.cli.worker import worker
+from workhorse.cli.workflows import workflows
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -32,6 +33,7 @@ cli.add_command(api)
 cli.add_command(keys)
 cli.add_command(tenants)
 cli.add_command(usage)
+cli.add_command(workflows)
 
 
 def main() -> None:

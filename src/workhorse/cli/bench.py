@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from workhorse.bench import latency, mixed, noisy, throughput
+from workhorse.bench import latency, mixed, noisy, throughput, workflow
 from workhorse.bench.throughput import RunResult
 from workhorse.cli._common import friendly_errors
 
@@ -28,7 +28,7 @@ from workhorse.cli._common import friendly_errors
 )
 @click.option(
     "--mode",
-    type=click.Choice(["throughput", "latency", "noisy-neighbor"]),
+    type=click.Choice(["throughput", "latency", "noisy-neighbor", "workflow"]),
     default="throughput",
     show_default=True,
 )
@@ -107,6 +107,8 @@ def bench(
     """Measure Workhorse with real worker processes running no-op jobs (medians over RUNS).
 
     throughput: bulk-enqueue JOBS, then time WORKERS processes draining them.
+    workflow: one parent -> JOBS children -> one fan-in step, against JOBS independent jobs;
+    and how long result() takes to return after a job's end.
     latency: offer RATE jobs/s for DURATION seconds to running workers; ready -> start latency.
     """
     if mode == "noisy-neighbor" and mixed:
@@ -114,6 +116,9 @@ def bench(
         return
     if mode == "noisy-neighbor":
         _noisy(database_url, jobs, burst, workers, concurrency, job_ms or 10.0, as_json)
+        return
+    if mode == "workflow":
+        _workflow(database_url, jobs, workers, concurrency, runs, as_json)
         return
     with (
         tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp,
@@ -262,3 +267,30 @@ def _mixed(database_url: str | None, workers: int, concurrency: int, as_json: bo
             f"{share.share:.1%} of worker-time (weight's share {share.expected:.1%}, "
             f"error {share.error_points:+.1f} points)"
         )
+
+
+def _workflow(
+    database_url: str | None, jobs: int, workers: int, concurrency: int, runs: int, as_json: bool
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp:
+        url = database_url or f"sqlite:///{tmp}/bench.db"
+        results = []
+        for run in range(runs):
+            result = workflow.run_once(url, jobs=jobs, workers=workers, concurrency=concurrency)
+            results.append(result)
+            if not as_json:
+                click.echo(
+                    f"run {run + 1}: independent {result.independent_s:.2f}s, workflow "
+                    f"{result.workflow_s:.2f}s (x{result.ratio:.2f}), result() p50 "
+                    f"{result.result_overhead_ms['p50']:.1f} ms after the job's end",
+                    err=True,
+                )
+    summary = {
+        "backend": url.split(":", 1)[0],
+        "mode": "workflow",
+        "jobs": jobs,
+        "workers": workers,
+        "concurrency": concurrency,
+        **workflow.medians(results),
+    }
+    click.echo(json.dumps(summary) if as_json else _human(summary))

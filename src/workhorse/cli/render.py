@@ -34,7 +34,8 @@ def print_json(value: Any) -> None:
     click.echo(json.dumps(to_jsonable(value), indent=2))
 
 
-def _when(value: datetime | None) -> str:
+def when(value: datetime | None) -> str:
+    """A time for a table cell; empty for None."""
     return "" if value is None else value.astimezone().strftime("%Y-%m-%d %H:%M:%S")
 
 
@@ -48,8 +49,8 @@ def jobs_table(jobs: list[Job]) -> Table:
             job.task,
             str(job.state),
             f"{job.attempts}/{job.max_attempts}",
-            _when(job.created_at),
-            _when(job.finished_at),
+            when(job.created_at),
+            when(job.finished_at),
         )
     return table
 
@@ -67,17 +68,17 @@ def job_detail(job: Job) -> None:
         ("unique key", job.unique_key or ""),
         ("result", json.dumps(job.result)),
         ("progress", json.dumps(job.progress)),
-        ("created", _when(job.created_at)),
-        ("run at", _when(job.run_at)),
-        ("started", _when(job.started_at)),
-        ("finished", _when(job.finished_at)),
+        ("created", when(job.created_at)),
+        ("run at", when(job.run_at)),
+        ("started", when(job.started_at)),
+        ("finished", when(job.finished_at)),
         ("worker", job.worker_id or ""),
     ]
     for name, value in rows:
         console.print(f"  {name:<11} {value}", markup=False)
     for error in job.errors:
         console.print(
-            f"  attempt {error.attempt} failed at {_when(error.at)}: {error.type}: {error.message}",
+            f"  attempt {error.attempt} failed at {when(error.at)}: {error.type}: {error.message}",
             markup=False,
         )
     if job.attempt_usage:
@@ -110,7 +111,7 @@ def workers_table(workers: list[WorkerInfo]) -> Table:
             str(worker.pid),
             ",".join(worker.queues),
             str(worker.concurrency),
-            _when(worker.started_at),
-            _when(worker.last_seen_at),
+            when(worker.started_at),
+            when(worker.last_seen_at),
         )
     return table

@@ -37,7 +37,13 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("workhorse.metrics")
 
-LIVE_STATES = (JobState.SCHEDULED, JobState.QUEUED, JobState.RUNNING, JobState.RETRYING)
+LIVE_STATES = (
+    JobState.SCHEDULED,
+    JobState.QUEUED,
+    JobState.RUNNING,
+    JobState.RETRYING,
+    JobState.BLOCKED,
+)
 WAITING_STATES = frozenset({JobState.SCHEDULED, JobState.QUEUED, JobState.RETRYING})
 
 

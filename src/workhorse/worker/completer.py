@@ -64,6 +64,11 @@ class Completer:
         """Outcomes added and not yet written."""
         return len(self._outcomes)
 
+    @property
+    def idle(self) -> bool:
+        """Everything added so far is written."""
+        return self._idle.is_set()
+
     async def drained(self) -> None:
         """Wait until everything added so far is written."""
         await self._idle.wait()

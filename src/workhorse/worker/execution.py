@@ -179,6 +179,7 @@ class Executor:
             worker_id=self._worker_id,
             deadline=deadline,
             _report=functools.partial(self._report_progress, job.lease_token),
+            _parents=self._app.parent_results,
         )
         running = _Running(
             job=job, context=context, claimed_at=time.monotonic(), slots=self._slots_of(job)

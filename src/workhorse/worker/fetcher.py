@@ -120,7 +120,11 @@ class Fetcher:
     async def _burst_done(self) -> bool:
         if not self._executor.idle:
             return False
-        await self._completer.drained()
+        if not self._completer.idle:
+            # Outcomes still to write may release dependents (blocked jobs become queued in the
+            # transaction that finishes their last parent): write them, then claim once more.
+            await self._completer.drained()
+            return False
         # The claim just found nothing runnable; what is left is waiting for a retry, or not
         # runnable now (a paused tenant, a quota): burst waits only for the retries.
         poll = b.JobPollParams(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
 from starlette.convertors import IntegerConvertor, register_url_convertor
 
 from workhorse.api.auth import App, Caller, Principal
@@ -27,10 +28,14 @@ from workhorse.api.schemas import (
     RedriveRequest,
 )
 from workhorse.api.types import Name
-from workhorse.jobs import JobState
+from workhorse.app import Workhorse
+from workhorse.jobs import Job, JobState
 from workhorse.tasks import Idempotency
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+MAX_WAIT_SECONDS = 60
+"""The longest long poll a request may ask for (``?wait=``)."""
 
 
 class _JobIdConvertor(IntegerConvertor):
@@ -64,7 +69,7 @@ _LINKS = {
         ("RetryJob", "retryJob"),
     )
 }
-_QUOTA_FULL: dict[str, Any] = {
+QUOTA_FULL: dict[str, Any] = {
     "model": ErrorBody,
     "description": "quota_exceeded: the tenant's max_queued jobs already wait; nothing stored",
     "headers": {
@@ -80,7 +85,7 @@ _CREATED: dict[int | str, dict[str, Any]] = {
         "description": "An existing job (unique key or repeated Idempotency-Key)",
         "model": JobOut,
     },
-    429: _QUOTA_FULL,
+    429: QUOTA_FULL,
 }
 
 
@@ -129,7 +134,7 @@ def create_job(
     operation_id="createJobs",
     responses={
         200: {"description": "A repeated Idempotency-Key", "model": JobBatchOut},
-        429: _QUOTA_FULL,
+        429: QUOTA_FULL,
     },
 )
 def create_jobs(
@@ -199,9 +204,36 @@ def list_jobs(
 
 
 @router.get("/{job_id:job_id}", response_model=JobOut, operation_id="getJob")
-def get_job(job_id: JobPath, app: App, caller: Caller) -> JobOut:
+async def get_job(
+    job_id: JobPath,
+    request: Request,
+    app: App,
+    caller: Caller,
+    wait: Annotated[
+        int | None,
+        Query(
+            ge=0,
+            le=MAX_WAIT_SECONDS,
+            description="Hold the request up to this many seconds until the job has ended "
+            "(a long poll; the server may hold it for less), then return the job as it is.",
+        ),
+    ] = None,
+) -> JobOut:
     """One job, with its result and every failed attempt's error."""
-    return JobOut.of(app.get_job(job_id, tenant=caller.tenant), full_tracebacks=caller.is_admin)
+    job = await run_in_threadpool(app.get_job, job_id, tenant=caller.tenant)
+    if wait and not job.state.terminal:
+        limit = request.app.state.settings.max_wait.total_seconds()
+        job = await _wait(app, job_id, caller.tenant, min(wait, limit))
+    return JobOut.of(job, full_tracebacks=caller.is_admin)
+
+
+async def _wait(app: Workhorse, job_id: int, tenant: str | None, seconds: float) -> Job:
+    """The job once it has ended, or as it is after ``seconds``. The wait holds no thread: one
+    watch per process wakes every waiting request."""
+    try:
+        return await app.wait_async(job_id, timeout=seconds, tenant=tenant)
+    except TimeoutError:
+        return await run_in_threadpool(app.get_job, job_id, tenant=tenant)
 
 
 @router.post("/{job_id:job_id}/cancel", response_model=JobOut, operation_id="cancelJob")

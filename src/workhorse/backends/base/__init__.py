@@ -4,6 +4,18 @@ result types of its operations, grouped by noun. Everything is re-exported here,
 
 from __future__ import annotations
 
+from workhorse.backends.base.graph import (
+    InsertedWorkflow,
+    JobEndedParams,
+    JobHasAncestorParams,
+    JobParentResultsParams,
+    ParentResult,
+    WorkflowCancelParams,
+    WorkflowGetParams,
+    WorkflowGraph,
+    WorkflowInsertParams,
+    WorkflowListParams,
+)
 from workhorse.backends.base.jobs import (
     InsertedJob,
     JobCancelParams,
@@ -46,7 +58,7 @@ from workhorse.backends.base.leases import (
     JobReleaseParams,
     Outcome,
 )
-from workhorse.backends.base.protocol import Backend, Listener
+from workhorse.backends.base.protocol import Backend, EndedWatch, Listener
 from workhorse.backends.base.stats import (
     JobCountByWorkerParams,
     JobGroupStats,
@@ -83,25 +95,30 @@ __all__ = [
     "AttemptUsage",
     "Backend",
     "ClaimedJob",
+    "EndedWatch",
     "ErrorRecord",
     "ExpiredJob",
     "IdempotencyInsertParams",
     "IdempotencyPruneParams",
     "IdempotencyRecord",
     "InsertedJob",
+    "InsertedWorkflow",
     "JobCancelParams",
     "JobChange",
     "JobClaimParams",
     "JobCountByWorkerParams",
     "JobCountParams",
     "JobDiscardParams",
+    "JobEndedParams",
     "JobFinishManyParams",
     "JobGetParams",
     "JobGroupStats",
+    "JobHasAncestorParams",
     "JobHeartbeatParams",
     "JobInsertManyParams",
     "JobListExpiredParams",
     "JobListParams",
+    "JobParentResultsParams",
     "JobPollParams",
     "JobProgressParams",
     "JobPromoteParams",
@@ -118,6 +135,7 @@ __all__ = [
     "MetricsSnapshotParams",
     "NewJob",
     "Outcome",
+    "ParentResult",
     "PeriodicFireParams",
     "PeriodicListParams",
     "QueueCount",
@@ -132,4 +150,9 @@ __all__ = [
     "WorkerHeartbeatParams",
     "WorkerInfo",
     "WorkerListParams",
+    "WorkflowCancelParams",
+    "WorkflowGetParams",
+    "WorkflowGraph",
+    "WorkflowInsertParams",
+    "WorkflowListParams",
 ]

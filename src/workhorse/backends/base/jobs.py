@@ -34,6 +34,20 @@ class NewJob:
     """Where the job runs ("inline" or "process"); None: as its task says."""
     memory_limit: int | None = None
     """Bytes of memory the job may use (process isolation); None: as its task says."""
+    after: Sequence[int] = ()
+    """Parents by id: jobs of the same tenant that must succeed before this one runs."""
+    after_steps: Sequence[int] = ()
+    """Parents by position in the same batch (earlier jobs only, so no cycle can be made)."""
+    run_on_parent_failure: bool = False
+    """Run once every parent has ended, whatever its end; by default a failed (dead or cancelled)
+    parent cancels this job."""
+    workflow_id: int | None = None
+    step_key: str | None = None
+
+    @property
+    def linked(self) -> bool:
+        """Whether the job has a place in a graph (parents, or a workflow)."""
+        return bool(self.after or self.after_steps) or self.workflow_id is not None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -10,10 +10,22 @@ The params and result types live beside it, one module per noun (``jobs``, ``lea
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from workhorse.backends.base.graph import (
+    InsertedWorkflow,
+    JobEndedParams,
+    JobHasAncestorParams,
+    JobParentResultsParams,
+    ParentResult,
+    WorkflowCancelParams,
+    WorkflowGetParams,
+    WorkflowGraph,
+    WorkflowInsertParams,
+    WorkflowListParams,
+)
 from workhorse.backends.base.jobs import (
     InsertedJob,
     JobCancelParams,
@@ -77,6 +89,7 @@ from workhorse.backends.base.workers import (
 )
 from workhorse.jobs import Job
 from workhorse.tenants import Tenant, TenantStats
+from workhorse.workflows import Workflow
 
 
 class Listener(Protocol):
@@ -84,6 +97,16 @@ class Listener(Protocol):
 
     def wait(self, timeout: float) -> bool:
         """Block up to ``timeout`` seconds; True when new jobs may be claimable."""
+
+    def close(self) -> None: ...
+
+
+class EndedWatch(Protocol):
+    """Wake-ups for processes waiting for jobs to end (one per process serves every waiter)."""
+
+    def wait(self, timeout: float) -> Collection[int] | None:
+        """Block up to ``timeout`` seconds. The ids of jobs that ended meanwhile (perhaps none),
+        or None when any job may have ended (the caller then checks every job it waits for)."""
 
     def close(self) -> None: ...
 
@@ -118,6 +141,11 @@ class Backend(Protocol):
     def listener(self, queues: Sequence[str]) -> Listener | None:
         """A Listener for new jobs in ``queues``, or None when workers must poll."""
 
+    def ended_watch(self) -> EndedWatch:
+        """A watch for jobs that end (PostgreSQL: a LISTEN connection of its own; SQLite: the
+        database's commit counter). Open it before reading the state of the jobs to wait for, so
+        that no end is missed between the read and the wait."""
+
     # -- jobs (base/jobs.py) ----------------------------------------------------------------------
 
     def job_insert_many(self, params: JobInsertManyParams) -> list[InsertedJob]:
@@ -134,10 +162,12 @@ class Backend(Protocol):
         """Job counts by tenant, queue and state."""
 
     def job_cancel(self, params: JobCancelParams) -> JobChange | None:
-        """Cancel a non-terminal job; None if not found."""
+        """Cancel a non-terminal job, and its dependents down the graph (those that run on
+        parent failure are released instead); None if not found."""
 
     def job_retry(self, params: JobRetryParams) -> JobChange | None:
-        """Requeue a dead job with a fresh budget of attempts; None if not found."""
+        """Requeue a dead job with a fresh budget of attempts, re-opening the jobs its death
+        cancelled; None if not found."""
 
     def job_discard(self, params: JobDiscardParams) -> JobChange | None:
         """Move a dead job to cancelled, keeping ``finished_at`` (when it died); a job in any
@@ -152,6 +182,31 @@ class Backend(Protocol):
         alone (and does not count) a dead job whose unique key a live job or a newer dead job
         holds, since requeueing it would duplicate the key."""
 
+    # -- dependencies and workflows (base/graph.py) -----------------------------------------------
+
+    def job_ended(self, params: JobEndedParams) -> list[int]:
+        """Of ``ids``, those whose job has ended (succeeded, dead or cancelled), in order."""
+
+    def job_parent_results(self, params: JobParentResultsParams) -> list[ParentResult]:
+        """A job's parents with their step keys and results, by id."""
+
+    def job_has_ancestor(self, params: JobHasAncestorParams) -> bool:
+        """Whether ``ancestor`` is a parent of the job, or a parent's parent, up the graph."""
+
+    def workflow_insert(self, params: WorkflowInsertParams) -> InsertedWorkflow:
+        """Insert a workflow and all its steps, linked to their parents, in one transaction."""
+
+    def workflow_get(self, params: WorkflowGetParams) -> WorkflowGraph | None:
+        """A workflow with its steps and edges, read in one snapshot; None if not found (also for
+        another tenant's)."""
+
+    def workflow_list(self, params: WorkflowListParams) -> list[Workflow]:
+        """Workflows matching the filters, newest first, at most ``limit``."""
+
+    def workflow_cancel(self, params: WorkflowCancelParams) -> Workflow | None:
+        """Cancel every step that has not ended, with their dependents; the workflow as it then
+        stands, or None if not found."""
+
     # -- claims and leases (base/leases.py) -------------------------------------------------------
 
     def job_poll(self, params: JobPollParams) -> bool:
@@ -163,7 +218,10 @@ class Backend(Protocol):
 
     def job_finish_many(self, params: JobFinishManyParams) -> list[int]:
         """Record outcomes of running jobs whose lease token still matches; returns the ids
-        written (the others were fenced off: lease lost, cancelled or reaped)."""
+        written (the others were fenced off: lease lost, cancelled or reaped). In the same
+        transaction, the dependents of the jobs that ended are released (the last parent
+        succeeded) or cancelled down the graph (a parent failed), their workflows' counts move,
+        and waiters are told."""
 
     def job_heartbeat(self, params: JobHeartbeatParams) -> list[int]:
         """Extend the leases of every job ``worker_id`` holds; returns their ids."""

@@ -9,7 +9,8 @@ from typing import Any
 
 from workhorse.backends import base as b
 from workhorse.backends import rows
-from workhorse.backends.store import Store, Tx, Values
+from workhorse.backends.ops import graph
+from workhorse.backends.store import Row, Store, Tx, Values
 from workhorse.errors import InvalidTransitionError, QuotaExceededError
 from workhorse.jobs import Job
 
@@ -97,7 +98,10 @@ def job_cancel(store: Store, params: b.JobCancelParams) -> b.JobChange | None:
     query = _one_job(store, params.id, params.tenant, params.now)
     with store.transaction() as tx:
         changed = tx.count("job_cancel", query) > 0
-        return _read_back(tx, query, changed)
+        row = tx.one("job_get", query)
+        if changed and row is not None:
+            graph.after_end(tx, [graph.ended(row, tx.values)], params.now)
+        return _change(tx, row, changed)
 
 
 def job_retry(store: Store, params: b.JobRetryParams) -> b.JobChange | None:
@@ -105,10 +109,11 @@ def job_retry(store: Store, params: b.JobRetryParams) -> b.JobChange | None:
     try:
         with store.transaction() as tx:
             changed = tx.count("job_retry", query) > 0
-            change = _read_back(tx, query, changed)
-            if change is not None and changed:
-                store.notify(tx, {change.job.queue})
-            return change
+            row = tx.one("job_get", query)
+            if changed and row is not None:
+                store.notify(tx, {row["queue"]})
+                graph.reopen(tx, [graph.ended(row, tx.values)], params.now)
+            return _change(tx, row, changed)
     except store.unique_violation:
         raise InvalidTransitionError(
             f"job {params.id} cannot be retried: a live job has the same unique key"
@@ -129,7 +134,11 @@ def _one_job(store: Store, job_id: int, tenant: str | None, now: datetime) -> di
 
 def _read_back(tx: Tx, query: dict[str, Any], changed: bool) -> b.JobChange | None:
     """The job as the change left it, read in the change's transaction; None if not found."""
-    row = tx.one("job_get", query)
+    return _change(tx, tx.one("job_get", query), changed)
+
+
+def _change(tx: Tx, row: Row | None, changed: bool) -> b.JobChange | None:
+    """The change to the job read back as ``row``; None if there is no such job."""
     return None if row is None else b.JobChange(job=rows.job(row, tx.values), changed=changed)
 
 
@@ -153,6 +162,7 @@ def job_redrive(store: Store, params: b.JobRedriveParams) -> int:
             changed = tx.all("job_redrive_retry" if retry else "job_redrive_cancel", update)
             if retry:
                 store.notify(tx, {row["queue"] for row in changed})
+                graph.reopen(tx, [graph.ended(row, tx.values) for row in changed], params.now)
     except store.unique_violation:
         raise InvalidTransitionError(
             "a job with the same unique key was enqueued during the redrive; try again"

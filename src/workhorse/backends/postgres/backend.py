@@ -19,7 +19,7 @@ from workhorse.backends.ops import schema
 from workhorse.backends.postgres import finish, inserts
 from workhorse.backends.postgres.claims import PostgresClaims
 from workhorse.backends.postgres.connecting import parse_url
-from workhorse.backends.postgres.listener import PostgresListener
+from workhorse.backends.postgres.listener import PostgresEndedWatch, PostgresListener
 from workhorse.backends.postgres.statements import caller_connection
 from workhorse.backends.postgres.store import PostgresStore
 from workhorse.backends.sql_backend import SqlBackend
@@ -55,15 +55,30 @@ class PostgresBackend(SqlBackend[PostgresStore]):
             return None
         return PostgresListener(self.listen_conninfo, queues)
 
+    def ended_watch(self) -> PostgresEndedWatch:
+        """A LISTEN connection told the ids of the jobs that end."""
+        return PostgresEndedWatch(self.conninfo)
+
     def job_insert_many(self, params: b.JobInsertManyParams) -> list[b.InsertedJob]:
         require_aware(params.now)
         for job in params.jobs:
             require_aware(job.run_at)
         if not params.jobs:
             return []
+        if any(job.linked for job in params.jobs):
+            return self._insert_linked(params)
         if params.connection is not None:
             return inserts.insert(caller_connection(params.connection), params.jobs, params.now)
         return self._store.run(lambda tx: inserts.insert(tx, params.jobs, params.now))
+
+    def _insert_linked(self, params: b.JobInsertManyParams) -> list[b.InsertedJob]:
+        """Jobs with parents: inserted and linked in one transaction (the caller's, if given)."""
+        if params.connection is None:
+            with self._store.transaction() as tx:
+                return self._store.insert_in(tx, params.jobs, params.now)
+        tx = caller_connection(params.connection)
+        with tx.atomic():
+            return self._store.insert_in(tx, params.jobs, params.now)
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
         return self._store.run(lambda tx: claim(PostgresClaims(tx), params))

@@ -71,3 +71,52 @@ class PostgresListener:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class PostgresEndedWatch:
+    """The LISTEN connection that serves every waiter of a process: each notification carries the
+    ids of jobs that ended (``job_finish_many``, cancels). Opened at once, so nothing committed from
+    then on is missed; a lost connection is reopened on the next ``wait``, which then answers None
+    (anything may have ended while it was down) so that every waited job is checked."""
+
+    def __init__(self, conninfo: str, timeout_cap: float = 5.0) -> None:
+        self._conninfo = conninfo
+        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        self._backoff = Backoff(cap=timeout_cap)
+        self._connect()
+
+    def _connect(self) -> psycopg.Connection[tuple[object, ...]]:
+        if self._conn is None or self._conn.closed:
+            self._conn = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
+            row = self._conn.execute(QUERIES["ended_channel"]).fetchone()
+            channel = str(row[0]) if row else "workhorse_ended"
+            self._conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(channel)))
+        return self._conn
+
+    def wait(self, timeout: float) -> set[int] | None:
+        try:
+            reconnected = self._conn is None or self._conn.closed
+            conn = self._connect()
+            ids = self._drain(conn, timeout)
+        except psycopg.Error as exc:
+            delay = self._backoff.next()
+            log.warning("waiters' connection lost (%s); reconnecting in %.1fs", exc, delay)
+            self.close()
+            time.sleep(min(delay, timeout))
+            return None
+        self._backoff.reset()
+        return None if reconnected else ids
+
+    @staticmethod
+    def _drain(conn: psycopg.Connection[tuple[object, ...]], timeout: float) -> set[int]:
+        """The ids of the first notification within ``timeout`` and of those already queued."""
+        ids: set[int] = set()
+        for wait in (timeout, 0.0):
+            for notify in conn.notifies(timeout=wait, stop_after=None if wait == 0 else 1):
+                ids.update(int(part) for part in notify.payload.split(",") if part)
+        return ids
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

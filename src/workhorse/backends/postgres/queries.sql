@@ -109,7 +109,10 @@ SELECT EXISTS (
 -- usage roll-up (an attempt without measured usage counts its run time as wall time, one slot,
 -- no CPU): one statement. The roll-up's rows are written in key order, so two completers never
 -- wait on each other's rows in a cycle.
-WITH done AS (
+-- In the same statement, so in the same transaction: the dependents of jobs that ended are
+-- released or cancelled (`ended` holds only jobs with children: for the others it is empty and
+-- that work is a scan of nothing), their workflows' counts move, and waiters are told.
+WITH RECURSIVE done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
         result = o.result,
@@ -127,7 +130,7 @@ WITH done AS (
               usage jsonb)
     WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
       AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
-    RETURNING j.id, j.tenant, j.task, j.queue, j.state,
+    RETURNING j.id, j.tenant, j.task, j.queue, j.state, j.has_children, j.workflow_id,
               greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds,
               o.usage AS measured
 ), rolled_up AS (
@@ -164,8 +167,25 @@ WITH done AS (
         mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
                          ELSE (1 - %(cost_weight)s) * t.mean_cost
                               + %(cost_weight)s * excluded.mean_cost END
-)
-SELECT id FROM done
+), ended AS (
+    SELECT id, state FROM done
+    WHERE has_children AND state IN ('succeeded', 'dead', 'cancelled')
+),
+-- include: dependents_release
+, ended_steps AS (
+    SELECT workflow_id, state FROM done
+    WHERE workflow_id IS NOT NULL AND state IN ('succeeded', 'dead', 'cancelled')
+    UNION ALL
+    SELECT workflow_id, state FROM changed WHERE workflow_id IS NOT NULL AND state = 'cancelled'
+),
+-- include: workflow_settle
+, ended_ids AS (
+    SELECT id FROM done WHERE state IN ('succeeded', 'dead', 'cancelled')
+    UNION ALL
+    SELECT id FROM changed WHERE state = 'cancelled'
+),
+-- include: ended_notify
+SELECT id, (SELECT count(*) FROM told) + (SELECT count(*) FROM woken) AS signals FROM done
 
 -- name: job_heartbeat
 UPDATE workhorse_jobs
@@ -594,7 +614,7 @@ UPDATE workhorse_jobs
 SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
     started_at = NULL, updated_at = %(now)s
 WHERE id = ANY(%(ids)s::bigint[]) AND state = 'dead'
-RETURNING queue
+RETURNING id, queue, state, has_children, workflow_id
 
 -- name: job_redrive_cancel
 -- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
@@ -644,9 +664,9 @@ WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND stat
 -- The gauges' one read per interval: the live jobs and the jobs that ended in the window, grouped
 -- by (tenant, queue, state); never the history. Planner lessons: each live state is its own
 -- branch, so each is a scan of its partial index (queued: the claim index; running: the running
--- index; scheduled and retrying: the waiting index) sized by that state's rows, where
--- `state IN (all four)` matches no index and scans the whole table; the MATERIALIZED CTE keeps
--- the ended jobs a range of workhorse_jobs_finished. A job created in the window is live now or
+-- index; scheduled and retrying: the waiting index; blocked: the blocked index) sized by that
+-- state's rows, where `state IN (all five)` matches no index and scans the whole table; the
+-- MATERIALIZED CTE keeps the ended jobs a range of workhorse_jobs_finished. A job created in the window is live now or
 -- ended in it, so `created` counts every arrival.
 WITH ended AS MATERIALIZED (
     SELECT tenant, queue, state, created_at, run_at,
@@ -661,6 +681,8 @@ WITH ended AS MATERIALIZED (
     UNION ALL
     SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs
     WHERE state IN ('scheduled', 'retrying')
+    UNION ALL
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs WHERE state = 'blocked'
 )
 SELECT tenant, queue, state, count(*) AS count,
        count(*) FILTER (WHERE created_at >= %(since)s) AS created,
@@ -686,3 +708,231 @@ SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slo
 FROM workhorse_usage
 WHERE hour >= %(since)s AND hour < %(until)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
 ORDER BY hour, tenant, task, queue
+-- Dependencies and workflows ------------------------------------------------------------------
+
+-- fragment: dependents_release
+-- The dependents of the jobs in a CTE `ended(id, state)` that the including block defines, all in
+-- one pass. `doomed`: the blocked children of a failed job that do not run on parent failure, and
+-- theirs down the graph, each with the failed job at the root of its cancellation (a DAG: the
+-- recursion ends). `freed`: per child, the parents that no longer hold it back (succeeded, or
+-- failed when it runs anyway). One UPDATE applies both; a child queued or cancelled meanwhile by
+-- another transaction is re-checked against its current row (`state = 'blocked'`) and left alone.
+doomed(id, root) AS (
+    SELECT e.child, f.id
+    FROM ended AS f
+    JOIN workhorse_job_edges AS e ON e.parent = f.id
+    JOIN workhorse_jobs AS c ON c.id = e.child
+    WHERE f.state <> 'succeeded' AND c.state = 'blocked' AND NOT c.run_on_parent_failure
+    UNION
+    SELECT e.child, d.root
+    FROM doomed AS d
+    JOIN workhorse_job_edges AS e ON e.parent = d.id
+    JOIN workhorse_jobs AS c ON c.id = e.child
+    WHERE c.state = 'blocked' AND NOT c.run_on_parent_failure
+), doomed_once AS (
+    SELECT id, min(root) AS root FROM doomed GROUP BY id
+), freed AS (
+    SELECT e.child AS id, count(*) AS n
+    FROM (SELECT id, state FROM ended UNION ALL SELECT id, 'cancelled' FROM doomed_once) AS p
+    JOIN workhorse_job_edges AS e ON e.parent = p.id
+    JOIN workhorse_jobs AS c ON c.id = e.child
+    WHERE p.state = 'succeeded' OR c.run_on_parent_failure
+    GROUP BY e.child
+), changed AS (
+    UPDATE workhorse_jobs AS c
+    SET pending_parents = c.pending_parents - coalesce(x.n, 0),
+        state = CASE WHEN x.root IS NOT NULL THEN 'cancelled'
+                     WHEN c.pending_parents - coalesce(x.n, 0) <= 0 THEN 'queued'
+                     ELSE 'blocked' END,
+        cancelled_by = x.root,
+        finished_at = CASE WHEN x.root IS NOT NULL THEN %(now)s END,
+        run_at = CASE WHEN x.root IS NULL AND c.pending_parents - coalesce(x.n, 0) <= 0
+                      THEN greatest(c.run_at, %(now)s) ELSE c.run_at END,
+        updated_at = %(now)s
+    FROM (
+        SELECT coalesce(f.id, d.id) AS id, f.n, d.root
+        FROM freed AS f FULL JOIN doomed_once AS d ON d.id = f.id
+    ) AS x
+    WHERE c.id = x.id AND c.state = 'blocked'
+    RETURNING c.id, c.queue, c.state, c.workflow_id
+), woken AS (
+    SELECT pg_notify('workhorse_jobs.' || current_schema(), queue)
+    FROM (SELECT DISTINCT queue FROM changed WHERE state = 'queued') AS q
+)
+
+-- fragment: workflow_settle
+-- Workflows of the steps in a CTE `ended_steps(workflow_id, state)`: their counts move, and the
+-- one whose last step ended settles (some step dead: failed; else some cancelled: cancelled; else
+-- succeeded). The workflow's row lock orders racing finishers: exactly one sees zero left.
+settled AS (
+    UPDATE workhorse_workflows AS w
+    SET steps_left = w.steps_left - s.n,
+        steps_dead = w.steps_dead + s.dead,
+        steps_cancelled = w.steps_cancelled + s.cancelled,
+        state = CASE WHEN w.steps_left - s.n > 0 THEN 'running'
+                     WHEN w.steps_dead + s.dead > 0 THEN 'failed'
+                     WHEN w.steps_cancelled + s.cancelled > 0 THEN 'cancelled'
+                     ELSE 'succeeded' END,
+        finished_at = CASE WHEN w.steps_left - s.n > 0 THEN NULL ELSE %(now)s END,
+        updated_at = %(now)s
+    FROM (
+        SELECT workflow_id, count(*) AS n,
+               count(*) FILTER (WHERE state = 'dead') AS dead,
+               count(*) FILTER (WHERE state = 'cancelled') AS cancelled
+        FROM ended_steps GROUP BY workflow_id
+    ) AS s
+    WHERE w.id = s.workflow_id
+    RETURNING w.id
+)
+
+-- fragment: ended_notify
+-- Waiters learn which jobs ended from a CTE `ended_ids(id)`: one notification per 500 ids (a
+-- payload holds at most 8000 bytes), on the schema's own channel.
+told AS (
+    SELECT pg_notify('workhorse_ended.' || current_schema(), string_agg(id::text, ','))
+    FROM (SELECT id, (row_number() OVER ()) / 500 AS chunk FROM ended_ids) AS n
+    GROUP BY chunk
+)
+
+-- name: job_release_dependents
+-- A job that ended outside a finish (a cancel): its dependents, their workflows and waiters, as
+-- job_finish_many does for the jobs it finishes. :ended is a JSON array of {id, state}; each has
+-- children.
+WITH RECURSIVE ended AS (
+    SELECT id, state FROM jsonb_to_recordset(%(ended)s::jsonb) AS e(id bigint, state text)
+),
+-- include: dependents_release
+SELECT id, state, workflow_id, (SELECT count(*) FROM woken) AS signals FROM changed
+
+-- name: workflow_settle_steps
+-- Steps that ended outside a finish: :steps is a JSON array of {workflow_id, state}.
+WITH ended_steps AS (
+    SELECT workflow_id, state
+    FROM jsonb_to_recordset(%(steps)s::jsonb) AS e(workflow_id bigint, state text)
+),
+-- include: workflow_settle
+SELECT id FROM settled
+
+-- name: job_notify_ended
+-- Tell waiters that the jobs :ids ended (once the transaction commits).
+WITH ended_ids AS (SELECT unnest(%(ids)s::bigint[]) AS id),
+-- include: ended_notify
+SELECT count(*) AS signals FROM told
+
+-- name: ended_channel
+SELECT 'workhorse_ended.' || current_schema() AS channel
+
+-- name: job_ended
+-- Of :ids, those that have ended.
+SELECT id FROM workhorse_jobs
+WHERE id = ANY(%(ids)s::bigint[]) AND state IN ('succeeded', 'dead', 'cancelled')
+
+-- name: job_reopen_dependents
+-- Children cancelled because of a job in :roots, none of whose parents is dead or cancelled now:
+-- blocked again, waiting for the parents that have not succeeded. Run until it returns nothing:
+-- each round re-opens one more level of the graph.
+UPDATE workhorse_jobs AS c
+SET state = 'blocked', cancelled_by = NULL, finished_at = NULL, updated_at = %(now)s,
+    pending_parents = (
+        SELECT count(*) FROM workhorse_job_edges AS e
+        JOIN workhorse_jobs AS p ON p.id = e.parent
+        WHERE e.child = c.id AND p.state <> 'succeeded')
+WHERE c.cancelled_by = ANY(%(roots)s::bigint[]) AND c.state = 'cancelled'
+  AND NOT EXISTS (
+      SELECT 1 FROM workhorse_job_edges AS e
+      JOIN workhorse_jobs AS p ON p.id = e.parent
+      WHERE e.child = c.id AND p.state IN ('dead', 'cancelled'))
+RETURNING c.id, c.workflow_id
+
+-- name: workflow_reopen
+-- A failed step retried by hand and the steps that re-opened with it: the workflow runs again.
+-- :steps is a JSON array of {workflow_id, dead, cancelled}: how many dead and cancelled steps of
+-- it live again.
+UPDATE workhorse_workflows AS w
+SET steps_left = w.steps_left + s.dead + s.cancelled,
+    steps_dead = w.steps_dead - s.dead,
+    steps_cancelled = w.steps_cancelled - s.cancelled,
+    state = 'running', finished_at = NULL, updated_at = %(now)s
+FROM (
+    SELECT workflow_id, sum(dead)::int AS dead, sum(cancelled)::int AS cancelled
+    FROM jsonb_to_recordset(%(steps)s::jsonb) AS e(workflow_id bigint, dead int, cancelled int)
+    GROUP BY workflow_id
+) AS s
+WHERE w.id = s.workflow_id
+
+-- name: job_edges_insert
+-- :edges is a JSON array of [parent, child].
+INSERT INTO workhorse_job_edges (parent, child)
+SELECT (e ->> 0)::bigint, (e ->> 1)::bigint FROM jsonb_array_elements(%(edges)s::jsonb) AS e
+ON CONFLICT DO NOTHING
+
+-- name: job_mark_parents
+-- The parents of new children: flagged (so their finish looks for dependents) and returned with
+-- their state. The row lock orders this against a parent's finish: either the finish sees the flag
+-- and the edges, or this sees the parent's end state.
+UPDATE workhorse_jobs SET has_children = true
+WHERE id = ANY(%(ids)s::bigint[])
+RETURNING id, tenant, state, cancelled_by
+
+-- name: job_link
+-- New jobs' place in the graph: :jobs is a JSON array of {id, state, pending, cancelled_by,
+-- run_on_parent_failure, workflow_id, step_key, finished}.
+UPDATE workhorse_jobs AS j
+SET state = l.state, pending_parents = l.pending, cancelled_by = l.cancelled_by,
+    run_on_parent_failure = l.run_on_parent_failure, workflow_id = l.workflow_id,
+    step_key = l.step_key, finished_at = CASE WHEN l.finished THEN %(now)s END
+FROM jsonb_to_recordset(%(jobs)s::jsonb) AS l(
+    id bigint, state text, pending int, cancelled_by bigint, run_on_parent_failure boolean,
+    workflow_id bigint, step_key text, finished boolean
+)
+WHERE j.id = l.id
+
+-- name: job_parent_results
+SELECT p.id, p.step_key, p.result FROM workhorse_job_edges AS e
+JOIN workhorse_jobs AS p ON p.id = e.parent
+WHERE e.child = %(id)s
+ORDER BY p.id
+
+-- name: job_has_ancestor
+-- Whether :ancestor is :id's parent, or a parent's, up the graph.
+WITH RECURSIVE up(id) AS (
+    SELECT parent FROM workhorse_job_edges WHERE child = %(id)s
+    UNION
+    SELECT e.parent FROM up JOIN workhorse_job_edges AS e ON e.child = up.id
+)
+SELECT EXISTS (SELECT 1 FROM up WHERE id = %(ancestor)s) AS found
+
+-- name: workflow_insert
+INSERT INTO workhorse_workflows (tenant, name, state, steps, steps_left, created_at, updated_at)
+VALUES (%(tenant)s, %(name)s, 'running', %(steps)s, %(steps)s, %(now)s, %(now)s)
+RETURNING id
+
+-- name: workflow_get
+SELECT * FROM workhorse_workflows
+WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+
+-- name: workflow_steps
+SELECT * FROM workhorse_jobs WHERE workflow_id = %(id)s ORDER BY id
+
+-- name: workflow_edges
+SELECT e.parent, e.child FROM workhorse_jobs AS j
+JOIN workhorse_job_edges AS e ON e.child = j.id
+WHERE j.workflow_id = %(id)s
+ORDER BY e.child, e.parent
+
+-- name: workflow_list
+SELECT * FROM workhorse_workflows
+WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+  AND (%(states)s::text[] IS NULL OR state = ANY(%(states)s::text[]))
+  AND (%(name)s::text IS NULL OR name = %(name)s)
+  AND (%(before_id)s::bigint IS NULL OR id < %(before_id)s)
+ORDER BY id DESC
+LIMIT %(limit)s
+
+-- name: workflow_cancel_steps
+-- Every step of the workflow that has not ended, cancelled; returns them.
+UPDATE workhorse_jobs
+SET state = 'cancelled', finished_at = %(now)s, lease_token = NULL, lease_expires_at = NULL,
+    updated_at = %(now)s
+WHERE workflow_id = %(id)s AND state NOT IN ('succeeded', 'dead', 'cancelled')
+RETURNING id, state, workflow_id, has_children

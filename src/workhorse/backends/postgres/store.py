@@ -22,6 +22,7 @@ from psycopg_pool import PoolTimeout
 
 from workhorse.backends import base as b
 from workhorse.backends.health import DatabaseHealth
+from workhorse.backends.ops import graph
 from workhorse.backends.postgres import inserts
 from workhorse.backends.postgres.connecting import PromptPool, looks_alive, parse_url
 from workhorse.backends.postgres.statements import PostgresTx, notify
@@ -167,7 +168,9 @@ class PostgresStore:
         notify(tx, queues)
 
     def insert_in(self, tx: Tx, jobs: Sequence[b.NewJob], now: datetime) -> list[b.InsertedJob]:
-        return inserts.insert_in(tx, jobs, now)
+        inserted = inserts.insert_in(tx, jobs, now)
+        graph.link(self, tx, jobs, inserted, now)
+        return inserted
 
     def close(self) -> None:
         self._pool.close()

@@ -19,12 +19,11 @@ from collections.abc import Sequence
 
 from workhorse.backends import base as b
 from workhorse.backends.claiming import claim
-from workhorse.backends.ops.jobs import insert_checked
 from workhorse.backends.sql_backend import SqlBackend
 from workhorse.backends.sqlite import finish
 from workhorse.backends.sqlite.claims import SQLiteClaims
 from workhorse.backends.sqlite.files import prepare_file
-from workhorse.backends.sqlite.listener import SQLiteListener
+from workhorse.backends.sqlite.listener import SQLiteEndedWatch, SQLiteListener
 from workhorse.backends.sqlite.store import SQLiteStore
 from workhorse.errors import ConfigurationError
 
@@ -48,11 +47,15 @@ class SQLiteBackend(SqlBackend[SQLiteStore]):
         """Commits by other connections, seen through ``PRAGMA data_version``."""
         return SQLiteListener(self.path)
 
+    def ended_watch(self) -> SQLiteEndedWatch:
+        """The workers' watch on commits: after any commit, any job may have ended."""
+        return SQLiteEndedWatch(self.path)
+
     def job_insert_many(self, params: b.JobInsertManyParams) -> list[b.InsertedJob]:
         if params.connection is not None:
             raise ConfigurationError("transactional enqueue needs the PostgreSQL backend")
         with self._store.transaction() as tx:
-            return insert_checked(tx, params.jobs, params.now)
+            return self._store.insert_in(tx, params.jobs, params.now)
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
         with self._store.transaction() as tx:

@@ -9,10 +9,14 @@ from typing import Any
 import orjson
 
 from workhorse.backends import base as b
+from workhorse.backends.ops import graph
 from workhorse.backends.sqlite.usage import usage_add
 from workhorse.backends.store import Row, Store, Tx
 from workhorse.clock import to_epoch
 from workhorse.fairness import MEAN_COST_WEIGHT
+from workhorse.jobs import TERMINAL_STATES
+
+_ENDED = frozenset(state.value for state in TERMINAL_STATES)
 
 
 def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
@@ -27,11 +31,21 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
         finished = tx.all("job_finish_many", query)
         _add_usage(tx, finished, now, params.usage_window.total_seconds())
         usage_add(tx, [_with_run_time(row, now) for row in finished], measured, params.now)
+        graph.after_end(tx, _with_effects(finished, tx), params.now)
     return sorted(row["id"] for row in finished)
 
 
 def _with_run_time(row: Row, now: float) -> dict[str, Any]:
     return dict(row) | {"run_seconds": max(0.0, now - (row["started_at"] or now))}
+
+
+def _with_effects(finished: list[Row], tx: Tx) -> list[graph.Ended]:
+    """The jobs that ended whose end changes more: they have children or a workflow."""
+    return [
+        graph.ended(row, tx.values)
+        for row in finished
+        if row["state"] in _ENDED and (row["has_children"] or row["workflow_id"] is not None)
+    ]
 
 
 def _add_usage(tx: Tx, finished: list[Row], now: float, window: float) -> None:

@@ -11,6 +11,8 @@ it."""
 CHECK_EVERY_IDLE = 0.05
 """Seconds between checks once nothing was committed for ``IDLE_AFTER`` seconds."""
 IDLE_AFTER = 10.0
+WAITERS_CHECK_EVERY = 0.001
+"""Seconds between checks for waiters (``result()``): what waiting adds is about half of it."""
 
 
 class SQLiteListener:
@@ -19,7 +21,8 @@ class SQLiteListener:
     retried. Each check is a read of the database header, without locks; a change means new jobs
     may be claimable, and the worker's cheap poll tells whether they are in its queues."""
 
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, check_every: float = CHECK_EVERY) -> None:
+        self._check_every = check_every
         self._conn: sqlite3.Connection | None = sqlite3.connect(
             path, isolation_level=None, check_same_thread=False
         )
@@ -48,9 +51,24 @@ class SQLiteListener:
             if left <= 0:
                 return False
             idle = now - self._changed_at > IDLE_AFTER
-            time.sleep(min(CHECK_EVERY_IDLE if idle else CHECK_EVERY, left))
+            time.sleep(min(CHECK_EVERY_IDLE if idle else self._check_every, left))
 
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+
+class SQLiteEndedWatch:
+    """Waiters' wake-ups: the same watch on ``PRAGMA data_version`` as idle workers'. SQLite
+    cannot say which jobs a commit ended, so after any commit every waited job is checked (one
+    read for all of them)."""
+
+    def __init__(self, path: str) -> None:
+        self._commits = SQLiteListener(path, WAITERS_CHECK_EVERY)
+
+    def wait(self, timeout: float) -> frozenset[int] | None:
+        return None if self._commits.wait(timeout) else frozenset()
+
+    def close(self) -> None:
+        self._commits.close()

@@ -83,7 +83,7 @@ FROM (
 ) AS o
 WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
   AND (:only_expired = 0 OR j.lease_expires_at < :now)
-RETURNING id, tenant, task, queue, state, started_at
+RETURNING id, tenant, task, queue, state, started_at, has_children, workflow_id
 
 -- name: job_heartbeat
 UPDATE workhorse_jobs
@@ -456,7 +456,7 @@ UPDATE workhorse_jobs
 SET state = 'queued', attempts = 0, run_at = :now, result = NULL, finished_at = NULL,
     started_at = NULL, updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead'
-RETURNING queue
+RETURNING id, queue, state, has_children, workflow_id
 
 -- name: job_redrive_cancel
 -- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
@@ -528,6 +528,9 @@ FROM (
     SELECT tenant, queue, state, created_at, run_at, NULL, NULL
     FROM workhorse_jobs WHERE state IN ('scheduled', 'retrying')
     UNION ALL
+    SELECT tenant, queue, state, created_at, run_at, NULL, NULL
+    FROM workhorse_jobs WHERE state = 'blocked'
+    UNION ALL
     SELECT tenant, queue, state, created_at, run_at,
            CASE WHEN state IN ('succeeded', 'dead') THEN started_at END, finished_at
     FROM workhorse_jobs INDEXED BY workhorse_jobs_finished
@@ -556,3 +559,194 @@ SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slo
 FROM workhorse_usage
 WHERE hour >= :since AND hour < :until AND (:tenant IS NULL OR tenant = :tenant)
 ORDER BY hour, tenant, task, queue
+-- Dependencies and workflows ------------------------------------------------------------------
+
+-- name: job_release_dependents
+-- The dependents of the jobs that just ended, :ended a JSON array of {id, state} (each with
+-- children), in one statement. `doomed`: the blocked children of a failed job that do not run on
+-- parent failure, and theirs down the graph, each with the failed job at the root of its
+-- cancellation (a DAG: the recursion ends). `freed`: per child, the parents that no longer hold
+-- it back (succeeded, or failed when it runs anyway). One UPDATE applies both.
+WITH RECURSIVE ended(id, state) AS (
+    SELECT value ->> 'id', value ->> 'state' FROM json_each(:ended)
+), doomed(id, root) AS (
+    SELECT e.child, f.id
+    FROM ended AS f
+    JOIN workhorse_job_edges AS e ON e.parent = f.id
+    JOIN workhorse_jobs AS c ON c.id = e.child
+    WHERE f.state <> 'succeeded' AND c.state = 'blocked' AND NOT c.run_on_parent_failure
+    UNION
+    SELECT e.child, d.root
+    FROM doomed AS d
+    JOIN workhorse_job_edges AS e ON e.parent = d.id
+    JOIN workhorse_jobs AS c ON c.id = e.child
+    WHERE c.state = 'blocked' AND NOT c.run_on_parent_failure
+), doomed_once AS (
+    SELECT id, min(root) AS root FROM doomed GROUP BY id
+), freed AS (
+    SELECT e.child AS id, count(*) AS n
+    FROM (SELECT id, state FROM ended UNION ALL SELECT id, 'cancelled' FROM doomed_once) AS p
+    JOIN workhorse_job_edges AS e ON e.parent = p.id
+    JOIN workhorse_jobs AS c ON c.id = e.child
+    WHERE p.state = 'succeeded' OR c.run_on_parent_failure
+    GROUP BY e.child
+), touched AS (
+    SELECT id FROM freed UNION SELECT id FROM doomed_once
+)
+UPDATE workhorse_jobs AS c
+SET pending_parents = c.pending_parents - coalesce(x.n, 0),
+    state = CASE WHEN x.root IS NOT NULL THEN 'cancelled'
+                 WHEN c.pending_parents - coalesce(x.n, 0) <= 0 THEN 'queued'
+                 ELSE 'blocked' END,
+    cancelled_by = x.root,
+    finished_at = CASE WHEN x.root IS NOT NULL THEN :now END,
+    run_at = CASE WHEN x.root IS NULL AND c.pending_parents - coalesce(x.n, 0) <= 0
+                  THEN max(c.run_at, :now) ELSE c.run_at END,
+    updated_at = :now
+FROM (
+    SELECT t.id, f.n, d.root FROM touched AS t
+    LEFT JOIN freed AS f ON f.id = t.id
+    LEFT JOIN doomed_once AS d ON d.id = t.id
+) AS x
+WHERE c.id = x.id AND c.state = 'blocked'
+RETURNING id, state, workflow_id, 0 AS signals
+
+-- name: workflow_settle_steps
+-- Workflows of the steps that ended, :steps a JSON array of {workflow_id, state}: their counts
+-- move, and the one whose last step ended settles (some step dead: failed; else some cancelled:
+-- cancelled; else succeeded).
+WITH ended_steps(workflow_id, state) AS (
+    SELECT value ->> 'workflow_id', value ->> 'state' FROM json_each(:steps)
+)
+UPDATE workhorse_workflows AS w
+SET steps_left = w.steps_left - s.n,
+    steps_dead = w.steps_dead + s.dead,
+    steps_cancelled = w.steps_cancelled + s.cancelled,
+    state = CASE WHEN w.steps_left - s.n > 0 THEN 'running'
+                 WHEN w.steps_dead + s.dead > 0 THEN 'failed'
+                 WHEN w.steps_cancelled + s.cancelled > 0 THEN 'cancelled'
+                 ELSE 'succeeded' END,
+    finished_at = CASE WHEN w.steps_left - s.n > 0 THEN NULL ELSE :now END,
+    updated_at = :now
+FROM (
+    SELECT workflow_id, count(*) AS n, sum(state = 'dead') AS dead,
+           sum(state = 'cancelled') AS cancelled
+    FROM ended_steps GROUP BY workflow_id
+) AS s
+WHERE w.id = s.workflow_id
+RETURNING id
+
+-- name: job_notify_ended
+-- Waiters on SQLite watch the database's data_version, which every commit changes: nothing to send.
+SELECT 0 AS signals WHERE :ids IS NULL
+
+-- name: job_ended
+-- Of :ids, those that have ended.
+SELECT id FROM workhorse_jobs
+WHERE id IN (SELECT value FROM json_each(:ids)) AND state IN ('succeeded', 'dead', 'cancelled')
+
+-- name: job_reopen_dependents
+-- Children cancelled because of a job in :roots, none of whose parents is dead or cancelled now:
+-- blocked again, waiting for the parents that have not succeeded. Run until it returns nothing:
+-- each round re-opens one more level of the graph.
+UPDATE workhorse_jobs AS c
+SET state = 'blocked', cancelled_by = NULL, finished_at = NULL, updated_at = :now,
+    pending_parents = (
+        SELECT count(*) FROM workhorse_job_edges AS e
+        JOIN workhorse_jobs AS p ON p.id = e.parent
+        WHERE e.child = c.id AND p.state <> 'succeeded')
+WHERE c.cancelled_by IN (SELECT value FROM json_each(:roots)) AND c.state = 'cancelled'
+  AND NOT EXISTS (
+      SELECT 1 FROM workhorse_job_edges AS e
+      JOIN workhorse_jobs AS p ON p.id = e.parent
+      WHERE e.child = c.id AND p.state IN ('dead', 'cancelled'))
+RETURNING id, workflow_id
+
+-- name: workflow_reopen
+-- A failed step retried by hand and the steps that re-opened with it: the workflow runs again.
+-- :steps is a JSON array of {workflow_id, dead, cancelled}.
+UPDATE workhorse_workflows AS w
+SET steps_left = w.steps_left + s.dead + s.cancelled,
+    steps_dead = w.steps_dead - s.dead,
+    steps_cancelled = w.steps_cancelled - s.cancelled,
+    state = 'running', finished_at = NULL, updated_at = :now
+FROM (
+    SELECT value ->> 'workflow_id' AS workflow_id, sum(value ->> 'dead') AS dead,
+           sum(value ->> 'cancelled') AS cancelled
+    FROM json_each(:steps) GROUP BY 1
+) AS s
+WHERE w.id = s.workflow_id
+
+-- name: job_edges_insert
+-- :edges is a JSON array of [parent, child].
+INSERT INTO workhorse_job_edges (parent, child)
+SELECT value ->> 0, value ->> 1 FROM json_each(:edges) WHERE true
+ON CONFLICT DO NOTHING
+
+-- name: job_mark_parents
+-- The parents of new children: flagged (so their finish looks for dependents) and returned with
+-- their state (the write lock orders this against any finish).
+UPDATE workhorse_jobs SET has_children = 1
+WHERE id IN (SELECT value FROM json_each(:ids))
+RETURNING id, tenant, state, cancelled_by
+
+-- name: job_link
+-- New jobs' place in the graph: :jobs is a JSON array of {id, state, pending, cancelled_by,
+-- run_on_parent_failure, workflow_id, step_key, finished}.
+UPDATE workhorse_jobs AS j
+SET state = l.value ->> 'state', pending_parents = l.value ->> 'pending',
+    cancelled_by = l.value ->> 'cancelled_by',
+    run_on_parent_failure = l.value ->> 'run_on_parent_failure',
+    workflow_id = l.value ->> 'workflow_id', step_key = l.value ->> 'step_key',
+    finished_at = CASE WHEN l.value ->> 'finished' THEN :now END
+FROM json_each(:jobs) AS l
+WHERE j.id = l.value ->> 'id'
+
+-- name: job_parent_results
+SELECT p.id, p.step_key, p.result FROM workhorse_job_edges AS e
+JOIN workhorse_jobs AS p ON p.id = e.parent
+WHERE e.child = :id
+ORDER BY p.id
+
+-- name: job_has_ancestor
+-- Whether :ancestor is :id's parent, or a parent's, up the graph.
+WITH RECURSIVE up(id) AS (
+    SELECT parent FROM workhorse_job_edges WHERE child = :id
+    UNION
+    SELECT e.parent FROM up JOIN workhorse_job_edges AS e ON e.child = up.id
+)
+SELECT EXISTS (SELECT 1 FROM up WHERE id = :ancestor) AS found
+
+-- name: workflow_insert
+INSERT INTO workhorse_workflows (tenant, name, state, steps, steps_left, created_at, updated_at)
+VALUES (:tenant, :name, 'running', :steps, :steps, :now, :now)
+RETURNING id
+
+-- name: workflow_get
+SELECT * FROM workhorse_workflows WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant)
+
+-- name: workflow_steps
+SELECT * FROM workhorse_jobs WHERE workflow_id = :id ORDER BY id
+
+-- name: workflow_edges
+SELECT e.parent, e.child FROM workhorse_jobs AS j
+JOIN workhorse_job_edges AS e ON e.child = j.id
+WHERE j.workflow_id = :id
+ORDER BY e.child, e.parent
+
+-- name: workflow_list
+SELECT * FROM workhorse_workflows
+WHERE (:tenant IS NULL OR tenant = :tenant)
+  AND (:states IS NULL OR state IN (SELECT value FROM json_each(:states)))
+  AND (:name IS NULL OR name = :name)
+  AND (:before_id IS NULL OR id < :before_id)
+ORDER BY id DESC
+LIMIT :limit
+
+-- name: workflow_cancel_steps
+-- Every step of the workflow that has not ended, cancelled; returns them.
+UPDATE workhorse_jobs
+SET state = 'cancelled', finished_at = :now, lease_token = NULL, lease_expires_at = NULL,
+    updated_at = :now
+WHERE workflow_id = :id AND state NOT IN ('succeeded', 'dead', 'cancelled')
+RETURNING id, state, workflow_id, has_children

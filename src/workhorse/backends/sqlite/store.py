@@ -18,6 +18,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from workhorse.backends import base as b
+from workhorse.backends.ops import graph
 from workhorse.backends.ops.jobs import insert_checked
 from workhorse.backends.sqlite.statements import SQLiteTx
 from workhorse.backends.sqlite.values import VALUES
@@ -172,7 +173,9 @@ class SQLiteStore:
         changes (see ``listener``)."""
 
     def insert_in(self, tx: Tx, jobs: Sequence[b.NewJob], now: datetime) -> list[b.InsertedJob]:
-        return insert_checked(tx, jobs, now)
+        inserted = insert_checked(tx, jobs, now)
+        graph.link(self, tx, jobs, inserted, now)
+        return inserted
 
 
 def _parse_url(url: str) -> tuple[str, str, float]:
