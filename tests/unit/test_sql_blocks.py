@@ -224,9 +224,9 @@ def test_every_protocol_operation_has_a_conformance_test_of_its_name() -> None:
     assert untested == set()
 
 
-def test_load_migrations_returns_one_to_n_in_order() -> None:
+def test_load_migrations_returns_them_from_one_in_order() -> None:
     migrations = load_migrations(f"{SQLITE}.migrations")
     versions = [version for version, _, _ in migrations]
-    assert versions == list(range(1, len(migrations) + 1))
+    assert versions[0] == 1 and versions == sorted(set(versions))
     assert migrations[0][1] == "initial"
     assert all(sql.strip() for _, _, sql in migrations)

@@ -62,7 +62,8 @@ def load_blocks(package: str, filename: str) -> dict[str, str]:
 
 
 def load_migrations(package: str) -> list[tuple[int, str, str]]:
-    """``(version, name, sql)`` for each ``NNNN_name.sql`` in ``package``, in version order."""
+    """``(version, name, sql)`` for each ``NNNN_name.sql`` in ``package``, in version order.
+    Numbers may skip (features reserve theirs); ``migrate`` applies every one not yet applied."""
     found = []
     for entry in resources.files(package).iterdir():
         match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
@@ -70,6 +71,6 @@ def load_migrations(package: str) -> list[tuple[int, str, str]]:
             found.append((int(match[1]), match[2], entry.read_text("utf-8")))
     found.sort()
     versions = [version for version, _, _ in found]
-    if versions != list(range(1, len(versions) + 1)):
-        raise ValueError(f"migrations in {package} are not numbered 1..n: {versions}")
+    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
+        raise ValueError(f"migrations in {package} are not numbered from 1, once each: {versions}")
     return found

@@ -9,6 +9,7 @@ from typing import Any
 
 from workhorse.backends import base as b
 from workhorse.backends import rows
+from workhorse.backends.ops import events
 from workhorse.backends.store import Store, Tx, Values
 from workhorse.errors import InvalidTransitionError, QuotaExceededError
 from workhorse.jobs import Job
@@ -95,6 +96,8 @@ def job_cancel(store: Store, params: b.JobCancelParams) -> b.JobChange | None:
     query = _one_job(store, params.id, params.tenant, params.now)
     with store.transaction() as tx:
         changed = tx.count("job_cancel", query) > 0
+        if changed:
+            events.record(tx, [params.id], query["now"])
         return _read_back(tx, query, changed)
 
 
@@ -117,6 +120,8 @@ def job_discard(store: Store, params: b.JobDiscardParams) -> b.JobChange | None:
     query = _one_job(store, params.id, params.tenant, params.now)
     with store.transaction() as tx:
         changed = tx.count("job_discard", query) > 0
+        if changed:
+            events.record(tx, [params.id], query["now"])
         return _read_back(tx, query, changed)
 
 
@@ -151,6 +156,8 @@ def job_redrive(store: Store, params: b.JobRedriveParams) -> int:
             changed = tx.all("job_redrive_retry" if retry else "job_redrive_cancel", update)
             if retry:
                 store.notify(tx, {row["queue"] for row in changed})
+            else:
+                events.record(tx, [row["id"] for row in changed], update["now"])
     except store.unique_violation:
         raise InvalidTransitionError(
             "a job with the same unique key was enqueued during the redrive; try again"

@@ -93,9 +93,10 @@ SELECT EXISTS (
 ) AS found
 
 -- name: job_finish_many
--- Outcomes whose lease token still matches, and their run time added to each tenant's decayed
+-- Outcomes whose lease token still matches, their run time added to each tenant's decayed
 -- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average that moves
--- cost_weight of the way to the batch's mean; workhorse.fairness owns both): one statement.
+-- cost_weight of the way to the batch's mean; workhorse.fairness owns both), and their events:
+-- one statement.
 WITH done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
@@ -111,7 +112,7 @@ WITH done AS (
          AS o(id bigint, token text, state text, result jsonb, error jsonb, run_at timestamptz)
     WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
       AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
-    RETURNING j.id, j.tenant,
+    RETURNING j.*,
               greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds
 ), usage AS (
     INSERT INTO workhorse_tenants AS t (name, usage, usage_at, mean_cost, created_at, updated_at)
@@ -126,6 +127,23 @@ WITH done AS (
         mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
                          ELSE (1 - %(cost_weight)s) * t.mean_cost
                               + %(cost_weight)s * excluded.mean_cost END
+), event AS (
+    -- The outbox: event_record and event_fan_out, on the rows just written (a sibling statement
+    -- would not see them). Without a subscribed destination, nothing is written.
+    INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
+    SELECT j.tenant, 'job.' || j.state, j.id, %(now)s,
+        -- include: event_job
+    FROM done AS j
+    WHERE
+      -- include: event_subscribed
+    ORDER BY j.id
+    RETURNING id, tenant, type, job_id
+), fan_out AS (
+    INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at, created_at)
+    SELECT e.id, d.id, e.tenant, e.job_id, %(now)s, %(now)s
+    FROM event AS e JOIN workhorse_destinations AS d ON
+        -- include: event_destination
+    ORDER BY e.id, d.id
 )
 SELECT id FROM done
 
@@ -519,7 +537,7 @@ RETURNING queue
 -- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
 UPDATE workhorse_jobs SET state = 'cancelled', updated_at = %(now)s
 WHERE id = ANY(%(ids)s::bigint[]) AND state = 'dead'
-RETURNING queue
+RETURNING id, queue
 
 -- Dashboard reads -----------------------------------------------------------------------------
 
@@ -599,3 +617,195 @@ GROUP BY tenant, queue, state
 -- name: metrics_snapshot_workers
 SELECT count(*) AS workers, coalesce(sum(concurrency), 0) AS slots FROM workhorse_workers
 WHERE last_seen_at > %(seen_after)s
+
+-- Events (the outbox) ------------------------------------------------------------------------
+
+-- fragment: event_job
+-- A job's event data: the job as the API shows it, without tracebacks (they may name server
+-- paths) and with args, kwargs and result each bounded (over 64 KiB: null, named in truncated).
+jsonb_build_object(
+    'id', j.id, 'tenant', j.tenant, 'queue', j.queue, 'task', j.task, 'state', j.state,
+    'priority', j.priority, 'attempts', j.attempts, 'max_attempts', j.max_attempts,
+    'timeout', j.timeout, 'unique_key', j.unique_key, 'concurrency_key', j.concurrency_key,
+    'args', CASE WHEN octet_length(j.args::text) <= 65536 THEN j.args END,
+    'kwargs', CASE WHEN octet_length(j.kwargs::text) <= 65536 THEN j.kwargs END,
+    'result', CASE WHEN octet_length(j.result::text) <= 65536 THEN j.result END,
+    'error', (j.errors -> -1) - 'traceback',
+    'truncated', to_jsonb(array_remove(ARRAY[
+        CASE WHEN octet_length(j.args::text) > 65536 THEN 'args' END,
+        CASE WHEN octet_length(j.kwargs::text) > 65536 THEN 'kwargs' END,
+        CASE WHEN octet_length(j.result::text) > 65536 THEN 'result' END], NULL)),
+    'created_at', j.created_at, 'run_at', j.run_at, 'started_at', j.started_at,
+    'finished_at', j.finished_at)
+
+-- fragment: event_subscribed
+-- Some enabled destination receives job j's event: without one, no event is written at all.
+EXISTS (
+    SELECT 1 FROM workhorse_destinations AS d
+    WHERE (d.tenant IS NULL OR d.tenant = j.tenant) AND d.disabled_at IS NULL
+      AND (d.event_types IS NULL OR d.event_types ? ('job.' || j.state))
+)
+
+-- fragment: event_destination
+-- Destination d receives event e.
+(d.tenant IS NULL OR d.tenant = e.tenant) AND d.disabled_at IS NULL
+AND (d.event_types IS NULL OR d.event_types ? e.type)
+
+-- name: event_record
+-- The events of jobs that changed state in this transaction, for subscribed tenants and types.
+INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
+SELECT j.tenant, 'job.' || j.state, j.id, %(now)s,
+    -- include: event_job
+FROM workhorse_jobs AS j
+WHERE j.id = ANY(%(ids)s::bigint[])
+  AND
+  -- include: event_subscribed
+ORDER BY j.id
+RETURNING id
+
+-- name: event_fan_out
+-- One pending delivery per destination of each event.
+INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at, created_at)
+SELECT e.id, d.id, e.tenant, e.job_id, %(now)s, %(now)s
+FROM workhorse_events AS e JOIN workhorse_destinations AS d ON
+    -- include: event_destination
+WHERE e.id = ANY(%(ids)s::bigint[])
+ORDER BY e.id, d.id
+
+-- name: event_list
+SELECT * FROM workhorse_events
+WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND id > %(after_id)s
+ORDER BY id
+LIMIT %(limit)s
+
+-- name: destination_insert
+INSERT INTO workhorse_destinations
+    (tenant, kind, url, options, event_types, secrets, created_at, updated_at)
+VALUES (%(tenant)s, %(kind)s, %(url)s, %(options)s::jsonb, %(event_types)s::jsonb,
+        %(secrets)s::jsonb, %(now)s, %(now)s)
+RETURNING *
+
+-- name: destination_list
+SELECT * FROM workhorse_destinations
+WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+  AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
+ORDER BY id
+
+-- name: destination_delete
+-- Its deliveries go with it (ON DELETE CASCADE); its events stay for the others.
+DELETE FROM workhorse_destinations
+WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+
+-- name: destination_update
+UPDATE workhorse_destinations
+SET disabled_at = CASE WHEN %(enable)s THEN NULL ELSE disabled_at END,
+    disabled_reason = CASE WHEN %(enable)s THEN NULL ELSE disabled_reason END,
+    secrets = COALESCE(%(secrets)s::jsonb, secrets),
+    updated_at = %(now)s
+WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+RETURNING *
+
+-- name: destination_disable
+UPDATE workhorse_destinations
+SET disabled_at = %(now)s, disabled_reason = %(reason)s, updated_at = %(now)s
+WHERE id = %(id)s AND disabled_at IS NULL
+
+-- name: delivery_claim
+-- Due deliveries to enabled destinations, each the oldest pending event of its job for its
+-- destination (a job's events arrive in order). next_at becomes the claim's lease: a dispatcher
+-- that dies leaves its deliveries due again when it ends. SKIP LOCKED: dispatchers never wait on
+-- each other, and never take the same row.
+WITH due AS (
+    SELECT d.id FROM workhorse_deliveries AS d
+    JOIN workhorse_destinations AS t ON t.id = d.destination_id
+    WHERE d.state = 'pending' AND d.next_at <= %(now)s AND t.disabled_at IS NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM workhorse_deliveries AS p
+          WHERE p.state = 'pending' AND p.destination_id = d.destination_id
+            AND p.job_id = d.job_id AND p.event_id < d.event_id)
+    ORDER BY d.next_at, d.id
+    LIMIT %(limit)s
+    FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE workhorse_deliveries AS d
+SET attempts = d.attempts + 1, next_at = %(lease_until)s, claim_token = %(token)s
+FROM due
+WHERE d.id = due.id
+RETURNING d.id
+
+-- name: delivery_claimed
+SELECT d.id, d.attempts,
+       e.id AS event_id, e.tenant, e.type, e.job_id, e.data, e.occurred_at,
+       t.id AS destination_id, t.tenant AS destination_tenant, t.kind, t.url, t.options,
+       t.event_types, t.secrets, t.disabled_at, t.disabled_reason, t.created_at
+FROM workhorse_deliveries AS d
+JOIN workhorse_events AS e ON e.id = d.event_id
+JOIN workhorse_destinations AS t ON t.id = d.destination_id
+WHERE d.id = ANY(%(ids)s::bigint[])
+ORDER BY d.id
+
+-- name: delivery_finish
+-- Only under the claim that sent it: a redelivery by hand (or a new claim after the lease ran
+-- out) fences the older attempt's outcome off.
+UPDATE workhorse_deliveries
+SET state = CASE WHEN %(delivered)s THEN 'delivered'
+                 WHEN %(next_at)s::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
+    next_at = COALESCE(%(next_at)s, next_at),
+    claim_token = NULL,
+    last_status = %(status)s,
+    last_error = %(error)s,
+    delivered_at = CASE WHEN %(delivered)s THEN %(now)s END
+WHERE id = %(id)s AND claim_token = %(token)s AND state = 'pending'
+RETURNING id, destination_id
+
+-- name: delivery_attempt_insert
+INSERT INTO workhorse_delivery_attempts (delivery_id, at, status, error)
+VALUES (%(id)s, %(now)s, %(status)s, %(error)s)
+
+-- name: delivery_list
+SELECT d.*, e.type AS event_type
+FROM workhorse_deliveries AS d JOIN workhorse_events AS e ON e.id = d.event_id
+WHERE (%(tenant)s::text IS NULL OR d.tenant = %(tenant)s)
+  AND (%(destination_id)s::bigint IS NULL OR d.destination_id = %(destination_id)s)
+  AND (%(state)s::text IS NULL OR d.state = %(state)s)
+  AND (%(before_id)s::bigint IS NULL OR d.id < %(before_id)s)
+ORDER BY d.id DESC
+LIMIT %(limit)s
+
+-- name: delivery_redeliver
+UPDATE workhorse_deliveries
+SET state = 'pending', attempts = 0, next_at = %(now)s, claim_token = NULL, delivered_at = NULL
+WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+RETURNING id
+
+-- name: delivery_get
+SELECT d.*, e.type AS event_type
+FROM workhorse_deliveries AS d JOIN workhorse_events AS e ON e.id = d.event_id
+WHERE d.id = %(id)s
+
+-- name: delivery_attempt_list
+SELECT a.at, a.status, a.error
+FROM workhorse_delivery_attempts AS a JOIN workhorse_deliveries AS d ON d.id = a.delivery_id
+WHERE a.delivery_id = %(id)s AND (%(tenant)s::text IS NULL OR d.tenant = %(tenant)s)
+ORDER BY a.id
+
+-- name: delivery_backlog
+SELECT t.kind, count(*) AS pending, min(d.created_at) AS oldest_at
+FROM workhorse_deliveries AS d JOIN workhorse_destinations AS t ON t.id = d.destination_id
+WHERE d.state = 'pending' AND d.created_at <= %(now)s
+GROUP BY t.kind
+ORDER BY t.kind
+
+-- name: event_receive
+-- The first receipt of an event id wins; a redelivery (even a racing one) inserts nothing.
+INSERT INTO workhorse_inbound_events (tenant, id, type, job_ids, received_at)
+VALUES (%(tenant)s, %(event_id)s, %(type)s, '[]', %(now)s)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: event_receive_jobs
+UPDATE workhorse_inbound_events SET job_ids = %(job_ids)s::jsonb
+WHERE tenant = %(tenant)s AND id = %(event_id)s
+
+-- name: event_received
+SELECT job_ids FROM workhorse_inbound_events WHERE tenant = %(tenant)s AND id = %(event_id)s

@@ -1,5 +1,5 @@
 """SQLite's completion: a batch of outcomes in one statement, then each finished attempt's run
-time added to its tenant's decayed usage, in the same transaction."""
+time added to its tenant's decayed usage and the outcomes' events, in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 from workhorse.backends import base as b
+from workhorse.backends.ops import events
 from workhorse.backends.store import Row, Store, Tx
 from workhorse.clock import to_epoch
 from workhorse.fairness import MEAN_COST_WEIGHT
@@ -24,6 +25,7 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
     with store.transaction() as tx:
         finished = tx.all("job_finish_many", query)
         _add_usage(tx, finished, now, params.usage_window.total_seconds())
+        events.record(tx, [row["id"] for row in finished], now)
     return sorted(row["id"] for row in finished)
 
 
