@@ -25,6 +25,8 @@ from workhorse.errors import (
     JobNotFoundError,
     UnknownTaskError,
 )
+from workhorse.events.dispatcher import DispatcherConfig
+from workhorse.events.manage import Events
 from workhorse.fairness import USAGE_WINDOW
 from workhorse.jobs import Job, JobHandle, JobState
 from workhorse.observability import tracing
@@ -96,6 +98,10 @@ class Workhorse:
         """This app's metrics registry: jobs it enqueued, its database round trips."""
         self.admin = Admin(self)
         """The operator's surface: workers, queue counts, stats, API keys."""
+        self.events = Events(self)
+        """Webhook endpoints and broker sinks, the delivery log, redelivery."""
+        self.dispatcher_config: DispatcherConfig | None = None
+        """How this app's workers deliver events (None: the defaults)."""
 
     def __repr__(self) -> str:
         return f"<Workhorse {redact_url(self.database_url)} tasks={sorted(self.tasks)}>"
