@@ -7,6 +7,7 @@ import click
 from workhorse import __version__
 from workhorse.cli.api import api
 from workhorse.cli.bench import bench
+from workhorse.cli.events import sinks, webhooks
 from workhorse.cli.jobs import enqueue, jobs, migrate, workers
 from workhorse.cli.keys import keys
 from workhorse.cli.serve import serve
@@ -30,6 +31,8 @@ cli.add_command(bench)
 cli.add_command(api)
 cli.add_command(keys)
 cli.add_command(tenants)
+cli.add_command(webhooks)
+cli.add_command(sinks)
 
 
 def main() -> None:
