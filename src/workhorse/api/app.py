@@ -13,7 +13,17 @@ from workhorse.api.body_limit import DEFAULT_MAX_BODY, BodyLimit
 from workhorse.api.docs import mount_docs
 from workhorse.api.errors import install_error_handlers
 from workhorse.api.openapi import serve_openapi
-from workhorse.api.routes import discard, health, jobs, me, metrics, stats, system, tenants
+from workhorse.api.routes import (
+    discard,
+    health,
+    jobs,
+    me,
+    metrics,
+    stats,
+    system,
+    tenants,
+    webhooks,
+)
 from workhorse.api.schemas import ErrorBody
 from workhorse.api.telemetry import ApiTelemetry, TraceRequests
 from workhorse.app import Workhorse
@@ -93,6 +103,7 @@ def create_api(app: Workhorse, settings: ApiSettings | None = None) -> FastAPI:
     api.include_router(stats.router, prefix="/v1", responses=_ERRORS)
     api.include_router(me.router, prefix="/v1", responses=_ERRORS)
     api.include_router(metrics.v1, prefix="/v1", responses=_ERRORS)
+    api.include_router(webhooks.router, prefix="/v1", responses=_ERRORS)
     mount_dashboard(api)
     if settings.docs:
         mount_docs(api)

@@ -16,6 +16,10 @@ from workhorse.errors import ConfigurationError
 ALLOW_PRIVATE_ENV = "WORKHORSE_WEBHOOKS_ALLOW_PRIVATE"
 
 
+class PrivateTargetError(ConfigurationError):
+    """The webhook URL names a private, loopback or link-local address."""
+
+
 def private_allowed() -> bool:
     """Whether the operator allows private targets."""
     return os.environ.get(ALLOW_PRIVATE_ENV, "") == "1"
@@ -31,7 +35,7 @@ def check_url(url: str, *, allow_private: bool) -> str:
         raise ConfigurationError("a webhook URL carries no user or password")
     literal = _literal(parts.hostname)
     if literal is not None and not allow_private and not _public(literal):
-        raise ConfigurationError(f"{parts.hostname} is not a public address ({ALLOW_PRIVATE_ENV})")
+        raise PrivateTargetError(f"{parts.hostname} is not a public address ({ALLOW_PRIVATE_ENV})")
     return url
 
 
