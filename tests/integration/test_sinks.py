@@ -13,8 +13,8 @@ from pathlib import Path
 
 import aio_pika
 import nats
-from nats.aio.msg import Msg
 import pytest
+from nats.aio.msg import Msg
 
 from workhorse import Workhorse
 from workhorse.events.dispatcher import Dispatcher
