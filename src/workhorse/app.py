@@ -25,6 +25,7 @@ from workhorse.errors import (
     JobNotFoundError,
     UnknownTaskError,
 )
+from workhorse.events import triggers
 from workhorse.events.dispatcher import DispatcherConfig
 from workhorse.events.manage import Events
 from workhorse.fairness import USAGE_WINDOW
@@ -170,6 +171,7 @@ class Workhorse:
         timeout: Duration | None = None,
         retry: RetryPolicy | None = None,
         priority: int = 0,
+        on_event: str | Sequence[str] | None = None,
     ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
     def task(
@@ -182,8 +184,11 @@ class Workhorse:
         timeout: Duration | None = None,
         retry: RetryPolicy | None = None,
         priority: int = 0,
+        on_event: str | Sequence[str] | None = None,
     ) -> Any:
-        """Register a sync or async function as a task: ``@app.task`` or ``@app.task(...)``."""
+        """Register a sync or async function as a task: ``@app.task`` or ``@app.task(...)``.
+        ``on_event``: event types that enqueue it (``app.emit``), called with the event."""
+        subscribed = triggers.event_types(on_event)
 
         def register(func: Callable[..., Any]) -> Task[Any, Any]:
             task = Task(
@@ -196,6 +201,7 @@ class Workhorse:
                 retry=retry or self.default_retry,
                 priority=priority,
             )
+            task.on_event = subscribed
             if task.name in self.tasks:
                 raise ConfigurationError(
                     f"a task named {task.name!r} is already registered; pass name=… to tell "
@@ -346,6 +352,19 @@ class Workhorse:
     ) -> JobHandle:
         """Enqueue a registered task by name (as the CLI and HTTP API do)."""
         return self.get_task(task).with_options(**options).enqueue(*args, **(kwargs or {}))
+
+    def emit(
+        self,
+        event_type: str,
+        data: Any = None,
+        *,
+        tenant: str | None = None,
+        event_id: str | None = None,
+    ) -> b.ReceivedEvent:
+        """An event in: one job per task subscribed to ``event_type`` (``on_event``), stored
+        with the event id in one transaction. The same (tenant, event id) again enqueues
+        nothing and returns the first call's jobs (``created`` False)."""
+        return triggers.emit(self, event_type, data, tenant=tenant, event_id=event_id)
 
     def new_job(
         self, spec: JobSpec, now: datetime, *, trace_context: str | None = None
