@@ -110,7 +110,8 @@ def test_envelope_of_an_emitted_event_carries_its_data() -> None:
 @pytest.mark.parametrize(
     "url",
     ["ftp://example.com/", "https:///path", "https://user:pw@example.com/", "http://127.0.0.1/",
-     "http://10.1.2.3/", "http://[::1]/", "http://169.254.169.254/", "http://[::ffff:10.0.0.1]/"],
+     "http://10.1.2.3/", "http://[::1]/", "http://169.254.169.254/", "http://[::ffff:10.0.0.1]/",
+     "https://NtH]/8C", "https://example.com:99999/"],
 )  # fmt: skip
 def test_check_url_refuses_other_schemes_credentials_and_private_literals(url: str) -> None:
     with pytest.raises(ConfigurationError):

@@ -28,14 +28,18 @@ def private_allowed() -> bool:
 def check_url(url: str, *, allow_private: bool) -> str:
     """``url`` if it is an http(s) URL with a host (and, unless allowed, no private literal
     address); else a ConfigurationError saying why."""
-    parts = urlsplit(url)
-    if parts.scheme not in {"http", "https"} or not parts.hostname:
+    try:
+        parts = urlsplit(url)
+        host, _ = parts.hostname, parts.port  # a bad IPv6 literal or port raises here
+    except ValueError:
+        host = None
+    if host is None or parts.scheme not in {"http", "https"}:
         raise ConfigurationError(f"a webhook URL is http:// or https:// with a host: {url!r}")
     if parts.username or parts.password:
         raise ConfigurationError("a webhook URL carries no user or password")
-    literal = _literal(parts.hostname)
+    literal = _literal(host)
     if literal is not None and not allow_private and not _public(literal):
-        raise PrivateTargetError(f"{parts.hostname} is not a public address ({ALLOW_PRIVATE_ENV})")
+        raise PrivateTargetError(f"{host} is not a public address ({ALLOW_PRIVATE_ENV})")
     return url
 
 

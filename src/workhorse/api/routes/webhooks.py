@@ -24,6 +24,8 @@ router = APIRouter(tags=["webhooks"])
 
 T = TypeVar("T")
 _MAX_ID = 2**63 - 1
+_PORT = "([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][0-9]|6553[0-5])"
+"""1 to 65535: the schema states every URL it accepts can be used (IPv6 literals are not)."""
 
 IdPath = Annotated[int, Path(ge=1, le=_MAX_ID)]
 EventType = Literal["job.succeeded", "job.dead", "job.cancelled", "job.retrying"]
@@ -72,7 +74,7 @@ class WebhookIn(BaseModel):
     url: str = Field(
         min_length=8,
         max_length=2000,
-        pattern=r"^https?://[A-Za-z0-9.\-\[\]:]+(/[\x21-\x7e]*)?$",
+        pattern=r"^https?://[A-Za-z0-9.\-]+(:" + _PORT + r")?(/[\x21-\x7e]*)?$",
         description="http(s); private and loopback addresses are refused unless the operator "
         "allows them.",
     )
