@@ -40,6 +40,12 @@ def database(kind: str, tmp_path: Path) -> Iterator[str]:
         yield url
 
 
+class _Server(ThreadingHTTPServer):
+    request_queue_size = 256
+    """A dispatcher opens many connections at once: refuse none of them."""
+    daemon_threads = True
+
+
 class Receiver:
     """A webhook endpoint on loopback: checks every request's signature (401 when wrong), fails
     each event's first ``fail_first`` tries with a 500, then takes it (204)."""
@@ -51,7 +57,7 @@ class Receiver:
         self.received: list[dict[str, Any]] = []
         self.bad_signatures = 0
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server = _Server(("127.0.0.1", 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
@@ -88,6 +94,8 @@ class Receiver:
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as real endpoints answer
+
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers["content-length"]))
                 headers = {key.lower(): value for key, value in self.headers.items()}

@@ -5,6 +5,7 @@ that fails is dropped, and the next attempt connects afresh."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 
 import aio_pika
@@ -25,6 +26,8 @@ class AmqpSender:
     def __init__(self, *, timeout: float = TIMEOUT) -> None:
         self._timeout = timeout
         self._connections: dict[str, AbstractConnection] = {}
+        self._connecting = asyncio.Lock()
+        """One connection and channel per URL, however many sends start at once."""
         self._exchanges: dict[tuple[str, str], tuple[AbstractChannel, AbstractExchange]] = {}
 
     async def send(self, destination: b.Destination, event: b.Event, body: bytes) -> SendResult:
@@ -47,6 +50,10 @@ class AmqpSender:
         return SendResult(delivered=True)
 
     async def _exchange(self, url: str, name: str) -> AbstractExchange:
+        async with self._connecting:
+            return await self._declare(url, name)
+
+    async def _declare(self, url: str, name: str) -> AbstractExchange:
         known = self._exchanges.get((url, name))
         if known is not None and not known[0].is_closed:
             return known[1]

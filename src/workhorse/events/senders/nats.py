@@ -8,6 +8,7 @@ connection that fails is dropped, and the next attempt connects afresh.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import time
 
@@ -31,6 +32,8 @@ class NatsSender:
     def __init__(self, *, timeout: float = TIMEOUT) -> None:
         self._timeout = timeout
         self._clients: dict[str, Client] = {}
+        self._connecting = asyncio.Lock()
+        """One connection per URL, however many sends start at once."""
         self._streams: dict[tuple[str, str], tuple[float, bool]] = {}
 
     async def send(self, destination: b.Destination, event: b.Event, body: bytes) -> SendResult:
@@ -51,6 +54,10 @@ class NatsSender:
             await client.flush(timeout=max(1, round(self._timeout)))
 
     async def _client(self, url: str) -> Client:
+        async with self._connecting:
+            return await self._connect(url)
+
+    async def _connect(self, url: str) -> Client:
         client = self._clients.get(url)
         if client is None or not client.is_connected:
             client = await nats.connect(
