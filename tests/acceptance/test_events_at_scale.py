@@ -66,7 +66,9 @@ def test_every_terminal_job_of_5000_has_one_event_per_sink(app: Workhorse) -> No
         await client.flush()
         await asyncio.sleep(0.5)
         await client.close()
-        print(f"\n{JOBS} jobs, two sinks: ran {ran:.1f}s, delivered {time.monotonic() - started:.1f}s")
+        print(
+            f"\n{JOBS} jobs, two sinks: ran {ran:.1f}s, delivered {time.monotonic() - started:.1f}s"
+        )
         return {
             "nats": [job_id for _, job_id in dict(on_nats).items()],
             "webhook": [e["job"]["id"] for e in {e["id"]: e for e in receiver.received}.values()],
