@@ -8,6 +8,7 @@ from workhorse import __version__
 from workhorse.cli.api import api
 from workhorse.cli.bench import bench
 from workhorse.cli.consume import consume
+from workhorse.cli.dispatch import dispatch
 from workhorse.cli.events import sinks, webhooks
 from workhorse.cli.jobs import enqueue, jobs, migrate, workers
 from workhorse.cli.keys import keys
@@ -35,6 +36,7 @@ cli.add_command(tenants)
 cli.add_command(webhooks)
 cli.add_command(sinks)
 cli.add_command(consume)
+cli.add_command(dispatch)
 
 
 def main() -> None:

@@ -50,6 +50,11 @@ EXIT_NOT_HANDED_BACK = 3
     show_default=True,
     help="Seconds a claim stays valid without a heartbeat.",
 )
+@click.option(
+    "--no-dispatch",
+    is_flag=True,
+    help="Deliver no events from this worker: `workhorse dispatch` processes do.",
+)
 @click.option("--id", "worker_id", help="Worker id (default: host-pid-random).")
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
 @metrics_port_option
@@ -67,6 +72,7 @@ def worker(
     burst: bool,
     grace: float,
     lease: float,
+    no_dispatch: bool,
     worker_id: str | None,
     parent_pid: int | None,
     metrics_port: int | None,
@@ -92,6 +98,7 @@ def worker(
         lease=timedelta(seconds=lease),
         worker_id=worker_id,
         parent_pid=parent_pid,
+        dispatch=not no_dispatch,
     )
     runner = Worker(app, config)
     app.open()  # a bad URL fails here, before the loop starts

@@ -33,6 +33,9 @@ class DispatcherConfig:
     batch: int = 100
     idle: timedelta = timedelta(milliseconds=500)
     """The pause after a round that found fewer than ``batch`` deliveries due."""
+    pace: timedelta = timedelta(milliseconds=100)
+    """The pause after a full round: the dispatcher shares its worker's process, and must
+    leave the jobs most of it (at most ``batch`` deliveries per ``pace`` per worker)."""
     lease: timedelta = timedelta(seconds=60)
     """How long a claim holds its deliveries; longer than any send may take."""
     webhook_timeout: float = 10.0
@@ -75,13 +78,13 @@ class Dispatcher:
     async def run(self) -> None:
         """Dispatch until cancelled; errors are logged and retried with backoff, never raised."""
         backoff = Backoff(cap=30.0)
-        idle = self.config.idle.total_seconds()
+        idle, pace = self.config.idle.total_seconds(), self.config.pace.total_seconds()
         try:
             while True:
                 try:
                     busy = self._active() and await self.tick() >= self.config.batch
                     backoff.reset()
-                    await asyncio.sleep(0 if busy else idle)
+                    await asyncio.sleep(pace if busy else idle)
                 except Exception as exc:
                     delay = backoff.next()
                     log.warning("event dispatch failed (%s); retrying in %.2fs", exc, delay)

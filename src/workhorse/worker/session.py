@@ -104,7 +104,9 @@ class Session:
             if config.maintenance
             else None
         )
-        self._dispatcher = self._new_dispatcher() if self._maintenance is not None else None
+        self._dispatcher = (
+            self._new_dispatcher() if config.dispatch and self._maintenance is not None else None
+        )
         self._cleaning = False
         self._clean_up_by = 0.0
 
