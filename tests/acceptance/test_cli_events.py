@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import signal
+import time
 
+from integration.events_support import Receiver
 from workhorse import Workhorse
 
 from ._harness import Workspace
@@ -78,3 +81,23 @@ def test_sinks_add_list_remove(workspace: Workspace) -> None:
     assert workspace.cli("webhooks", "remove", str(listed[0]["id"])).returncode == 1
     assert workspace.cli("sinks", "remove", str(listed[0]["id"])).returncode == 0
     assert len(json.loads(workspace.cli("sinks", "list", "--json").stdout)) == 1
+
+
+def test_dispatch_delivers_events_until_sigterm(workspace: Workspace, app: Workhorse) -> None:
+    assert workspace.cli("migrate").returncode == 0
+    workspace.env["WORKHORSE_WEBHOOKS_ALLOW_PRIVATE"] = "1"
+    with Receiver() as receiver:
+        added = workspace.cli("webhooks", "add", "--tenant", "acme", receiver.url)
+        receiver.secret = added.stdout.splitlines()[-1]
+        jobs = [app.enqueue("add", args=[n, n], tenant="acme").id for n in range(3)]
+        for job_id in jobs:
+            app.cancel(job_id)
+        proc = workspace.start("dispatch", "--database-url", workspace.db_url, name="dispatch")
+        deadline = time.monotonic() + 30
+        while len(receiver.ids()) < len(jobs):
+            assert time.monotonic() < deadline, proc.stderr_path.read_text()[-2000:]
+            time.sleep(0.1)
+        proc.signal(signal.SIGTERM)
+        assert proc.wait_exit(15) == 0
+    assert sorted(event["job"]["id"] for event in receiver.received) == sorted(jobs)
+    assert receiver.bad_signatures == 0
