@@ -745,22 +745,29 @@ WHERE d.id = ANY(%(ids)s::bigint[])
 ORDER BY d.id
 
 -- name: delivery_finish
--- Only under the claim that sent it: a redelivery by hand (or a new claim after the lease ran
--- out) fences the older attempt's outcome off.
-UPDATE workhorse_deliveries
-SET state = CASE WHEN %(delivered)s THEN 'delivered'
-                 WHEN %(next_at)s::timestamptz IS NULL THEN 'failed' ELSE 'pending' END,
-    next_at = COALESCE(%(next_at)s, next_at),
+-- A batch of outcomes, each only under the claim that sent it: a redelivery by hand (or a new
+-- claim after the lease ran out) fences the older attempt's outcome off. One statement however
+-- many: :outcomes is a JSON array of {id, token, delivered, status, error, next_at}.
+UPDATE workhorse_deliveries AS d
+SET state = CASE WHEN o.delivered THEN 'delivered'
+                 WHEN o.next_at IS NULL THEN 'failed' ELSE 'pending' END,
+    next_at = COALESCE(o.next_at, d.next_at),
     claim_token = NULL,
-    last_status = %(status)s,
-    last_error = %(error)s,
-    delivered_at = CASE WHEN %(delivered)s THEN %(now)s END
-WHERE id = %(id)s AND claim_token = %(token)s AND state = 'pending'
-RETURNING id, destination_id
+    last_status = o.status,
+    last_error = o.error,
+    delivered_at = CASE WHEN o.delivered THEN %(now)s END
+FROM jsonb_to_recordset(%(outcomes)s::jsonb)
+     AS o(id bigint, token text, delivered boolean, status integer, error text,
+          next_at timestamptz)
+WHERE d.id = o.id AND d.claim_token = o.token AND d.state = 'pending'
+RETURNING d.id, d.destination_id, d.last_status, d.last_error
 
 -- name: delivery_attempt_insert
+-- The delivery log: one row per outcome written, from delivery_finish's rows.
 INSERT INTO workhorse_delivery_attempts (delivery_id, at, status, error)
-VALUES (%(id)s, %(now)s, %(status)s, %(error)s)
+SELECT a.id, %(now)s, a.status, a.error
+FROM jsonb_to_recordset(%(attempts)s::jsonb) AS a(id bigint, status integer, error text)
+ORDER BY a.id
 
 -- name: delivery_list
 SELECT d.*, e.type AS event_type

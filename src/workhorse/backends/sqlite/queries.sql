@@ -629,22 +629,31 @@ WHERE d.id IN (SELECT value FROM json_each(:ids))
 ORDER BY d.id
 
 -- name: delivery_finish
--- Only under the claim that sent it: a redelivery by hand (or a new claim after the lease ran
--- out) fences the older attempt's outcome off.
-UPDATE workhorse_deliveries
-SET state = CASE WHEN :delivered THEN 'delivered'
-                 WHEN :next_at IS NULL THEN 'failed' ELSE 'pending' END,
-    next_at = COALESCE(:next_at, next_at),
+-- A batch of outcomes, each only under the claim that sent it: a redelivery by hand (or a new
+-- claim after the lease ran out) fences the older attempt's outcome off. One statement however
+-- many: :outcomes is a JSON array of {id, token, delivered, status, error, next_at}.
+UPDATE workhorse_deliveries AS d
+SET state = CASE WHEN o.delivered THEN 'delivered'
+                 WHEN o.next_at IS NULL THEN 'failed' ELSE 'pending' END,
+    next_at = COALESCE(o.next_at, d.next_at),
     claim_token = NULL,
-    last_status = :status,
-    last_error = :error,
-    delivered_at = CASE WHEN :delivered THEN :now END
-WHERE id = :id AND claim_token = :token AND state = 'pending'
-RETURNING id, destination_id
+    last_status = o.status,
+    last_error = o.error,
+    delivered_at = CASE WHEN o.delivered THEN :now END
+FROM (
+    SELECT value ->> 'id' AS id, value ->> 'token' AS token, value ->> 'delivered' AS delivered,
+           value ->> 'status' AS status, value ->> 'error' AS error, value ->> 'next_at' AS next_at
+    FROM json_each(:outcomes)
+) AS o
+WHERE d.id = o.id AND d.claim_token = o.token AND d.state = 'pending'
+RETURNING id, destination_id, last_status, last_error
 
 -- name: delivery_attempt_insert
+-- The delivery log: one row per outcome written, from delivery_finish's rows.
 INSERT INTO workhorse_delivery_attempts (delivery_id, at, status, error)
-VALUES (:id, :now, :status, :error)
+SELECT value ->> 'id', :now, value ->> 'status', value ->> 'error'
+FROM json_each(:attempts)
+ORDER BY value ->> 'id'
 
 -- name: delivery_list
 SELECT d.*, e.type AS event_type
