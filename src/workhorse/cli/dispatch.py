@@ -4,18 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Awaitable, Callable
-from typing import TypeVar
 
 import click
 
 from workhorse.cli._common import database_url_option, friendly_errors, load_app
-from workhorse.dbcall import DbCall
 from workhorse.events.consume import run
-from workhorse.events.dispatcher import Dispatcher
-
-A = TypeVar("A")
-T = TypeVar("T")
+from workhorse.events.dispatcher import standalone
 
 
 @click.command()
@@ -29,8 +23,7 @@ def dispatch(database_url: str) -> None:
     app = load_app(None, database_url)
 
     async def deliver(stop: asyncio.Event) -> None:
-        dispatcher = Dispatcher(app.backend, _threads(), app.clock, config=app.dispatcher_config)
-        task = asyncio.create_task(dispatcher.run())
+        task = asyncio.create_task(standalone(app).run())
         await stop.wait()
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
@@ -40,10 +33,3 @@ def dispatch(database_url: str) -> None:
         run(deliver)
     finally:
         app.close()
-
-
-def _threads() -> DbCall:
-    def call(fn: Callable[[A], T], params: A, /) -> Awaitable[T]:
-        return asyncio.to_thread(fn, params)
-
-    return call

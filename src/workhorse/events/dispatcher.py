@@ -12,9 +12,10 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, TypeVar
 
 from workhorse.backends import base as b
 from workhorse.backoff import Backoff
@@ -23,7 +24,13 @@ from workhorse.events import envelope, targets
 from workhorse.events.schedule import BROKER_SCHEDULE, RetrySchedule, next_attempt_at
 from workhorse.events.senders import Sender, SendResult
 
+if TYPE_CHECKING:
+    from workhorse.app import Workhorse
+
 log = logging.getLogger("workhorse.events")
+
+A = TypeVar("A")
+T = TypeVar("T")
 
 K = b.DestinationKind
 
@@ -150,6 +157,16 @@ def _disable_reason(delivery: b.ClaimedDelivery, result: SendResult) -> str:
         f"gave up on {delivery.event.public_id} after {delivery.attempt} attempts; "
         f"last: {result.error or result.status}"
     )
+
+
+def standalone(app: Workhorse) -> Dispatcher:
+    """A dispatcher of its own for ``app`` (``workhorse dispatch``): database calls on threads,
+    never gated by leadership (on SQLite, claims take turns through the write lock)."""
+
+    def db(fn: Callable[[A], T], params: A, /) -> Awaitable[T]:
+        return asyncio.to_thread(fn, params)
+
+    return Dispatcher(app.backend, db, app.clock, config=app.dispatcher_config)
 
 
 def needs_leader(url: str) -> bool:
