@@ -40,6 +40,30 @@ if ! command -v pgbouncer >/dev/null 2>&1; then
     if [ -d /run/systemd/system ]; then
         $sudo_ systemctl disable --now pgbouncer >/dev/null 2>&1 || true
     fi
+# NATS (with JetStream) and RabbitMQ for the event tests (tests/integration/test_sinks.py,
+# tests/acceptance/test_consume.py and test_events_at_scale.py), from Debian's packages: installed
+# when missing and started when nothing listens on their ports. A server that already answers is
+# left alone (other test runs may be using it); the tests that restart a broker start their own.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if ! port_open 4222; then
+    if ! command -v nats-server >/dev/null 2>&1 && [ ! -x /usr/sbin/nats-server ]; then
+        echo "installing nats-server for the event tests"
+        $sudo_ apt-get update -qq
+        $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nats-server >/dev/null
+    fi
+    nats_bin=$(command -v nats-server || echo /usr/sbin/nats-server)
+    $sudo_ mkdir -p /var/lib/nats-server
+    $sudo_ sh -c "nohup $nats_bin -a 127.0.0.1 -p 4222 -js -sd /var/lib/nats-server \
+        -l /var/log/nats-server.log >/dev/null 2>&1 &"
+fi
+if ! port_open 5672; then
+    if [ ! -x /usr/sbin/rabbitmq-server ]; then
+        echo "installing rabbitmq-server for the event tests"
+        $sudo_ apt-get update -qq
+        $sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server >/dev/null
+    fi
+    $sudo_ sh -c "nohup /usr/sbin/rabbitmq-server >/var/log/rabbitmq-server.out 2>&1 &"
+    for _ in $(seq 1 60); do port_open 5672 && break; sleep 1; done
 fi
 
 if [ -n "${WORKHORSE_TEST_POSTGRES_URL:-}" ]; then

@@ -29,6 +29,9 @@ from workhorse.errors import (
     WaitRefusedError,
     WorkflowNotFoundError,
 )
+from workhorse.events import triggers
+from workhorse.events.dispatcher import DispatcherConfig
+from workhorse.events.manage import Events
 from workhorse.fairness import USAGE_WINDOW
 from workhorse.jobs import Job, JobHandle, JobState
 from workhorse.observability import tracing
@@ -115,6 +118,10 @@ class Workhorse:
         """The operator's surface: workers, queue counts, stats, API keys."""
         self.waiters = Waiters(lambda: self.backend)
         """Every wait of this app, served by one watch (see ``workhorse.waiting``)."""
+        self.events = Events(self)
+        """Webhook endpoints and broker sinks, the delivery log, redelivery."""
+        self.dispatcher_config: DispatcherConfig | None = None
+        """How this app's workers deliver events (None: the defaults)."""
 
     def __repr__(self) -> str:
         return f"<Workhorse {redact_url(self.database_url)} tasks={sorted(self.tasks)}>"
@@ -194,6 +201,7 @@ class Workhorse:
         isolation: Isolation | str = Isolation.INLINE,
         memory_limit: Size | None = None,
         slots: int = 1,
+        on_event: str | Sequence[str] | None = None,
     ) -> Callable[[Callable[P, R]], Task[P, R]]: ...
 
     def task(
@@ -209,12 +217,15 @@ class Workhorse:
         isolation: Isolation | str = Isolation.INLINE,
         memory_limit: Size | None = None,
         slots: int = 1,
+        on_event: str | Sequence[str] | None = None,
     ) -> Any:
         """Register a sync or async function as a task: ``@app.task`` or ``@app.task(...)``.
 
         ``isolation="process"`` runs its jobs in the worker's child processes, where a
         ``timeout`` and a ``memory_limit`` (e.g. ``"512MiB"``) are hard limits; ``slots`` is how
-        many of a worker's concurrency slots one of its jobs takes."""
+        many of a worker's concurrency slots one of its jobs takes. ``on_event``: event types
+        that enqueue it (``app.emit``), called with the event."""
+        subscribed = triggers.event_types(on_event)
 
         def register(func: Callable[..., Any]) -> Task[Any, Any]:
             task = Task(
@@ -230,6 +241,7 @@ class Workhorse:
                 memory_limit=memory_limit,
                 slots=slots,
             )
+            task.on_event = subscribed
             if task.name in self.tasks:
                 raise ConfigurationError(
                     f"a task named {task.name!r} is already registered; pass name=… to tell "
@@ -384,6 +396,19 @@ class Workhorse:
     ) -> JobHandle:
         """Enqueue a registered task by name (as the CLI and HTTP API do)."""
         return self.get_task(task).with_options(**options).enqueue(*args, **(kwargs or {}))
+
+    def emit(
+        self,
+        event_type: str,
+        data: Any = None,
+        *,
+        tenant: str | None = None,
+        event_id: str | None = None,
+    ) -> b.ReceivedEvent:
+        """An event in: one job per task subscribed to ``event_type`` (``on_event``), stored
+        with the event id in one transaction. The same (tenant, event id) again enqueues
+        nothing and returns the first call's jobs (``created`` False)."""
+        return triggers.emit(self, event_type, data, tenant=tenant, event_id=event_id)
 
     def new_job(
         self, spec: JobSpec, now: datetime, *, trace_context: str | None = None

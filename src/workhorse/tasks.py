@@ -156,6 +156,9 @@ class Idempotency:
 class Task(Generic[P, R]):
     """A function registered with an app. Calling it runs it directly; ``enqueue`` makes a job."""
 
+    on_event: tuple[str, ...] = ()
+    """Event types that enqueue this task (see ``workhorse.events.triggers``)."""
+
     def __init__(
         self,
         app: Workhorse,

@@ -486,7 +486,7 @@ def test_promtool_accepts_config_and_rules() -> None:
     assert config.returncode == 0, config.stdout + config.stderr
     rules = _run(promtool, "check", "rules", str(DEPLOY / "prometheus" / "alerts.yml"))
     assert rules.returncode == 0, rules.stdout + rules.stderr
-    assert "SUCCESS: 8 rules found" in rules.stdout
+    assert "SUCCESS: 9 rules found" in rules.stdout
 
 
 def test_every_dashboard_query_is_valid_promql(tmp_path: Path) -> None:
@@ -591,7 +591,7 @@ def test_the_dashboard_shows_every_contract_metric() -> None:
 
 def test_contract_names_follow_prometheus_conventions() -> None:
     metrics = contract()
-    assert len(metrics) == 22
+    assert len(metrics) == 24
     for metric in metrics.values():
         assert re.fullmatch(r"workhorse_[a-z_]+", metric.name)
         assert metric.type in {"counter", "gauge", "histogram"}

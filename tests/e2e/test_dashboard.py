@@ -9,10 +9,12 @@ import os
 import re
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
+from workhorse.backends import base as b
 from workhorse.jobs import JobState
 
 from .harness import Site, shoot, wait_until
@@ -294,3 +296,42 @@ def test_serve_demo_shows_live_jobs_of_several_tenants(page: Page, tmp_path: Pat
     finally:
         serve.terminate()
         serve.wait(20)
+
+
+def test_webhooks_page_shows_a_tenants_endpoints_and_deliveries_and_redelivers(
+    page: Page, site: Site
+) -> None:
+    ours = site.app.events.add_webhook("acme", "https://hooks.example.com/acme").destination
+    site.app.events.add_webhook("globex", "https://hooks.example.com/globex")
+    site.app.cancel(site.enqueue("add", 1, 2, tenant="acme"))
+    site.app.cancel(site.enqueue("add", 3, 4, tenant="globex"))
+    _give_up_deliveries(site)
+    sign_in(page, site, tenant="acme", path="/ui/webhooks")
+
+    expect(page.locator("#webhooks-table tbody tr")).to_have_count(1)
+    hook = page.locator(f'#webhooks-table tr[data-webhook="{ours.id}"]')
+    expect(hook).to_contain_text("https://hooks.example.com/acme")
+    expect(hook).to_contain_text("enabled")
+    [delivery] = site.app.events.deliveries(tenant="acme")
+    row = page.locator(f'#deliveries-table tr[data-delivery="{delivery.id}"]')
+    expect(row).to_contain_text("job.cancelled")
+    expect(row).to_have_attribute("data-state", "failed")
+    expect(row).to_contain_text("503")
+    expect(page.locator("#deliveries-table tbody tr")).to_have_count(1)
+    shoot(page, "webhooks")
+    row.locator('button[data-action="redeliver"]').click()
+    expect(page.locator(".toast").last).to_contain_text(f"evt_{delivery.event_id}")
+    expect(row).to_have_attribute("data-state", "pending")
+    [again] = site.app.events.deliveries(tenant="acme")
+    assert again.state is b.DeliveryState.PENDING and again.attempts == 0
+
+
+def _give_up_deliveries(site: Site) -> None:
+    """Every delivery tried once and given up on (a 503), as a dispatcher would record it."""
+    now = site.app.clock()
+    claim = b.DeliveryClaimParams(now=now, limit=10, lease=timedelta(seconds=30), token="t")
+    outcomes = [
+        b.DeliveryOutcome(id=d.id, token="t", delivered=False, status=503, error="HTTP 503")
+        for d in site.app.backend.delivery_claim(claim)
+    ]
+    site.app.backend.delivery_finish_many(b.DeliveryFinishManyParams(outcomes=outcomes, now=now))

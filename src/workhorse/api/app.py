@@ -15,6 +15,7 @@ from workhorse.api.errors import install_error_handlers
 from workhorse.api.openapi import serve_openapi
 from workhorse.api.routes import (
     discard,
+    events,
     health,
     jobs,
     me,
@@ -23,6 +24,7 @@ from workhorse.api.routes import (
     system,
     tenants,
     usage,
+    webhooks,
     workflows,
 )
 from workhorse.api.routes.jobs import MAX_WAIT_SECONDS
@@ -111,6 +113,8 @@ def create_api(app: Workhorse, settings: ApiSettings | None = None) -> FastAPI:
     api.include_router(me.router, prefix="/v1", responses=_ERRORS)
     api.include_router(metrics.v1, prefix="/v1", responses=_ERRORS)
     api.include_router(workflows.router, prefix="/v1", responses=_ERRORS)
+    api.include_router(webhooks.router, prefix="/v1", responses=_ERRORS)
+    api.include_router(events.router, prefix="/v1", responses=_ERRORS)
     mount_dashboard(api)
     if settings.docs:
         mount_docs(api)

@@ -7,6 +7,7 @@ from typing import Generic, TypeVar
 
 from workhorse.backends import base as b
 from workhorse.backends.ops import (
+    events,
     graph,
     jobs,
     keys,
@@ -195,3 +196,41 @@ class SqlBackend(Generic[S]):
 
     def periodic_fire(self, params: b.PeriodicFireParams) -> b.InsertedJob | None:
         return workers.periodic_fire(self._store, params)
+
+    # -- events (ops/events.py) -------------------------------------------------------------------
+
+    def event_list(self, params: b.EventListParams) -> list[b.Event]:
+        return events.event_list(self._store, params)
+
+    def destination_insert(self, params: b.DestinationInsertParams) -> b.Destination:
+        return events.destination_insert(self._store, params)
+
+    def destination_list(self, params: b.DestinationListParams) -> list[b.Destination]:
+        return events.destination_list(self._store, params)
+
+    def destination_delete(self, params: b.DestinationDeleteParams) -> bool:
+        return events.destination_delete(self._store, params)
+
+    def destination_update(self, params: b.DestinationUpdateParams) -> b.Destination | None:
+        return events.destination_update(self._store, params)
+
+    def delivery_claim(self, params: b.DeliveryClaimParams) -> list[b.ClaimedDelivery]:
+        return events.delivery_claim(self._store, params)
+
+    def delivery_finish_many(self, params: b.DeliveryFinishManyParams) -> list[int]:
+        return events.delivery_finish_many(self._store, params)
+
+    def delivery_list(self, params: b.DeliveryListParams) -> list[b.Delivery]:
+        return events.delivery_list(self._store, params)
+
+    def delivery_redeliver(self, params: b.DeliveryRedeliverParams) -> b.Delivery | None:
+        return events.delivery_redeliver(self._store, params)
+
+    def delivery_attempt_list(self, params: b.DeliveryAttemptListParams) -> list[b.DeliveryAttempt]:
+        return events.delivery_attempt_list(self._store, params)
+
+    def delivery_backlog(self, params: b.DeliveryBacklogParams) -> list[b.BacklogCount]:
+        return events.delivery_backlog(self._store, params)
+
+    def event_receive(self, params: b.EventReceiveParams) -> b.ReceivedEvent:
+        return events.event_receive(self._store, params)

@@ -7,6 +7,9 @@ import click
 from workhorse import __version__
 from workhorse.cli.api import api
 from workhorse.cli.bench import bench
+from workhorse.cli.consume import consume
+from workhorse.cli.dispatch import dispatch
+from workhorse.cli.events import sinks, webhooks
 from workhorse.cli.jobs import enqueue, jobs, migrate, workers
 from workhorse.cli.keys import keys
 from workhorse.cli.serve import serve
@@ -34,6 +37,10 @@ cli.add_command(keys)
 cli.add_command(tenants)
 cli.add_command(usage)
 cli.add_command(workflows)
+cli.add_command(webhooks)
+cli.add_command(sinks)
+cli.add_command(consume)
+cli.add_command(dispatch)
 
 
 def main() -> None:

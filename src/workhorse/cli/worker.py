@@ -82,6 +82,11 @@ def parse_size_option(ctx: click.Context, param: click.Parameter, value: str | N
     callback=parse_size_option,
     help="Replace a child process whose memory after a job is above this, e.g. 1GiB.",
 )
+@click.option(
+    "--no-dispatch",
+    is_flag=True,
+    help="Deliver no events from this worker: `workhorse dispatch` processes do.",
+)
 @click.option("--id", "worker_id", help="Worker id (default: host-pid-random).")
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
 @metrics_port_option
@@ -103,6 +108,7 @@ def worker(
     processes: int | None,
     max_jobs_per_child: int | None,
     max_memory_per_child: int | None,
+    no_dispatch: bool,
     worker_id: str | None,
     parent_pid: int | None,
     metrics_port: int | None,
@@ -133,6 +139,7 @@ def worker(
         processes=processes,
         max_jobs_per_child=max_jobs_per_child,
         max_memory_per_child=max_memory_per_child,
+        dispatch=not no_dispatch,
     )
     runner = Worker(app, config)
     app.open()  # a bad URL fails here, before the loop starts

@@ -87,6 +87,8 @@ class Reading:
     """What the load needs right now (before hysteresis)."""
     desired_workers: int
     database_up: bool = True
+    outbox: tuple[b.BacklogCount, ...] = ()
+    """Undelivered events per destination kind."""
 
 
 def summarise(
@@ -181,13 +183,14 @@ class DatabaseGauges:
             snapshot = self.app.admin.metrics_snapshot(
                 now=now, window=autoscale.window, workers_seen_after=now - self.settings.worker_ttl
             )
+            outbox = tuple(self.app.events.backlog())
         except Exception as exc:
             log.warning("reading the metrics snapshot failed: %s", exc)
             if previous is not None:
                 return replace(previous, taken_at=now, database_up=False)
             snapshot = b.MetricsSnapshot(groups=[], workers=0, slots=0)
             return self._reading_of(snapshot, now, up=False)
-        return self._reading_of(snapshot, now, up=True)
+        return replace(self._reading_of(snapshot, now, up=True), outbox=outbox)
 
     def _reading_of(self, snapshot: b.MetricsSnapshot, now: datetime, *, up: bool) -> Reading:
         queue_jobs, running, waiting, load = summarise(snapshot, self.settings)
@@ -273,11 +276,34 @@ def _families(reading: Reading, label: Callable[[str], str]) -> Iterator[GaugeMe
         "Workers the load needs, with hysteresis (see GET /v1/autoscale).",
         reading.desired_workers,
     )
+    yield from _outbox_families(reading)
     yield _gauge(
         "workhorse_database_up",
         "1 when the last read of these gauges succeeded; 0 keeps the last values.",
         1 if reading.database_up else 0,
     )
+
+
+def _outbox_families(reading: Reading) -> Iterator[GaugeMetricFamily]:
+    """The outbox per destination kind (every kind, 0 when empty): how many deliveries wait,
+    and how long the oldest has."""
+    backlog = GaugeMetricFamily(
+        "workhorse_outbox_backlog", "Event deliveries not yet confirmed.", labels=["kind"]
+    )
+    oldest = GaugeMetricFamily(
+        "workhorse_outbox_oldest_seconds",
+        "Age of the oldest unconfirmed event delivery (0 when none waits).",
+        labels=["kind"],
+    )
+    found = {count.kind: count for count in reading.outbox}
+    for kind in b.DestinationKind:
+        count = found.get(kind)
+        backlog.add_metric([kind.value], count.pending if count else 0)
+        since = count.oldest_at if count else None
+        age = 0.0 if since is None else max(0.0, (reading.taken_at - since).total_seconds())
+        oldest.add_metric([kind.value], age)
+    yield backlog
+    yield oldest
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

@@ -45,6 +45,9 @@ class WorkerConfig:
     """How long the completer waits for more outcomes before writing a batch."""
     maintenance: bool = True
     """Take part in the leader election that runs the reaper, promoter and pruner."""
+    dispatch: bool = True
+    """Deliver the outbox's events from this worker (else leave them to ``workhorse dispatch``
+    processes, which keeps their CPU off the jobs)."""
     worker_id: str | None = None
     parent_pid: int | None = None
     """Stop gracefully when this process (a supervisor) is gone."""

@@ -1,9 +1,9 @@
 """One run of a worker: claim, run and complete jobs until stopped, then shut down in bounded time.
 
-The run's loops (fetcher, completer, heartbeater, maintenance, parent watch) live in one
-``asyncio.TaskGroup`` and its resources (the listener's thread, the task threads, the registry
-row) in one ``AsyncExitStack``, so every way out (a stop, the end of a burst, an error, a
-cancel) releases all of them. The shutdown never waits on the database without a deadline: the
+The run's loops (fetcher, completer, heartbeater, maintenance, event dispatch, parent watch)
+live in one ``asyncio.TaskGroup`` and its resources (the listener's thread, the task threads, the
+registry row) in one ``AsyncExitStack``, so every way out (a stop, the end of a burst, an error,
+a cancel) releases all of them. The shutdown never waits on the database without a deadline: the
 grace period for running jobs, then ``CLEAN_UP`` for handing back what is left, writing the last
 outcomes and leaving the registry. What the database does not take in that time stays running
 under this worker's lease, and comes back when the lease expires.
@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING, TypeVar
 from workhorse.backends import base as b
 from workhorse.backoff import Backoff
 from workhorse.dbcall import DbCall
+from workhorse.events.dispatcher import Dispatcher, needs_leader
 from workhorse.observability.worker_hooks import WorkerTelemetry
 from workhorse.scheduling.maintenance import Maintenance, MaintenanceConfig
 from workhorse.worker.completer import Completer
@@ -107,6 +108,9 @@ class Session:
             if config.maintenance
             else None
         )
+        self._dispatcher = (
+            self._new_dispatcher() if config.dispatch and self._maintenance is not None else None
+        )
         self._cleaning = False
         self._clean_up_by = 0.0
 
@@ -130,6 +134,18 @@ class Session:
             interval=config.heartbeat,
             telemetry=telemetry,
             forget=self.executor.forget_lost,
+        )
+
+    def _new_dispatcher(self) -> Dispatcher:
+        """The outbox's dispatcher; on SQLite it dispatches only while this worker leads."""
+        maintenance = self._maintenance
+        active = (lambda: maintenance.leading) if maintenance is not None else (lambda: False)
+        return Dispatcher(
+            self._backend,
+            self._db,
+            self._app.clock,
+            config=self._app.dispatcher_config,
+            active=active if needs_leader(self._backend.url) else (lambda: True),
         )
 
     def _new_fetcher(self) -> Fetcher:
@@ -199,6 +215,8 @@ class Session:
         ]
         if self._maintenance is not None:
             tasks.append(group.create_task(self._maintenance.run(), name="maintenance"))
+        if self._dispatcher is not None:
+            tasks.append(group.create_task(self._dispatcher.run(), name="events"))
         if self._config.parent_pid is not None:
             watch = self._watch_parent(self._config.parent_pid)
             tasks.append(group.create_task(watch, name="parent"))

@@ -5,7 +5,8 @@ lease token of the claim that owns it. A write that loses its race changes nothi
 in the return value, never raised. ``now`` is always a parameter so tests control time.
 
 The params and result types live beside it, one module per noun (``jobs``, ``leases``,
-``tenants``, ``keys``, ``stats``, ``workers``); ``workhorse.backends.base`` re-exports them all.
+``tenants``, ``keys``, ``stats``, ``workers``, ``events``); ``workhorse.backends.base`` re-exports
+them all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,27 @@ from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from workhorse.backends.base.events import (
+    BacklogCount,
+    ClaimedDelivery,
+    Delivery,
+    DeliveryAttempt,
+    DeliveryAttemptListParams,
+    DeliveryBacklogParams,
+    DeliveryClaimParams,
+    DeliveryFinishManyParams,
+    DeliveryListParams,
+    DeliveryRedeliverParams,
+    Destination,
+    DestinationDeleteParams,
+    DestinationInsertParams,
+    DestinationListParams,
+    DestinationUpdateParams,
+    Event,
+    EventListParams,
+    EventReceiveParams,
+    ReceivedEvent,
+)
 from workhorse.backends.base.graph import (
     InsertedWorkflow,
     JobEndedParams,
@@ -320,3 +342,49 @@ class Backend(Protocol):
     def periodic_fire(self, params: PeriodicFireParams) -> InsertedJob | None:
         """Compare-and-set the schedule's last slot to ``slot`` (only forward) and, in the same
         transaction, insert the job; returns it, or None when another scheduler won the slot."""
+
+    # -- events: the outbox, destinations, deliveries, triggers (base/events.py) -----------------
+
+    def event_list(self, params: EventListParams) -> list[Event]:
+        """Events in id order. A job's transition to succeeded, dead, cancelled or retrying
+        writes its event (and a pending delivery per subscribed destination) in the
+        transition's own transaction, and only when some enabled destination subscribes to the
+        tenant and type."""
+
+    def destination_insert(self, params: DestinationInsertParams) -> Destination:
+        """Store a webhook endpoint or broker sink; it receives events written from now on."""
+
+    def destination_list(self, params: DestinationListParams) -> list[Destination]:
+        """Destinations by id (a tenant's own only, when ``tenant`` is set)."""
+
+    def destination_delete(self, params: DestinationDeleteParams) -> bool:
+        """Delete a destination and its deliveries; False if there is no such destination (of
+        that tenant)."""
+
+    def destination_update(self, params: DestinationUpdateParams) -> Destination | None:
+        """Enable a disabled destination and/or replace its secrets; None if not found."""
+
+    def delivery_claim(self, params: DeliveryClaimParams) -> list[ClaimedDelivery]:
+        """Claim due deliveries to enabled destinations, oldest due first; per job and
+        destination only the oldest pending event (events of a job arrive in order); no
+        delivery is claimed twice while its lease runs."""
+
+    def delivery_finish_many(self, params: DeliveryFinishManyParams) -> list[int]:
+        """Record attempts whose claim token still matches (delivered, retry at ``next_at``, or
+        given up), log each, and disable destinations when asked; returns the ids written."""
+
+    def delivery_list(self, params: DeliveryListParams) -> list[Delivery]:
+        """Deliveries, newest first (a tenant's own only, when ``tenant`` is set)."""
+
+    def delivery_redeliver(self, params: DeliveryRedeliverParams) -> Delivery | None:
+        """Make a delivery pending and due now with a fresh retry budget; None if not found."""
+
+    def delivery_attempt_list(self, params: DeliveryAttemptListParams) -> list[DeliveryAttempt]:
+        """The delivery log of one delivery, oldest attempt first."""
+
+    def delivery_backlog(self, params: DeliveryBacklogParams) -> list[BacklogCount]:
+        """Pending deliveries per destination kind, and the oldest one's creation time."""
+
+    def event_receive(self, params: EventReceiveParams) -> ReceivedEvent:
+        """Record an incoming event and insert its jobs atomically, once per (tenant, event
+        id): a repeat returns the first call's jobs and inserts nothing."""

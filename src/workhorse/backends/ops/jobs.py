@@ -9,7 +9,7 @@ from typing import Any
 
 from workhorse.backends import base as b
 from workhorse.backends import rows
-from workhorse.backends.ops import graph
+from workhorse.backends.ops import events, graph
 from workhorse.backends.store import Row, Store, Tx, Values
 from workhorse.errors import InvalidTransitionError, QuotaExceededError
 from workhorse.jobs import Job
@@ -101,6 +101,7 @@ def job_cancel(store: Store, params: b.JobCancelParams) -> b.JobChange | None:
         row = tx.one("job_get", query)
         if changed and row is not None:
             graph.after_end(tx, [graph.ended(row, tx.values)], params.now)
+            events.record(tx, [params.id], query["now"])
         return _change(tx, row, changed)
 
 
@@ -124,6 +125,8 @@ def job_discard(store: Store, params: b.JobDiscardParams) -> b.JobChange | None:
     query = _one_job(store, params.id, params.tenant, params.now)
     with store.transaction() as tx:
         changed = tx.count("job_discard", query) > 0
+        if changed:
+            events.record(tx, [params.id], query["now"])
         return _read_back(tx, query, changed)
 
 
@@ -163,6 +166,8 @@ def job_redrive(store: Store, params: b.JobRedriveParams) -> int:
             if retry:
                 store.notify(tx, {row["queue"] for row in changed})
                 graph.reopen(tx, [graph.ended(row, tx.values) for row in changed], params.now)
+            else:
+                events.record(tx, [row["id"] for row in changed], update["now"])
     except store.unique_violation:
         raise InvalidTransitionError(
             "a job with the same unique key was enqueued during the redrive; try again"

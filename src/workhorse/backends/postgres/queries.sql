@@ -103,7 +103,7 @@ SELECT EXISTS (
 ) AS found
 
 -- name: job_finish_many
--- Outcomes whose lease token still matches, and their run time added to each tenant's decayed
+-- Outcomes whose lease token still matches, their run time added to each tenant's decayed
 -- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average that moves
 -- cost_weight of the way to the batch's mean; workhorse.fairness owns both), and to the hourly
 -- usage roll-up (an attempt without measured usage counts its run time as wall time, one slot,
@@ -112,6 +112,7 @@ SELECT EXISTS (
 -- In the same statement, so in the same transaction: the dependents of jobs that ended are
 -- released or cancelled (`ended` holds only jobs with children: for the others it is empty and
 -- that work is a scan of nothing), their workflows' counts move, and waiters are told.
+-- Their events (the outbox) are written in the same statement too.
 WITH RECURSIVE done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
@@ -130,7 +131,7 @@ WITH RECURSIVE done AS (
               usage jsonb)
     WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
       AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
-    RETURNING j.id, j.tenant, j.task, j.queue, j.state, j.has_children, j.workflow_id,
+    RETURNING j.*,
               greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds,
               o.usage AS measured
 ), rolled_up AS (
@@ -167,6 +168,23 @@ WITH RECURSIVE done AS (
         mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
                          ELSE (1 - %(cost_weight)s) * t.mean_cost
                               + %(cost_weight)s * excluded.mean_cost END
+), event AS (
+    -- The outbox: event_record and event_fan_out, on the rows just written (a sibling statement
+    -- would not see them). Without a subscribed destination, nothing is written.
+    INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
+    SELECT j.tenant, 'job.' || j.state, j.id, %(now)s,
+        -- include: event_job
+    FROM done AS j
+    WHERE
+      -- include: event_subscribed
+    ORDER BY j.id
+    RETURNING id, tenant, type, job_id
+), fan_out AS (
+    INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at, created_at)
+    SELECT e.id, d.id, e.tenant, e.job_id, %(now)s, %(now)s
+    FROM event AS e JOIN workhorse_destinations AS d ON
+        -- include: event_destination
+    ORDER BY e.id, d.id
 ), ended AS (
     SELECT id, state FROM done
     WHERE has_children AND state IN ('succeeded', 'dead', 'cancelled')
@@ -620,7 +638,7 @@ RETURNING id, queue, state, has_children, workflow_id
 -- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
 UPDATE workhorse_jobs SET state = 'cancelled', updated_at = %(now)s
 WHERE id = ANY(%(ids)s::bigint[]) AND state = 'dead'
-RETURNING queue
+RETURNING id, queue
 
 -- Dashboard reads -----------------------------------------------------------------------------
 
@@ -936,3 +954,201 @@ SET state = 'cancelled', finished_at = %(now)s, lease_token = NULL, lease_expire
     updated_at = %(now)s
 WHERE workflow_id = %(id)s AND state NOT IN ('succeeded', 'dead', 'cancelled')
 RETURNING id, state, workflow_id, has_children
+-- Events (the outbox) ------------------------------------------------------------------------
+
+-- fragment: event_job
+-- A job's event data: the job as the API shows it, without tracebacks (they may name server
+-- paths) and with args, kwargs and result each bounded (over 64 KiB: null, named in truncated).
+jsonb_build_object(
+    'id', j.id, 'tenant', j.tenant, 'queue', j.queue, 'task', j.task, 'state', j.state,
+    'priority', j.priority, 'attempts', j.attempts, 'max_attempts', j.max_attempts,
+    'timeout', j.timeout, 'unique_key', j.unique_key, 'concurrency_key', j.concurrency_key,
+    'args', CASE WHEN octet_length(j.args::text) <= 65536 THEN j.args END,
+    'kwargs', CASE WHEN octet_length(j.kwargs::text) <= 65536 THEN j.kwargs END,
+    'result', CASE WHEN octet_length(j.result::text) <= 65536 THEN j.result END,
+    'error', (j.errors -> -1) - 'traceback',
+    'truncated', to_jsonb(array_remove(ARRAY[
+        CASE WHEN octet_length(j.args::text) > 65536 THEN 'args' END,
+        CASE WHEN octet_length(j.kwargs::text) > 65536 THEN 'kwargs' END,
+        CASE WHEN octet_length(j.result::text) > 65536 THEN 'result' END], NULL)),
+    'created_at', j.created_at, 'run_at', j.run_at, 'started_at', j.started_at,
+    'finished_at', j.finished_at)
+
+-- fragment: event_subscribed
+-- Some enabled destination receives job j's event: without one, no event is written at all.
+EXISTS (
+    SELECT 1 FROM workhorse_destinations AS d
+    WHERE (d.tenant IS NULL OR d.tenant = j.tenant) AND d.disabled_at IS NULL
+      AND (d.event_types IS NULL OR d.event_types ? ('job.' || j.state))
+)
+
+-- fragment: event_destination
+-- Destination d receives event e.
+(d.tenant IS NULL OR d.tenant = e.tenant) AND d.disabled_at IS NULL
+AND (d.event_types IS NULL OR d.event_types ? e.type)
+
+-- name: event_record
+-- The events of jobs that changed state in this transaction, for subscribed tenants and types.
+INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
+SELECT j.tenant, 'job.' || j.state, j.id, %(now)s,
+    -- include: event_job
+FROM workhorse_jobs AS j
+WHERE j.id = ANY(%(ids)s::bigint[])
+  AND
+  -- include: event_subscribed
+ORDER BY j.id
+RETURNING id
+
+-- name: event_fan_out
+-- One pending delivery per destination of each event.
+INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at, created_at)
+SELECT e.id, d.id, e.tenant, e.job_id, %(now)s, %(now)s
+FROM workhorse_events AS e JOIN workhorse_destinations AS d ON
+    -- include: event_destination
+WHERE e.id = ANY(%(ids)s::bigint[])
+ORDER BY e.id, d.id
+
+-- name: event_list
+SELECT * FROM workhorse_events
+WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND id > %(after_id)s
+ORDER BY id
+LIMIT %(limit)s
+
+-- name: destination_insert
+INSERT INTO workhorse_destinations
+    (tenant, kind, url, options, event_types, secrets, created_at, updated_at)
+VALUES (%(tenant)s, %(kind)s, %(url)s, %(options)s::jsonb, %(event_types)s::jsonb,
+        %(secrets)s::jsonb, %(now)s, %(now)s)
+RETURNING *
+
+-- name: destination_list
+SELECT * FROM workhorse_destinations
+WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+  AND (%(kinds)s::text[] IS NULL OR kind = ANY(%(kinds)s::text[]))
+ORDER BY id
+
+-- name: destination_delete
+-- Its deliveries go with it (ON DELETE CASCADE); its events stay for the others.
+DELETE FROM workhorse_destinations
+WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+
+-- name: destination_update
+UPDATE workhorse_destinations
+SET disabled_at = CASE WHEN %(enable)s THEN NULL ELSE disabled_at END,
+    disabled_reason = CASE WHEN %(enable)s THEN NULL ELSE disabled_reason END,
+    secrets = COALESCE(%(secrets)s::jsonb, secrets),
+    updated_at = %(now)s
+WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+RETURNING *
+
+-- name: destination_disable
+UPDATE workhorse_destinations
+SET disabled_at = %(now)s, disabled_reason = %(reason)s, updated_at = %(now)s
+WHERE id = %(id)s AND disabled_at IS NULL
+
+-- name: delivery_claim
+-- Due deliveries to enabled destinations, each the oldest pending event of its job for its
+-- destination (a job's events arrive in order). next_at becomes the claim's lease: a dispatcher
+-- that dies leaves its deliveries due again when it ends. SKIP LOCKED: dispatchers never wait on
+-- each other, and never take the same row.
+WITH due AS (
+    SELECT d.id FROM workhorse_deliveries AS d
+    JOIN workhorse_destinations AS t ON t.id = d.destination_id
+    WHERE d.state = 'pending' AND d.next_at <= %(now)s AND t.disabled_at IS NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM workhorse_deliveries AS p
+          WHERE p.state = 'pending' AND p.destination_id = d.destination_id
+            AND p.job_id = d.job_id AND p.event_id < d.event_id)
+    ORDER BY d.next_at, d.id
+    LIMIT %(limit)s
+    FOR UPDATE OF d SKIP LOCKED
+)
+UPDATE workhorse_deliveries AS d
+SET attempts = d.attempts + 1, next_at = %(lease_until)s, claim_token = %(token)s
+FROM due
+WHERE d.id = due.id
+RETURNING d.id
+
+-- name: delivery_claimed
+SELECT d.id, d.attempts,
+       e.id AS event_id, e.tenant, e.type, e.job_id, e.data, e.occurred_at,
+       t.id AS destination_id, t.tenant AS destination_tenant, t.kind, t.url, t.options,
+       t.event_types, t.secrets, t.disabled_at, t.disabled_reason, t.created_at
+FROM workhorse_deliveries AS d
+JOIN workhorse_events AS e ON e.id = d.event_id
+JOIN workhorse_destinations AS t ON t.id = d.destination_id
+WHERE d.id = ANY(%(ids)s::bigint[])
+ORDER BY d.id
+
+-- name: delivery_finish
+-- A batch of outcomes, each only under the claim that sent it: a redelivery by hand (or a new
+-- claim after the lease ran out) fences the older attempt's outcome off. One statement however
+-- many: :outcomes is a JSON array of {id, token, delivered, status, error, next_at}.
+UPDATE workhorse_deliveries AS d
+SET state = CASE WHEN o.delivered THEN 'delivered'
+                 WHEN o.next_at IS NULL THEN 'failed' ELSE 'pending' END,
+    next_at = COALESCE(o.next_at, d.next_at),
+    claim_token = NULL,
+    last_status = o.status,
+    last_error = o.error,
+    delivered_at = CASE WHEN o.delivered THEN %(now)s END
+FROM jsonb_to_recordset(%(outcomes)s::jsonb)
+     AS o(id bigint, token text, delivered boolean, status integer, error text,
+          next_at timestamptz)
+WHERE d.id = o.id AND d.claim_token = o.token AND d.state = 'pending'
+RETURNING d.id, d.destination_id, d.last_status, d.last_error
+
+-- name: delivery_attempt_insert
+-- The delivery log: one row per outcome written, from delivery_finish's rows.
+INSERT INTO workhorse_delivery_attempts (delivery_id, at, status, error)
+SELECT a.id, %(now)s, a.status, a.error
+FROM jsonb_to_recordset(%(attempts)s::jsonb) AS a(id bigint, status integer, error text)
+ORDER BY a.id
+
+-- name: delivery_list
+SELECT d.*, e.type AS event_type
+FROM workhorse_deliveries AS d JOIN workhorse_events AS e ON e.id = d.event_id
+WHERE (%(tenant)s::text IS NULL OR d.tenant = %(tenant)s)
+  AND (%(destination_id)s::bigint IS NULL OR d.destination_id = %(destination_id)s)
+  AND (%(state)s::text IS NULL OR d.state = %(state)s)
+  AND (%(before_id)s::bigint IS NULL OR d.id < %(before_id)s)
+ORDER BY d.id DESC
+LIMIT %(limit)s
+
+-- name: delivery_redeliver
+UPDATE workhorse_deliveries
+SET state = 'pending', attempts = 0, next_at = %(now)s, claim_token = NULL, delivered_at = NULL
+WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+RETURNING id
+
+-- name: delivery_get
+SELECT d.*, e.type AS event_type
+FROM workhorse_deliveries AS d JOIN workhorse_events AS e ON e.id = d.event_id
+WHERE d.id = %(id)s
+
+-- name: delivery_attempt_list
+SELECT a.at, a.status, a.error
+FROM workhorse_delivery_attempts AS a JOIN workhorse_deliveries AS d ON d.id = a.delivery_id
+WHERE a.delivery_id = %(id)s AND (%(tenant)s::text IS NULL OR d.tenant = %(tenant)s)
+ORDER BY a.id
+
+-- name: delivery_backlog
+SELECT t.kind, count(*) AS pending, min(d.created_at) AS oldest_at
+FROM workhorse_deliveries AS d JOIN workhorse_destinations AS t ON t.id = d.destination_id
+WHERE d.state = 'pending' AND d.created_at <= %(now)s
+GROUP BY t.kind
+ORDER BY t.kind
+
+-- name: event_receive
+-- The first receipt of an event id wins; a redelivery (even a racing one) inserts nothing.
+INSERT INTO workhorse_inbound_events (tenant, id, type, job_ids, received_at)
+VALUES (%(tenant)s, %(event_id)s, %(type)s, '[]', %(now)s)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: event_receive_jobs
+UPDATE workhorse_inbound_events SET job_ids = %(job_ids)s::jsonb
+WHERE tenant = %(tenant)s AND id = %(event_id)s
+
+-- name: event_received
+SELECT job_ids FROM workhorse_inbound_events WHERE tenant = %(tenant)s AND id = %(event_id)s

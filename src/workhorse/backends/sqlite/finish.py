@@ -1,5 +1,5 @@
 """SQLite's completion: a batch of outcomes in one statement, then each finished attempt's run
-time added to its tenant's decayed usage, in the same transaction."""
+time added to its tenant's decayed usage and the outcomes' events, in the same transaction."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from typing import Any
 import orjson
 
 from workhorse.backends import base as b
-from workhorse.backends.ops import graph
+from workhorse.backends.ops import events, graph
 from workhorse.backends.sqlite.usage import usage_add
 from workhorse.backends.store import Row, Store, Tx
 from workhorse.clock import to_epoch
@@ -32,6 +32,7 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
         _add_usage(tx, finished, now, params.usage_window.total_seconds())
         usage_add(tx, [_with_run_time(row, now) for row in finished], measured, params.now)
         graph.after_end(tx, _with_effects(finished, tx), params.now)
+        events.record(tx, [row["id"] for row in finished], now)
     return sorted(row["id"] for row in finished)
 
 

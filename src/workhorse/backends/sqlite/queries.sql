@@ -462,7 +462,7 @@ RETURNING id, queue, state, has_children, workflow_id
 -- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
 UPDATE workhorse_jobs SET state = 'cancelled', updated_at = :now
 WHERE id IN (SELECT value FROM json_each(:ids)) AND state = 'dead'
-RETURNING queue
+RETURNING id, queue
 
 -- Dashboard reads -----------------------------------------------------------------------------
 
@@ -750,3 +750,193 @@ SET state = 'cancelled', finished_at = :now, lease_token = NULL, lease_expires_a
     updated_at = :now
 WHERE workflow_id = :id AND state NOT IN ('succeeded', 'dead', 'cancelled')
 RETURNING id, state, workflow_id, has_children
+-- Events (the outbox) ------------------------------------------------------------------------
+
+-- fragment: event_job
+-- A job's event data: the job as the API shows it, without tracebacks (they may name server
+-- paths) and with args, kwargs and result each bounded (over 64 KiB: null, named in truncated).
+json_object(
+    'id', j.id, 'tenant', j.tenant, 'queue', j.queue, 'task', j.task, 'state', j.state,
+    'priority', j.priority, 'attempts', j.attempts, 'max_attempts', j.max_attempts,
+    'timeout', j.timeout, 'unique_key', j.unique_key, 'concurrency_key', j.concurrency_key,
+    'args', CASE WHEN length(CAST(j.args AS BLOB)) <= 65536 THEN json(j.args) END,
+    'kwargs', CASE WHEN length(CAST(j.kwargs AS BLOB)) <= 65536 THEN json(j.kwargs) END,
+    'result', CASE WHEN length(CAST(j.result AS BLOB)) <= 65536 THEN json(j.result) END,
+    'error', json_remove(j.errors -> '$[#-1]', '$.traceback'),
+    'truncated', json((
+        SELECT json_group_array(value) FROM json_each(json_array(
+            CASE WHEN length(CAST(j.args AS BLOB)) > 65536 THEN 'args' END,
+            CASE WHEN length(CAST(j.kwargs AS BLOB)) > 65536 THEN 'kwargs' END,
+            CASE WHEN length(CAST(j.result AS BLOB)) > 65536 THEN 'result' END))
+        WHERE value IS NOT NULL)),
+    'created_at', j.created_at, 'run_at', j.run_at, 'started_at', j.started_at,
+    'finished_at', j.finished_at)
+
+-- name: event_record
+-- The events of jobs that changed state in this transaction, for subscribed tenants and types;
+-- without a subscribed destination, nothing is written.
+INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
+SELECT j.tenant, 'job.' || j.state, j.id, :now,
+    -- include: event_job
+FROM workhorse_jobs AS j
+WHERE j.id IN (SELECT value FROM json_each(:ids))
+  AND EXISTS (
+    SELECT 1 FROM workhorse_destinations AS d
+    WHERE (d.tenant IS NULL OR d.tenant = j.tenant) AND d.disabled_at IS NULL
+      AND (d.event_types IS NULL
+           OR EXISTS (SELECT 1 FROM json_each(d.event_types) WHERE value = 'job.' || j.state)))
+ORDER BY j.id
+RETURNING id
+
+-- name: event_fan_out
+-- One pending delivery per destination of each event.
+INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at, created_at)
+SELECT e.id, d.id, e.tenant, e.job_id, :now, :now
+FROM workhorse_events AS e JOIN workhorse_destinations AS d
+  ON (d.tenant IS NULL OR d.tenant = e.tenant) AND d.disabled_at IS NULL
+ AND (d.event_types IS NULL
+      OR EXISTS (SELECT 1 FROM json_each(d.event_types) WHERE value = e.type))
+WHERE e.id IN (SELECT value FROM json_each(:ids))
+ORDER BY e.id, d.id
+
+-- name: event_list
+SELECT * FROM workhorse_events
+WHERE (:tenant IS NULL OR tenant = :tenant) AND id > :after_id
+ORDER BY id
+LIMIT :limit
+
+-- name: destination_insert
+INSERT INTO workhorse_destinations
+    (tenant, kind, url, options, event_types, secrets, created_at, updated_at)
+VALUES (:tenant, :kind, :url, :options, :event_types, :secrets, :now, :now)
+RETURNING *
+
+-- name: destination_list
+SELECT * FROM workhorse_destinations
+WHERE (:tenant IS NULL OR tenant = :tenant)
+  AND (:kinds IS NULL OR kind IN (SELECT value FROM json_each(:kinds)))
+ORDER BY id
+
+-- name: destination_delete
+-- Its deliveries go with it (ON DELETE CASCADE); its events stay for the others.
+DELETE FROM workhorse_destinations
+WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant)
+
+-- name: destination_update
+UPDATE workhorse_destinations
+SET disabled_at = CASE WHEN :enable THEN NULL ELSE disabled_at END,
+    disabled_reason = CASE WHEN :enable THEN NULL ELSE disabled_reason END,
+    secrets = COALESCE(:secrets, secrets),
+    updated_at = :now
+WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant)
+RETURNING *
+
+-- name: destination_disable
+UPDATE workhorse_destinations
+SET disabled_at = :now, disabled_reason = :reason, updated_at = :now
+WHERE id = :id AND disabled_at IS NULL
+
+-- name: delivery_claim
+-- Due deliveries to enabled destinations, each the oldest pending event of its job for its
+-- destination (a job's events arrive in order). next_at becomes the claim's lease. SQLite has
+-- one writer: only the maintenance leader dispatches.
+UPDATE workhorse_deliveries
+SET attempts = attempts + 1, next_at = :lease_until, claim_token = :token
+WHERE id IN (
+    SELECT d.id FROM workhorse_deliveries AS d
+    JOIN workhorse_destinations AS t ON t.id = d.destination_id
+    WHERE d.state = 'pending' AND d.next_at <= :now AND t.disabled_at IS NULL
+      AND NOT EXISTS (
+          SELECT 1 FROM workhorse_deliveries AS p
+          WHERE p.state = 'pending' AND p.destination_id = d.destination_id
+            AND p.job_id = d.job_id AND p.event_id < d.event_id)
+    ORDER BY d.next_at, d.id
+    LIMIT :limit
+)
+RETURNING id
+
+-- name: delivery_claimed
+SELECT d.id, d.attempts,
+       e.id AS event_id, e.tenant, e.type, e.job_id, e.data, e.occurred_at,
+       t.id AS destination_id, t.tenant AS destination_tenant, t.kind, t.url, t.options,
+       t.event_types, t.secrets, t.disabled_at, t.disabled_reason, t.created_at
+FROM workhorse_deliveries AS d
+JOIN workhorse_events AS e ON e.id = d.event_id
+JOIN workhorse_destinations AS t ON t.id = d.destination_id
+WHERE d.id IN (SELECT value FROM json_each(:ids))
+ORDER BY d.id
+
+-- name: delivery_finish
+-- A batch of outcomes, each only under the claim that sent it: a redelivery by hand (or a new
+-- claim after the lease ran out) fences the older attempt's outcome off. One statement however
+-- many: :outcomes is a JSON array of {id, token, delivered, status, error, next_at}.
+UPDATE workhorse_deliveries AS d
+SET state = CASE WHEN o.delivered THEN 'delivered'
+                 WHEN o.next_at IS NULL THEN 'failed' ELSE 'pending' END,
+    next_at = COALESCE(o.next_at, d.next_at),
+    claim_token = NULL,
+    last_status = o.status,
+    last_error = o.error,
+    delivered_at = CASE WHEN o.delivered THEN :now END
+FROM (
+    SELECT value ->> 'id' AS id, value ->> 'token' AS token, value ->> 'delivered' AS delivered,
+           value ->> 'status' AS status, value ->> 'error' AS error, value ->> 'next_at' AS next_at
+    FROM json_each(:outcomes)
+) AS o
+WHERE d.id = o.id AND d.claim_token = o.token AND d.state = 'pending'
+RETURNING id, destination_id, last_status, last_error
+
+-- name: delivery_attempt_insert
+-- The delivery log: one row per outcome written, from delivery_finish's rows.
+INSERT INTO workhorse_delivery_attempts (delivery_id, at, status, error)
+SELECT value ->> 'id', :now, value ->> 'status', value ->> 'error'
+FROM json_each(:attempts)
+ORDER BY value ->> 'id'
+
+-- name: delivery_list
+SELECT d.*, e.type AS event_type
+FROM workhorse_deliveries AS d JOIN workhorse_events AS e ON e.id = d.event_id
+WHERE (:tenant IS NULL OR d.tenant = :tenant)
+  AND (:destination_id IS NULL OR d.destination_id = :destination_id)
+  AND (:state IS NULL OR d.state = :state)
+  AND (:before_id IS NULL OR d.id < :before_id)
+ORDER BY d.id DESC
+LIMIT :limit
+
+-- name: delivery_redeliver
+UPDATE workhorse_deliveries
+SET state = 'pending', attempts = 0, next_at = :now, claim_token = NULL, delivered_at = NULL
+WHERE id = :id AND (:tenant IS NULL OR tenant = :tenant)
+RETURNING id
+
+-- name: delivery_get
+SELECT d.*, e.type AS event_type
+FROM workhorse_deliveries AS d JOIN workhorse_events AS e ON e.id = d.event_id
+WHERE d.id = :id
+
+-- name: delivery_attempt_list
+SELECT a.at, a.status, a.error
+FROM workhorse_delivery_attempts AS a JOIN workhorse_deliveries AS d ON d.id = a.delivery_id
+WHERE a.delivery_id = :id AND (:tenant IS NULL OR d.tenant = :tenant)
+ORDER BY a.id
+
+-- name: delivery_backlog
+SELECT t.kind, count(*) AS pending, min(d.created_at) AS oldest_at
+FROM workhorse_deliveries AS d JOIN workhorse_destinations AS t ON t.id = d.destination_id
+WHERE d.state = 'pending' AND d.created_at <= :now
+GROUP BY t.kind
+ORDER BY t.kind
+
+-- name: event_receive
+-- The first receipt of an event id wins; a redelivery inserts nothing.
+INSERT INTO workhorse_inbound_events (tenant, id, type, job_ids, received_at)
+VALUES (:tenant, :event_id, :type, '[]', :now)
+ON CONFLICT DO NOTHING
+RETURNING id
+
+-- name: event_receive_jobs
+UPDATE workhorse_inbound_events SET job_ids = :job_ids
+WHERE tenant = :tenant AND id = :event_id
+
+-- name: event_received
+SELECT job_ids FROM workhorse_inbound_events WHERE tenant = :tenant AND id = :event_id

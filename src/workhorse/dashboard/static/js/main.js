@@ -8,6 +8,7 @@ import { jobsPage } from "./pages/jobs.js";
 import { overviewPage } from "./pages/overview.js";
 import { tenantsPage } from "./pages/tenants.js";
 import { usagePage } from "./pages/usage.js";
+import { webhooksPage } from "./pages/webhooks.js";
 import { workersPage } from "./pages/workers.js";
 
 const REFRESH_MS = 5000;
@@ -19,6 +20,7 @@ const NAV = [
   { path: "dead", label: "Dead jobs", icon: "M12 3 2 21h20L12 3zm0 6v5m0 3v.5", page: deadPage },
   { path: "tenants", label: "Tenants", icon: "M8 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm8 2a3 3 0 1 0 0-6M2 21a6 6 0 0 1 12 0m2-5a5 5 0 0 1 6 5", page: tenantsPage },
   { path: "usage", label: "Usage", icon: "M12 2v20M17 6H9.5a3.5 3.5 0 0 0 0 7h5a3.5 3.5 0 0 1 0 7H6", page: usagePage },
+  { path: "webhooks", label: "Webhooks", icon: "M4 12h4l3-7 4 14 3-7h2", page: webhooksPage },
   { path: "workers", label: "Workers", icon: "M4 4h16v6H4zM4 14h16v6H4zM8 7h.01M8 17h.01", page: workersPage, admin: true },
 ];
 

@@ -1,0 +1,124 @@
+"""Job throughput with two event sinks configured (a signed webhook on loopback and NATS) against
+none, on PostgreSQL: the outbox must not slow job processing by more than 20 %.
+
+    python benchmarks/events_overhead.py --jobs 3000 --rounds 3
+
+Events are delivered by a ``workhorse dispatch`` process beside the worker (``--dispatch
+process``, the setup docs/events.md recommends where throughput matters) or by the worker itself
+(``--dispatch worker``). Each round runs both setups, one after the other in alternating order,
+each on a fresh schema: enqueue ``--jobs`` no-op jobs, then time one in-process worker
+(concurrency 20, burst) draining them while events are delivered. Prints the jobs/s of every
+run, the medians, and the ratio of the medians.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path[:0] = [str(Path(__file__).parent.parent / "tests")]
+
+from pgtest import postgres_schema  # noqa: E402
+from workhorse import Workhorse  # noqa: E402
+from workhorse.events.dispatcher import DispatcherConfig  # noqa: E402
+from workhorse.worker import Worker, WorkerConfig  # noqa: E402
+
+NATS_URL = "nats://127.0.0.1:4222"
+
+
+class _Accept(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers["content-length"]))
+        self.send_response(204)
+        self.send_header("content-length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: object) -> None:
+        """Quiet."""
+
+
+def _serve(port: int) -> None:
+    ThreadingHTTPServer.request_queue_size = 256
+    ThreadingHTTPServer(("127.0.0.1", port), _Accept).serve_forever()
+
+
+def run_once(jobs: int, sinks: bool, hook_url: str, separate: bool) -> float:
+    """Jobs per second of one worker draining ``jobs`` jobs."""
+    with postgres_schema() as url:
+        app = Workhorse(url)
+        app.migrate()
+        app.dispatcher_config = DispatcherConfig(allow_private=True)  # the defaults otherwise
+
+        @app.task()
+        def noop() -> None:
+            """Nothing: the cost measured is the platform's."""
+
+        if sinks:
+            app.events.add_webhook("bench", hook_url)
+            app.events.add_sink(NATS_URL, tenant="bench")
+        app.enqueue_many([noop.with_options(tenant="bench").prepare() for _ in range(jobs)])
+        dispatcher = _dispatcher(url) if sinks and separate else None
+        started = time.monotonic()
+        config = WorkerConfig(burst=True, concurrency=20, dispatch=not separate)
+        asyncio.run(Worker(app, config).run_async())
+        elapsed = time.monotonic() - started
+        if dispatcher is not None:
+            dispatcher.terminate()
+            dispatcher.wait(10)
+        app.close()
+    return jobs / elapsed
+
+
+def _dispatcher(url: str) -> subprocess.Popen[bytes]:
+    """``workhorse dispatch`` on ``url``, in a process of its own."""
+    argv = [sys.executable, "-m", "workhorse", "dispatch", "--database-url", url]
+    return subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--jobs", type=int, default=3000)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--dispatch",
+        choices=["worker", "process"],
+        default="process",
+        help="Deliver from the worker itself, or from a `workhorse dispatch` process.",
+    )
+    args = parser.parse_args()
+    os.environ["WORKHORSE_WEBHOOKS_ALLOW_PRIVATE"] = "1"
+    rates: dict[bool, list[float]] = {False: [], True: []}
+    # The receiver runs in a process of its own, as a real endpoint would: in the worker's
+    # process it would take the worker's CPU and GIL.
+    port = 18000 + os.getpid() % 1000
+    spawn = multiprocessing.get_context("spawn")
+    receiver = spawn.Process(target=_serve, args=(port,), daemon=True)
+    receiver.start()
+    time.sleep(1)
+    try:
+        for round_ in range(args.rounds):
+            for sinks in (False, True) if round_ % 2 == 0 else (True, False):
+                hook = f"http://127.0.0.1:{port}/hook"
+                rate = run_once(args.jobs, sinks, hook, args.dispatch == "process")
+                rates[sinks].append(rate)
+                label = "two sinks" if sinks else "no sinks "
+                print(f"round {round_ + 1} {label}: {rate:.0f} jobs/s")
+    finally:
+        receiver.terminate()
+    none, two = statistics.median(rates[False]), statistics.median(rates[True])
+    print(f"median no sinks {none:.0f} jobs/s, two sinks {two:.0f} jobs/s, ratio {two / none:.2f}")
+    print(f"load: {os.getloadavg()}")
+
+
+if __name__ == "__main__":
+    main()
