@@ -29,7 +29,8 @@ WINDOW = (0.10, 0.90)
 PRODUCER_START_S = 4.0
 """The latency producers start this long after being spawned (they import and connect first)."""
 
-Enqueue = Callable[[int], Awaitable[object]]
+Enqueue = Callable[[int], Awaitable[float]]
+"""Enqueue the job with this sequence number; the `time.time()` at which the call returned."""
 
 
 class Peer(Protocol):
@@ -107,18 +108,22 @@ def run_peer(peer: Peer, budget: Budget, logs: Path) -> PeerResult:
         cpu_s, worker_s, window_jobs = _drain(peer, budget, procs, log)
         found = counter.times()
         done = counter.done()
-        latency = [_latency(peer, budget, rate, procs, logs) for rate in budget.rates]
+        span = counter.span_s(found)
+        drained = len(found) / span if span > 0 else 0.0
+        latency = [
+            _latency(peer, budget, rate, procs, logs) if rate <= drained else Latency.above(rate)
+            for rate in budget.rates
+        ]
     finally:
         processes.stop(procs)
     peer.reset()
     single_s = asyncio.run(_single(peer, budget.single_jobs))
     peer.reset()
     peer.close()
-    span = counter.span_s(found)
     return PeerResult(
         enqueue_per_s=budget.jobs / enqueue_s,
         single_enqueue_per_s=budget.single_jobs / single_s,
-        throughput_per_s=len(found) / span if span > 0 else float("nan"),
+        throughput_per_s=drained or float("nan"),
         done=len(found),
         lost=max(0, budget.jobs - len(found)),
         duplicates=max(0, done - len(found)),

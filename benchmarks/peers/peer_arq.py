@@ -7,7 +7,6 @@ The job's only work is the completion record of `counter`, as every system's.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -21,7 +20,7 @@ import counter
 import settings
 from measure import Enqueue
 from processes import python
-from served import redis_servers
+from served import overlapping, redis_servers, stamped
 
 REDIS = RedisSettings.from_dsn(settings.REDIS_URL)
 CONCURRENCY_VARIABLE = "PEERS_CONCURRENCY"
@@ -51,18 +50,16 @@ class ArqPeer:
         counter.flush()
 
     async def enqueue_bulk(self, seqs: range) -> None:
-        # arq has no batched enqueue: each batch's jobs are sent concurrently.
+        # arq has no batched enqueue: its calls are made IN_FLIGHT at a time.
         async with self.producer() as enqueue:
-            for offset in range(0, len(seqs), settings.ENQUEUE_BATCH):
-                batch = seqs[offset : offset + settings.ENQUEUE_BATCH]
-                await asyncio.gather(*(enqueue(seq) for seq in batch))
+            await overlapping(enqueue, seqs)
 
     @asynccontextmanager
     async def producer(self) -> AsyncIterator[Enqueue]:
         pool = await create_pool(REDIS, default_queue_name=settings.QUEUE)
 
-        async def enqueue(seq: int) -> None:
-            await pool.enqueue_job("noop", seq)
+        async def enqueue(seq: int) -> float:
+            return await stamped(pool.enqueue_job("noop", seq))
 
         try:
             yield enqueue

@@ -19,7 +19,7 @@ import pg
 import settings
 from measure import Enqueue
 from processes import python
-from served import postgres_servers
+from served import postgres_servers, stamped
 
 DATABASE = settings.PROCRASTINATE_DATABASE
 
@@ -58,8 +58,8 @@ class ProcrastinatePeer:
     async def producer(self) -> AsyncIterator[Enqueue]:
         async with app.open_async():
 
-            async def enqueue(seq: int) -> None:
-                await noop.defer_async(seq=seq)
+            async def enqueue(seq: int) -> float:
+                return await stamped(noop.defer_async(seq=seq))
 
             yield enqueue
 

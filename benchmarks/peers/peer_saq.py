@@ -7,7 +7,6 @@ ends (a dead worker's jobs are swept and retried after their timeout); finished 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
@@ -20,7 +19,7 @@ import counter
 import settings
 from measure import Enqueue
 from processes import python
-from served import redis_servers
+from served import overlapping, redis_servers, stamped
 
 CONCURRENCY_VARIABLE = "PEERS_CONCURRENCY"
 """The CLI takes the worker settings from a module: the runner passes C by environment."""
@@ -51,18 +50,16 @@ class SaqPeer:
         counter.flush()
 
     async def enqueue_bulk(self, seqs: range) -> None:
-        # SAQ has no batched enqueue: each batch's jobs are sent concurrently.
+        # SAQ has no batched enqueue: its calls are made IN_FLIGHT at a time.
         async with self.producer() as enqueue:
-            for offset in range(0, len(seqs), settings.ENQUEUE_BATCH):
-                batch = seqs[offset : offset + settings.ENQUEUE_BATCH]
-                await asyncio.gather(*(enqueue(seq) for seq in batch))
+            await overlapping(enqueue, seqs)
 
     @asynccontextmanager
     async def producer(self) -> AsyncIterator[Enqueue]:
         await queue.connect()
 
-        async def enqueue(seq: int) -> None:
-            await queue.enqueue("noop", seq=seq)
+        async def enqueue(seq: int) -> float:
+            return await stamped(queue.enqueue("noop", seq=seq))
 
         try:
             yield enqueue

@@ -8,7 +8,6 @@ record of `counter`, as every system's.
 
 from __future__ import annotations
 
-import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -19,7 +18,7 @@ import counter
 import settings
 from measure import Enqueue
 from processes import python
-from served import redis_servers
+from served import overlapping, redis_servers, stamped
 
 broker = RedisStreamBroker(url=settings.REDIS_URL, queue_name=settings.QUEUE)
 
@@ -43,17 +42,19 @@ class TaskiqPeer:
         counter.flush()
 
     async def enqueue_bulk(self, seqs: range) -> None:
-        # taskiq has no batched send: each batch's messages are sent concurrently.
+        # taskiq has no batched send: its calls are made IN_FLIGHT at a time.
         async with self.producer() as enqueue:
-            for offset in range(0, len(seqs), settings.ENQUEUE_BATCH):
-                batch = seqs[offset : offset + settings.ENQUEUE_BATCH]
-                await asyncio.gather(*(enqueue(seq) for seq in batch))
+            await overlapping(enqueue, seqs)
 
     @asynccontextmanager
     async def producer(self) -> AsyncIterator[Enqueue]:
         await broker.startup()
         try:
-            yield noop.kiq
+
+            async def enqueue(seq: int) -> float:
+                return await stamped(noop.kiq(seq))
+
+            yield enqueue
         finally:
             await broker.shutdown()
 

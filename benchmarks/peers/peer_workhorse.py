@@ -13,8 +13,7 @@ import os
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 
 from workhorse.app import Workhorse
@@ -24,7 +23,7 @@ import pg
 import settings
 from measure import Enqueue
 from processes import python, run_bounded
-from served import postgres_servers, redis_servers
+from served import calling, postgres_servers, redis_servers
 
 URL_VARIABLE = "WORKHORSE_DATABASE_URL"
 
@@ -77,13 +76,9 @@ class WorkhorsePeer:
                 job.prepare(seq) for seq in seqs[offset : offset + settings.ENQUEUE_BATCH]
             )
 
-    @asynccontextmanager
-    async def producer(self) -> AsyncIterator[Enqueue]:
+    def producer(self) -> AbstractAsyncContextManager[Enqueue]:
         # The synchronous call: enqueue_async only moves it to a thread.
-        async def enqueue(seq: int) -> None:
-            job.enqueue(seq)
-
-        yield enqueue
+        return calling(job.enqueue)
 
     def worker_commands(self, workers: int, concurrency: int) -> list[list[str]]:
         return [

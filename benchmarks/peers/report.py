@@ -167,7 +167,10 @@ LATENCY_FIGURES = ("p50_ms", "p99_ms", "max_ms")
 
 
 def latency_table(records: Sequence[Record]) -> str:
-    """Enqueue returned → job started, per system and offered rate: median (min–max) in ms."""
+    """Enqueue returned → job started, per system and offered rate: median (min–max) in ms.
+
+    A rate above the throughput a system drained in the same round is not measured there.
+    """
     rates = sorted({entry["offered_per_s"] for r in records for entry in r.get("latency", [])})
     if not rates:
         return ""
@@ -197,8 +200,15 @@ def _latency_spread(group: Iterable[Record], rate: float, name: str) -> Spread |
     return spread((_at(record, rate) or {}).get(name) for record in group)
 
 
-def _latency_cell(group: Iterable[Record], rate: float, name: str) -> str:
-    return format_spread(_latency_spread(group, rate, name), format_ms)
+SATURATED = "saturated"
+
+
+def _latency_cell(group: Sequence[Record], rate: float, name: str) -> str:
+    """The spread over the rounds measured; "saturated" when the rate was above throughput."""
+    found = _latency_spread(group, rate, name)
+    if found is None and any((_at(record, rate) or {}).get("saturated") for record in group):
+        return SATURATED
+    return format_spread(found, format_ms)
 
 
 def _short_rates(grouped: Mapping[str, list[Record]], rates: Iterable[float]) -> list[str]:

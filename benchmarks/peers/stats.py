@@ -18,6 +18,15 @@ class Latency:
     jobs: int
     missing: int
     """Jobs enqueued but not started when the run gave up waiting."""
+    saturated: bool = False
+    """Not measured: the rate is above what the system drained in the same round, so its
+    queue would only grow and the wait would measure the length of the run."""
+
+    @classmethod
+    def above(cls, rate: float) -> Latency:
+        """The record of a rate the system cannot sustain."""
+        nan = float("nan")
+        return cls(rate, nan, nan, nan, nan, 0, 0, saturated=True)
 
 
 def summarise_latency(

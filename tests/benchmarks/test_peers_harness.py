@@ -9,6 +9,7 @@ from their files here without the peers' virtualenv.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
 import os
@@ -152,6 +153,18 @@ def test_latency_table_gives_each_rate_its_percentiles_with_ranges() -> None:
         _peer(1, "arq", 900.0, latency=[_latency(500, 1.0), _latency(2000, 3.0)]),
         _peer(2, "arq", 900.0, latency=[_latency(500, 2.0), _latency(2000, 5.0, 1500.0)]),
         _peer(1, "saq", 900.0, latency=[_latency(500, 0.25, missing=2)]),
+        _peer(
+            1,
+            "celery",
+            300.0,
+            latency=[_latency(500, 0.5), dataclasses.asdict(stats.Latency.above(2000))],
+        ),
+        _peer(
+            2,
+            "celery",
+            300.0,
+            latency=[_latency(500, 0.7), dataclasses.asdict(stats.Latency.above(2000))],
+        ),
         {"run": 1, "system": "rq", "error": "RuntimeError: x"},
     ]
     assert report.latency_table(records).splitlines() == [
@@ -161,6 +174,8 @@ def test_latency_table_gives_each_rate_its_percentiles_with_ranges() -> None:
         "| arq | 1.5 (1.0–2.0) | 6.0 (4.0–8.0) | 15.0 (10.0–20.0)"
         " | 4.0 (3.0–5.0) | 16.0 (12.0–20.0) | 40.0 (30.0–50.0) |",
         "| saq | 0.2 | 1.0 | 2.5 | — | — | — |",
+        "| celery | 0.6 (0.5–0.7) | 2.4 (2.0–2.8) | 6.0 (5.0–7.0)"
+        " | saturated | saturated | saturated |",
         "",
         "- saq at 500/s: 2 jobs never started",
         "- arq at 2,000/s: the enqueue calls returned at 1,750 (1,500–2,000)/s",
