@@ -67,7 +67,8 @@ class WorkhorsePeer:
         folder = Path(os.environ.get("PEERS_TMP", tempfile.gettempdir()))
         for old in folder.glob("workhorse-*.db*"):
             old.unlink()
-        return f"sqlite:///{folder / f'workhorse-{uuid.uuid4().hex[:8]}.db'}"
+        # fsync on every commit, as PostgreSQL: the default (NORMAL) syncs only at checkpoints.
+        return f"sqlite:///{folder / f'workhorse-{uuid.uuid4().hex[:8]}.db'}?synchronous=full"
 
     async def enqueue_bulk(self, seqs: range) -> None:
         # enqueue_many: one COPY (PostgreSQL) or one transaction (SQLite) per batch.
