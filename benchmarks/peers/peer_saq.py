@@ -56,15 +56,17 @@ class SaqPeer:
 
     @asynccontextmanager
     async def producer(self) -> AsyncIterator[Enqueue]:
-        await queue.connect()
+        # A queue of its own: a SAQ queue is bound to the event loop that first used it.
+        client = Queue.from_url(settings.REDIS_URL, name=settings.QUEUE)
+        await client.connect()
 
         async def enqueue(seq: int) -> float:
-            return await stamped(queue.enqueue("noop", seq=seq))
+            return await stamped(client.enqueue("noop", seq=seq))
 
         try:
             yield enqueue
         finally:
-            await queue.disconnect()
+            await client.disconnect()
 
     def worker_commands(self, workers: int, concurrency: int) -> list[list[str]]:
         os.environ[CONCURRENCY_VARIABLE] = str(concurrency)  # the workers inherit it
