@@ -12,7 +12,7 @@ import json
 import subprocess
 import sys
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -101,9 +101,8 @@ def run_peer(peer: Peer, budget: Budget, logs: Path) -> PeerResult:
     asyncio.run(peer.enqueue_bulk(range(budget.jobs)))
     enqueue_s = time.perf_counter() - started
     log = logs / f"{peer.name}.log"
-    procs = [processes.spawn(argv, log) for argv in peer.worker_commands(
-        budget.workers, budget.concurrency
-    )]  # fmt: skip
+    commands = peer.worker_commands(budget.workers, budget.concurrency)
+    procs = [processes.spawn(argv, log) for argv in commands]
     try:
         cpu_s, worker_s, window_jobs = _drain(peer, budget, procs, log)
         found = counter.times()
@@ -154,7 +153,9 @@ def _drain(
     return worker_s + cpu.used_s(servers_low, servers_high), worker_s, done_high - done_low
 
 
-def _progress(jobs: int, procs: list[subprocess.Popen[bytes]], log: Path, stall_s: float) -> Any:
+def _progress(
+    jobs: int, procs: list[subprocess.Popen[bytes]], log: Path, stall_s: float
+) -> Iterator[int]:
     """Yield the jobs done every POLL_S until ``jobs`` are; stop after ``stall_s`` idle."""
     last, last_change = -1, time.monotonic()
     while True:
