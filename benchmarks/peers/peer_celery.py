@@ -2,18 +2,22 @@
 
 Defaults kept: acks_late off (a message is acknowledged when a worker receives it, before the
 task runs), prefetch multiplier 4, no result backend. The no-op's only work is the completion
-record in `counter`, since Celery keeps none without a result backend.
+record of `counter`, as every system's.
 """
 
 from __future__ import annotations
+
+import time
+from contextlib import AbstractAsyncContextManager
 
 from celery import Celery, group
 from kombu import pools
 
 import counter
 import settings
-from measure import timed_loop
+from measure import Enqueue
 from processes import python
+from served import calling, redis_servers
 
 app = Celery("peer_celery", broker=settings.REDIS_URL)
 app.conf.task_default_queue = settings.QUEUE
@@ -21,8 +25,8 @@ app.conf.broker_connection_retry_on_startup = True
 
 
 @app.task(name="noop")
-def noop() -> None:
-    counter.record()
+def noop(seq: int) -> None:
+    counter.record(seq, time.time())
 
 
 class CeleryPeer:
@@ -35,14 +39,14 @@ class CeleryPeer:
     def reset(self) -> None:
         counter.flush()
 
-    def enqueue_bulk(self, jobs: int) -> None:
+    async def enqueue_bulk(self, seqs: range) -> None:
         # A group is Celery's many-messages call: it publishes them over one producer connection.
-        for offset in range(0, jobs, settings.ENQUEUE_BATCH):
-            count = min(settings.ENQUEUE_BATCH, jobs - offset)
-            group(noop.si() for _ in range(count)).apply_async()
+        for offset in range(0, len(seqs), settings.ENQUEUE_BATCH):
+            batch = seqs[offset : offset + settings.ENQUEUE_BATCH]
+            group(noop.si(seq) for seq in batch).apply_async()
 
-    def enqueue_single(self, jobs: int) -> float:
-        return timed_loop(noop.delay, jobs)
+    def producer(self) -> AbstractAsyncContextManager[Enqueue]:
+        return calling(noop.delay)
 
     def worker_commands(self, workers: int, concurrency: int) -> list[list[str]]:
         return [
@@ -55,11 +59,8 @@ class CeleryPeer:
             for index in range(workers)
         ]  # fmt: skip
 
-    def done(self) -> int:
-        return counter.done()
-
-    def span_s(self) -> float:
-        return counter.span_s()
+    def servers(self) -> list[int]:
+        return redis_servers()
 
     def close(self) -> None:
         # Close the producer connections, and forget the pool: the next run opens a new one.

@@ -2,27 +2,30 @@
 
 Defaults kept: messages are acknowledged after the actor returns (at-least-once), prefetch of
 2 × threads per queue, the default middleware (age and time limits, retries, callbacks). The
-no-op's only work is the completion record in `counter`, since Dramatiq keeps none without its
-results middleware.
+job's only work is the completion record of `counter`, as every system's.
 """
 
 from __future__ import annotations
+
+import time
+from contextlib import AbstractAsyncContextManager
 
 import dramatiq
 from dramatiq.brokers.redis import RedisBroker
 
 import counter
 import settings
-from measure import timed_loop
+from measure import Enqueue
 from processes import python
+from served import calling, redis_servers
 
 broker = RedisBroker(url=settings.REDIS_URL)
 dramatiq.set_broker(broker)
 
 
 @dramatiq.actor(actor_name="noop", queue_name=settings.QUEUE)
-def noop() -> None:
-    counter.record()
+def noop(seq: int) -> None:
+    counter.record(seq, time.time())
 
 
 class DramatiqPeer:
@@ -35,14 +38,14 @@ class DramatiqPeer:
     def reset(self) -> None:
         counter.flush()
 
-    def enqueue_bulk(self, jobs: int) -> None:
+    async def enqueue_bulk(self, seqs: range) -> None:
         # Dramatiq has no batched enqueue: a group sends its messages one by one.
-        for offset in range(0, jobs, settings.ENQUEUE_BATCH):
-            count = min(settings.ENQUEUE_BATCH, jobs - offset)
-            dramatiq.group(noop.message() for _ in range(count)).run()
+        for offset in range(0, len(seqs), settings.ENQUEUE_BATCH):
+            batch = seqs[offset : offset + settings.ENQUEUE_BATCH]
+            dramatiq.group(noop.message(seq) for seq in batch).run()
 
-    def enqueue_single(self, jobs: int) -> float:
-        return timed_loop(noop.send, jobs)
+    def producer(self) -> AbstractAsyncContextManager[Enqueue]:
+        return calling(noop.send)
 
     def worker_commands(self, workers: int, concurrency: int) -> list[list[str]]:
         return [
@@ -53,11 +56,8 @@ class DramatiqPeer:
             )
         ]  # fmt: skip
 
-    def done(self) -> int:
-        return counter.done()
-
-    def span_s(self) -> float:
-        return counter.span_s()
+    def servers(self) -> list[int]:
+        return redis_servers()
 
     def close(self) -> None:
         broker.client.close()

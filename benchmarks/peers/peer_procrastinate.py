@@ -2,19 +2,24 @@
 
 Defaults kept: a job is fetched with `FOR UPDATE SKIP LOCKED` and moved to `doing`, its outcome
 written when it ends (a crashed worker's jobs stay `doing` until its heartbeat expires and they
-are retried on request); LISTEN/NOTIFY wake-ups; finished jobs kept. Completion is read from
-Procrastinate's own state: the job statuses and the `started` / `succeeded` events.
+are retried on request); LISTEN/NOTIFY wake-ups; finished jobs kept. The job's only work is the
+completion record of `counter`, as every system's.
 """
 
 from __future__ import annotations
 
-import procrastinate
-import psycopg
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
+import procrastinate
+
+import counter
 import pg
 import settings
-from measure import timed_loop
+from measure import Enqueue
 from processes import python
+from served import postgres_servers, stamped
 
 DATABASE = settings.PROCRASTINATE_DATABASE
 
@@ -24,41 +29,39 @@ app = procrastinate.App(
 
 
 @app.task(name="noop", queue=settings.QUEUE)
-async def noop() -> None:
-    """Does nothing."""
+async def noop(seq: int) -> None:
+    """Writes the completion record."""
+    await counter.record_async(seq, time.time())
 
 
 class ProcrastinatePeer:
     name = "procrastinate"
     distribution = "procrastinate"
 
-    def __init__(self) -> None:
-        self._conn: psycopg.Connection[tuple[object, ...]] | None = None
-
-    @property
-    def conn(self) -> psycopg.Connection[tuple[object, ...]]:
-        if self._conn is None:
-            self._conn = psycopg.connect(settings.database_url(DATABASE), autocommit=True)
-        return self._conn
-
     def describe(self, workers: int, concurrency: int) -> str:
         return f"{workers} × `procrastinate worker --concurrency {concurrency}`"
 
     def reset(self) -> None:
-        self.close()
+        counter.flush()
         pg.recreate_database(DATABASE)
         with app.open():
             app.schema_manager.apply_schema()
 
-    def enqueue_bulk(self, jobs: int) -> None:
-        with app.open():
-            for offset in range(0, jobs, settings.ENQUEUE_BATCH):
-                count = min(settings.ENQUEUE_BATCH, jobs - offset)
-                noop.batch_defer(*({} for _ in range(count)))
+    async def enqueue_bulk(self, seqs: range) -> None:
+        # batch_defer: one statement per batch.
+        async with app.open_async():
+            for offset in range(0, len(seqs), settings.ENQUEUE_BATCH):
+                batch = seqs[offset : offset + settings.ENQUEUE_BATCH]
+                await noop.batch_defer_async(*({"seq": seq} for seq in batch))
 
-    def enqueue_single(self, jobs: int) -> float:
-        with app.open():
-            return timed_loop(noop.defer, jobs)
+    @asynccontextmanager
+    async def producer(self) -> AsyncIterator[Enqueue]:
+        async with app.open_async():
+
+            async def enqueue(seq: int) -> float:
+                return await stamped(noop.defer_async(seq=seq))
+
+            yield enqueue
 
     def worker_commands(self, workers: int, concurrency: int) -> list[list[str]]:
         return [
@@ -70,20 +73,8 @@ class ProcrastinatePeer:
             for index in range(workers)
         ]  # fmt: skip
 
-    def done(self) -> int:
-        row = self.conn.execute(
-            "SELECT count(*) FROM procrastinate_jobs WHERE status = 'succeeded'"
-        ).fetchone()
-        return int(row[0]) if row else 0  # type: ignore[call-overload]
-
-    def span_s(self) -> float:
-        row = self.conn.execute(
-            "SELECT extract(epoch FROM max(at) FILTER (WHERE type = 'succeeded')"
-            " - min(at) FILTER (WHERE type = 'started')) FROM procrastinate_events"
-        ).fetchone()
-        return float(row[0]) if row and row[0] is not None else float("nan")  # type: ignore[arg-type]
+    def servers(self) -> list[int]:
+        return postgres_servers(DATABASE)
 
     def close(self) -> None:
-        if self._conn is not None:
-            self._conn.close()
-            self._conn = None
+        """Every connection is closed when its `open` block ends."""

@@ -4,27 +4,28 @@ RQ has no concurrency within a worker process, so of the budget (P processes × 
 `rq` keeps RQ's default worker, which forks a child for every job (RQ's isolation);
 `rq-simple` runs jobs in the worker process itself (`SimpleWorker`), RQ's fastest setting.
 Defaults kept: a job is removed from the queue when a worker takes it and its outcome is written
-when it ends; results kept for 500 s. Completion is read from RQ's own state: the finished-job
-registry and each job's `started_at` / `ended_at`.
+when it ends; results kept for 500 s. The job's only work is the completion record of `counter`,
+as every system's.
 """
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import time
+from contextlib import AbstractAsyncContextManager
 
 from redis import Redis
 from rq import Queue
-from rq.job import Job
 
+import counter
 import settings
-from measure import timed_loop
+from measure import Enqueue
 from processes import python
+from served import calling, redis_servers
 
-SCAN_BATCH = 1000
 
-
-def noop() -> None:
-    """Does nothing."""
+def noop(seq: int) -> None:
+    """Writes the completion record."""
+    counter.record(seq, time.time())
 
 
 class RQPeer:
@@ -50,18 +51,18 @@ class RQPeer:
         return f"`rq worker-pool -n {workers}` ({worker}; 1 job at a time per process)"
 
     def reset(self) -> None:
-        self.redis.flushdb()
+        counter.flush()
 
-    def enqueue_bulk(self, jobs: int) -> None:
+    async def enqueue_bulk(self, seqs: range) -> None:
         # enqueue_many writes each batch through one Redis pipeline.
         queue = self.queue
-        for offset in range(0, jobs, settings.ENQUEUE_BATCH):
-            count = min(settings.ENQUEUE_BATCH, jobs - offset)
-            queue.enqueue_many([Queue.prepare_data(noop) for _ in range(count)])
+        for offset in range(0, len(seqs), settings.ENQUEUE_BATCH):
+            batch = seqs[offset : offset + settings.ENQUEUE_BATCH]
+            queue.enqueue_many([Queue.prepare_data(noop, (seq,)) for seq in batch])
 
-    def enqueue_single(self, jobs: int) -> float:
+    def producer(self) -> AbstractAsyncContextManager[Enqueue]:
         queue = self.queue
-        return timed_loop(lambda: queue.enqueue(noop), jobs)
+        return calling(lambda seq: queue.enqueue(noop, seq))
 
     def worker_commands(self, workers: int, concurrency: int) -> list[list[str]]:
         argv = python(
@@ -72,30 +73,10 @@ class RQPeer:
             argv += ["--worker-class", self.worker_class]
         return [argv]
 
-    def done(self) -> int:
-        return int(self.queue.finished_job_registry.get_job_count(cleanup=False))
-
-    def span_s(self) -> float:
-        ids = self.queue.finished_job_registry.get_job_ids(cleanup=False)
-        starts: list[datetime] = []
-        ends: list[datetime] = []
-        for offset in range(0, len(ids), SCAN_BATCH):
-            pipe = self.redis.pipeline(transaction=False)
-            for job_id in ids[offset : offset + SCAN_BATCH]:
-                pipe.hmget(Job.key_for(job_id), "started_at", "ended_at")
-            for started, ended in pipe.execute():
-                if started and ended:
-                    starts.append(_parse(started))
-                    ends.append(_parse(ended))
-        if not starts:
-            return float("nan")
-        return (max(ends) - min(starts)).total_seconds()
+    def servers(self) -> list[int]:
+        return redis_servers()
 
     def close(self) -> None:
         if self._redis is not None:
             self._redis.close()
             self._redis = None
-
-
-def _parse(value: bytes) -> datetime:
-    return datetime.strptime(value.decode(), "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=UTC)

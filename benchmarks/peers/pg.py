@@ -32,3 +32,17 @@ def server_version() -> str:
     with _admin() as conn:
         row = conn.execute("SHOW server_version").fetchone()
     return str(row[0]) if row else "unknown"
+
+
+SHARED_WRITERS = ("walwriter", "checkpointer", "background writer")
+"""Server processes that write for every database: counted for the PostgreSQL systems."""
+
+
+def server_pids(name: str) -> list[int]:
+    """The backends connected to ``name``, and the server's WAL and buffer writers."""
+    with _admin() as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s OR backend_type = ANY(%s)",
+            (name, list(SHARED_WRITERS)),
+        ).fetchall()
+    return [int(row[0]) for row in rows]  # type: ignore[call-overload]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import math
 import statistics
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,6 +39,9 @@ class Row:
     enqueue: Spread | None
     single: Spread | None
     throughput: Spread | None
+    cpu: Spread | None
+    """Workers' and servers' CPU microseconds per job."""
+    worker_cpu: Spread | None
     runs: int
     errors: int
     lost: int
@@ -56,13 +59,17 @@ def format_rate(value: float) -> str:
     return f"{value:,.0f}"
 
 
-def format_spread(value: Spread | None) -> str:
+def format_ms(value: float) -> str:
+    return f"{value:,.1f}"
+
+
+def format_spread(value: Spread | None, number: Callable[[float], str] = format_rate) -> str:
     """``median (min–max)``, or the median alone for a single run."""
     if value is None:
         return MISSING
     if value.count == 1:
-        return format_rate(value.median)
-    return f"{format_rate(value.median)} ({format_rate(value.low)}–{format_rate(value.high)})"
+        return number(value.median)
+    return f"{number(value.median)} ({number(value.low)}–{number(value.high)})"
 
 
 def ratio(numerator: Spread | None, denominator: Spread | None) -> float | None:
@@ -95,6 +102,8 @@ def _row(system: str, group: Sequence[Record]) -> Row:
         enqueue=spread(record.get("enqueue_per_s") for record in ok),
         single=spread(record.get("single_enqueue_per_s") for record in ok),
         throughput=spread(record.get("throughput_per_s") for record in ok),
+        cpu=spread(record.get("cpu_per_job_us") for record in ok),
+        worker_cpu=spread(record.get("worker_cpu_per_job_us") for record in ok),
         runs=len(group),
         errors=len(group) - len(ok),
         lost=sum(int(record.get("lost", 0)) for record in ok),
@@ -107,7 +116,9 @@ def table(records: Sequence[Record]) -> str:
     references = {row.system: row for row in found if row.system in REFERENCES}
     ratio_heads = [f"{name} ÷ system" for name in REFERENCES if name in references]
     head = ["system", "version", "enqueue/s (bulk)", "single enqueue/s", "throughput jobs/s"]
-    lines = [_line([*head, *ratio_heads]), _line(["---"] * (len(head) + len(ratio_heads)))]
+    tail = ["CPU µs/job", "of which workers"]
+    width = len(head) + len(ratio_heads) + len(tail)
+    lines = [_line([*head, *ratio_heads, *tail]), _line(["---"] * width)]
     for row in found:
         ratios = [
             format_ratio(ratio(references[name].throughput, row.throughput))
@@ -121,7 +132,8 @@ def table(records: Sequence[Record]) -> str:
             format_spread(row.single),
             format_spread(row.throughput),
         ]
-        lines.append(_line(cells + ratios))
+        cpu = [format_spread(row.cpu), format_spread(row.worker_cpu)]
+        lines.append(_line(cells + ratios + cpu))
     return "\n".join(lines + _notes(found) + _pgbench(records))
 
 
@@ -149,3 +161,68 @@ def _pgbench(records: Iterable[Record]) -> list[str]:
         f"Physical limit (pgbench, single-row UPDATE by primary key, 4 clients): "
         f"{format_spread(tps)} commits/s",
     ]
+
+
+LATENCY_FIGURES = ("p50_ms", "p99_ms", "max_ms")
+
+
+def latency_table(records: Sequence[Record]) -> str:
+    """Enqueue returned → job started, per system and offered rate: median (min–max) in ms.
+
+    A rate above the throughput a system drained in the same round is not measured there.
+    """
+    rates = sorted({entry["offered_per_s"] for r in records for entry in r.get("latency", [])})
+    if not rates:
+        return ""
+    heads = [f"{name[:-3]} @ {rate:,.0f}/s" for rate in rates for name in LATENCY_FIGURES]
+    lines = [_line(["system", *heads]), _line(["---"] * (len(heads) + 1))]
+    grouped = _ok_by_system(records)
+    for system, group in grouped.items():
+        cells = [_latency_cell(group, rate, name) for rate in rates for name in LATENCY_FIGURES]
+        lines.append(_line([system, *cells]))
+    return "\n".join(lines + _short_rates(grouped, rates))
+
+
+def _ok_by_system(records: Iterable[Record]) -> dict[str, list[Record]]:
+    grouped: dict[str, list[Record]] = {}
+    for record in records:
+        if record.get("system") != PGBENCH and "error" not in record:
+            grouped.setdefault(str(record["system"]), []).append(record)
+    return grouped
+
+
+def _at(record: Record, rate: float) -> Record | None:
+    found = [e for e in record.get("latency", []) if e["offered_per_s"] == rate]
+    return found[0] if found else None
+
+
+def _latency_spread(group: Iterable[Record], rate: float, name: str) -> Spread | None:
+    return spread((_at(record, rate) or {}).get(name) for record in group)
+
+
+SATURATED = "saturated"
+
+
+def _latency_cell(group: Sequence[Record], rate: float, name: str) -> str:
+    """The spread over the rounds measured; "saturated" when the rate was above throughput."""
+    found = _latency_spread(group, rate, name)
+    if found is None and any((_at(record, rate) or {}).get("saturated") for record in group):
+        return SATURATED
+    return format_spread(found, format_ms)
+
+
+def _short_rates(grouped: Mapping[str, list[Record]], rates: Iterable[float]) -> list[str]:
+    """A note for every system whose producers fell short of a rate, or whose jobs went missing."""
+    notes = []
+    for rate in rates:
+        for system, group in grouped.items():
+            achieved = _latency_spread(group, rate, "achieved_per_s")
+            if achieved is not None and achieved.median < rate * 0.95:
+                notes.append(
+                    f"- {system} at {rate:,.0f}/s: the enqueue calls returned at "
+                    f"{format_spread(achieved)}/s"
+                )
+            missing = sum(int((_at(r, rate) or {}).get("missing", 0)) for r in group)
+            if missing:
+                notes.append(f"- {system} at {rate:,.0f}/s: {missing} jobs never started")
+    return ["", *notes] if notes else []

@@ -1,19 +1,23 @@
-"""Side-by-side benchmark of Workhorse and its peers: Celery, Dramatiq, Procrastinate and RQ.
+"""Side-by-side benchmark of Workhorse and its peers: Celery, Dramatiq, Procrastinate, RQ, taskiq,
+arq and SAQ.
 
-Every system runs the same no-op workload with the same budget of worker processes and
-concurrency, against the same Redis and PostgreSQL servers; systems are interleaved within each
-run (in a rotating order) so they all see the same machine conditions. Prints one JSON object per
-system per run, then a Markdown table of medians over the runs.
+Every system runs the same job (one completion record in Redis, see counter.py) with the same
+budget of worker processes and concurrency, against the same Redis and PostgreSQL servers;
+systems are interleaved within each round (in an order rotated every round) so they all see the
+same machine conditions. Prints one JSON object per system per round, then Markdown tables of
+medians over the rounds.
 
-    benchmarks/peers/run.sh --jobs 10000 --workers 2 --concurrency 8 --runs 3
+    benchmarks/peers/run.sh --jobs 20000 --workers 2 --concurrency 8 --runs 3
+    benchmarks/peers/run.sh --quick
 
-Run with the peers' virtualenv (run.sh creates it); Workhorse runs from <repo>/.venv.
+Run with the peers' virtualenv, which run.sh creates with the pinned peers and this checkout.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import signal
 import sys
 import tempfile
@@ -24,26 +28,37 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+import catalog
+import measure
 import settings
 
-PEERS = ("celery", "dramatiq", "procrastinate", "rq", "rq-simple")
 ALWAYS = ("workhorse-postgresql", "workhorse-sqlite", "pgbench")
 REPO = Path(__file__).resolve().parents[2]
 
 Measure = Callable[[], dict[str, Any]]
+QUICK = {"jobs": 2000, "single_jobs": 500, "latency_seconds": 2.0, "runs": 1}
+"""--quick: a check that every system runs, not a measurement."""
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawTextHelpFormatter
     )
-    parser.add_argument("--jobs", "-n", type=int, default=10_000, help="no-op jobs per run")
+    parser.add_argument("--jobs", "-n", type=int, default=20_000, help="jobs per throughput run")
     parser.add_argument("--workers", "-p", type=int, default=2, help="worker processes")
     parser.add_argument("--concurrency", "-c", type=int, default=8, help="per worker process")
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--single-jobs", type=int, default=2000, help="jobs enqueued one by one")
     parser.add_argument(
-        "--only", default=",".join(PEERS), help=f"peers to run (of {','.join(PEERS)})"
+        "--rates", default="500,2000", help="offered jobs/s of the latency runs (empty: none)"
+    )
+    parser.add_argument("--latency-seconds", type=float, default=5.0, help="per offered rate")
+    parser.add_argument("--producers", type=int, default=2, help="producer processes")
+    parser.add_argument("--quick", action="store_true", help="2,000 jobs, 1 run, 2 s latency")
+    parser.add_argument(
+        "--only",
+        default=",".join(catalog.DEFAULT),
+        help=f"peers to run (of {','.join(catalog.PEERS)})",
     )
     parser.add_argument(
         "--skip",
@@ -54,39 +69,30 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument(
         "--stall-timeout", type=float, default=60.0, help="seconds without progress"
     )
-    parser.add_argument("--timeout", type=float, default=900.0, help="per Workhorse bench call")
-    parser.add_argument("--repo", type=Path, default=REPO, help="Workhorse checkout with .venv")
     parser.add_argument("--redis-url", default=settings.REDIS_URL, help="a Redis db of its own")
     parser.add_argument("--postgres-url", default=settings.POSTGRES_URL, help="server, no database")
     args = parser.parse_args(argv)
-    args.only = [name.strip() for name in args.only.split(",") if name.strip()]
-    args.skip = {name.strip() for name in args.skip.split(",") if name.strip()}
-    unknown = sorted(set(args.only) - set(PEERS)) + sorted(args.skip - set(ALWAYS))
+    if args.quick:
+        vars(args).update(QUICK)
+    args.only = _names(args.only)
+    args.skip = set(_names(args.skip))
+    unknown = sorted(set(args.only) - set(catalog.PEERS)) + sorted(args.skip - set(ALWAYS))
     if unknown:
         parser.error(f"unknown systems: {', '.join(unknown)}")
-    for name in ("jobs", "workers", "concurrency", "runs", "single_jobs"):
+    try:
+        args.rates = tuple(float(rate) for rate in _names(args.rates))
+    except ValueError:
+        parser.error(f"--rates takes numbers separated by commas, not {args.rates!r}")
+    for name in ("jobs", "workers", "concurrency", "runs", "single_jobs", "producers"):
         if getattr(args, name) < 1:
             parser.error(f"--{name.replace('_', '-')} must be at least 1")
+    if any(rate <= 0 for rate in args.rates) or args.latency_seconds <= 0:
+        parser.error("rates and --latency-seconds must be positive")
     return args
 
 
-def _peer(name: str) -> Any:
-    # Imported here: each module reads settings (the broker URLs) when it is imported.
-    if name == "celery":
-        from peer_celery import CeleryPeer
-
-        return CeleryPeer()
-    if name == "dramatiq":
-        from peer_dramatiq import DramatiqPeer
-
-        return DramatiqPeer()
-    if name == "procrastinate":
-        from peer_procrastinate import ProcrastinatePeer
-
-        return ProcrastinatePeer()
-    from peer_rq import RQPeer
-
-    return RQPeer(name, "rq.worker.SimpleWorker" if name == "rq-simple" else None)
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,55 +105,34 @@ class System:
 
 def systems(args: argparse.Namespace, tmp: Path) -> list[System]:
     """The measured systems, Workhorse first and pgbench last."""
-    workload = {"jobs": args.jobs, "workers": args.workers, "concurrency": args.concurrency}
-    found = [
-        _workhorse(args, backend, tmp, workload)
-        for backend in ("postgresql", "sqlite")
-        if f"workhorse-{backend}" not in args.skip
-    ]
-    found += [_peer_system(args, name, tmp, workload) for name in args.only]
+    budget = measure.Budget(
+        jobs=args.jobs,
+        workers=args.workers,
+        concurrency=args.concurrency,
+        single_jobs=args.single_jobs,
+        rates=args.rates,
+        latency_s=args.latency_seconds,
+        producers=args.producers,
+        stall_s=args.stall_timeout,
+    )
+    names = [name for name in catalog.WORKHORSE if name not in args.skip] + args.only
+    found = [_system(name, budget, tmp) for name in names]
     if args.pgbench_seconds > 0 and "pgbench" not in args.skip:
         found.append(_pgbench(args.pgbench_seconds, tmp))
     return found
 
 
-def _workhorse(
-    args: argparse.Namespace, backend: str, tmp: Path, workload: dict[str, int]
-) -> System:
-    from peer_workhorse import WorkhorseSystem
-
-    system = WorkhorseSystem(args.repo, backend, tmp, args.timeout)
-    info = {
-        "system": system.name,
-        "version": system.version(),
-        "config": system.describe(args.workers, args.concurrency),
-        **workload,
-    }
-    return System(
-        system.name, info, lambda: system.measure(**workload, single_jobs=args.single_jobs)
-    )
-
-
-def _peer_system(
-    args: argparse.Namespace, name: str, tmp: Path, workload: dict[str, int]
-) -> System:
-    import measure
-
-    peer = _peer(name)
+def _system(name: str, budget: measure.Budget, tmp: Path) -> System:
+    peer = catalog.make(name)
     info = {
         "system": name,
         "version": metadata.version(peer.distribution),
-        "config": peer.describe(args.workers, args.concurrency),
-        **workload,
+        "config": peer.describe(budget.workers, budget.concurrency),
+        "jobs": budget.jobs,
+        "workers": budget.workers,
+        "concurrency": budget.concurrency,
     }
-
-    def run_peer() -> dict[str, Any]:
-        result = measure.run_peer(
-            peer, **workload, single_jobs=args.single_jobs, logs=tmp, stall_s=args.stall_timeout
-        )
-        return result.as_dict()
-
-    return System(name, info, run_peer)
+    return System(name, info, lambda: measure.run_peer(peer, budget, tmp).as_dict())
 
 
 def _pgbench(seconds: float, tmp: Path) -> System:
@@ -178,8 +163,9 @@ def main(argv: list[str] | None = None) -> int:
 
     records: list[dict[str, Any]] = []
     with tempfile.TemporaryDirectory(prefix="peers-bench-") as tmp:
+        os.environ["PEERS_TMP"] = tmp
         measured = systems(args, Path(tmp))
-        found_versions = versions.collect(args.repo, _workhorse_version(measured))
+        found_versions = versions.collect(REPO)
         print(json.dumps({"versions": found_versions}, ensure_ascii=False), flush=True)
         for run in range(1, args.runs + 1):
             for system in rotated(measured, run - 1):
@@ -188,10 +174,12 @@ def main(argv: list[str] | None = None) -> int:
                 records.append(record)
     print()
     print(
-        f"{args.jobs:,} no-op jobs, {args.workers} worker processes × concurrency "
+        f"{args.jobs:,} jobs, {args.workers} worker processes × concurrency "
         f"{args.concurrency}, {args.runs} run(s): median (min–max)\n"
     )
     print(report.table(records))
+    print()
+    print(report.latency_table(records))
     print("\nVersions: " + ", ".join(f"{key} {value}" for key, value in found_versions.items()))
     return 1 if any("error" in record for record in records) else 0
 
@@ -202,11 +190,6 @@ def _measure(system: System, run: int) -> dict[str, Any]:
     except Exception as error:  # one failing system must not hide the others' numbers
         traceback.print_exc(file=sys.stderr)
         return {"run": run, **system.info, "error": f"{type(error).__name__}: {error}"}
-
-
-def _workhorse_version(measured: list[System]) -> str:
-    found = [system.info["version"] for system in measured if system.name.startswith("workhorse")]
-    return str(found[0]) if found else "not measured"
 
 
 if __name__ == "__main__":

@@ -12,10 +12,23 @@ import redis
 import pg
 import settings
 
-DISTRIBUTIONS = ("celery", "kombu", "dramatiq", "procrastinate", "rq", "redis", "psycopg")
+DISTRIBUTIONS = (
+    "workhorse",
+    "celery",
+    "kombu",
+    "dramatiq",
+    "procrastinate",
+    "rq",
+    "taskiq",
+    "taskiq-redis",
+    "arq",
+    "saq",
+    "redis",
+    "psycopg",
+)
 
 
-def collect(repo: Path, workhorse_version: str) -> dict[str, str]:
+def collect(repo: Path) -> dict[str, str]:
     found = {"python": platform.python_version()}
     for name in DISTRIBUTIONS:
         try:
@@ -26,7 +39,6 @@ def collect(repo: Path, workhorse_version: str) -> dict[str, str]:
         redis.Redis.from_url(settings.REDIS_URL).info("server")["redis_version"]
     )
     found["postgresql"] = pg.server_version()
-    found["workhorse"] = workhorse_version
     found["workhorse-commit"] = _commit(repo)
     return found
 

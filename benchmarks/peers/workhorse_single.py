@@ -1,7 +1,7 @@
 """Workhorse's single-call enqueue rate: `noop.enqueue()` once per job, from Python.
 
-Runs with the Workhorse repository's own interpreter (it imports workhorse, which the peers'
-virtualenv does not have) and prints one JSON object.
+Workhorse alone, with its built-in no-op (the side-by-side's `single_enqueue_per_s` comes from
+`run.py`); runs with any interpreter that has Workhorse installed and prints one JSON object.
 """
 
 from __future__ import annotations

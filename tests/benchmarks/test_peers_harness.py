@@ -1,7 +1,7 @@
-"""The peers benchmark's summary: medians, spreads, ratios and the Markdown table.
+"""The peers benchmark's summary: medians, spreads, ratios, latency percentiles and the tables.
 
-`benchmarks/peers/report.py` uses the standard library only, so it is loaded from its file here
-without the peers' virtualenv.
+`benchmarks/peers/report.py` and `stats.py` use the standard library only, so they are loaded
+from their files here without the peers' virtualenv.
 """
 
 # The table prints the multiplication sign (ratios) and the en dash (ranges) on purpose.
@@ -9,8 +9,10 @@ without the peers' virtualenv.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import math
+import os
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -18,11 +20,11 @@ from typing import Any
 
 import pytest
 
-REPORT = Path(__file__).resolve().parents[2] / "benchmarks" / "peers" / "report.py"
+PEERS = Path(__file__).resolve().parents[2] / "benchmarks" / "peers"
 
 
-def _load() -> ModuleType:
-    spec = importlib.util.spec_from_file_location("peers_report", REPORT)
+def _load(name: str) -> ModuleType:
+    spec = importlib.util.spec_from_file_location(f"peers_{name}", PEERS / f"{name}.py")
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module  # dataclasses look their module up while being built
@@ -30,7 +32,8 @@ def _load() -> ModuleType:
     return module
 
 
-report = _load()
+report = _load("report")
+stats = _load("stats")
 
 
 def _peer(run: int, system: str, throughput: float, **extra: Any) -> dict[str, Any]:
@@ -42,6 +45,8 @@ def _peer(run: int, system: str, throughput: float, **extra: Any) -> dict[str, A
         "enqueue_per_s": throughput * 2,
         "single_enqueue_per_s": throughput / 2,
         "throughput_per_s": throughput,
+        "cpu_per_job_us": 1e6 / throughput,
+        "worker_cpu_per_job_us": 0.5e6 / throughput,
         "lost": 0,
         **extra,
     }
@@ -100,15 +105,16 @@ def test_table_compares_every_system_with_workhorse() -> None:
     ]
     assert report.table(records).splitlines() == [
         "| system | version | enqueue/s (bulk) | single enqueue/s | throughput jobs/s"
-        " | workhorse-postgresql ÷ system | workhorse-sqlite ÷ system |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        " | workhorse-postgresql ÷ system | workhorse-sqlite ÷ system"
+        " | CPU µs/job | of which workers |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
         "| workhorse-postgresql | 1.0 | 9,000 (8,000–10,000) | 2,250 (2,000–2,500)"
-        " | 4,500 (4,000–5,000) | 1.00× | 1.89× |",
+        " | 4,500 (4,000–5,000) | 1.00× | 1.89× | 225 (200–250) | 112 (100–125) |",
         "| workhorse-sqlite | 1.0 | 17,000 (16,000–18,000) | 4,250 (4,000–4,500)"
-        " | 8,500 (8,000–9,000) | 0.53× | 1.00× |",
+        " | 8,500 (8,000–9,000) | 0.53× | 1.00× | 118 (111–125) | 59 (56–62) |",
         "| dramatiq | 1.0 | 3,000 (2,000–4,000) | 750 (500–1,000)"
-        " | 1,500 (1,000–2,000) | 3.00× | 5.67× |",
-        "| procrastinate | 3.1 | — | — | — | — | — |",
+        " | 1,500 (1,000–2,000) | 3.00× | 5.67× | 750 (500–1,000) | 375 (250–500) |",
+        "| procrastinate | 3.1 | — | — | — | — | — | — | — |",
         "",
         "Configurations:",
         "- workhorse-postgresql: 2 × workhorse-postgresql worker",
@@ -124,6 +130,90 @@ def test_table_compares_every_system_with_workhorse() -> None:
 def test_table_without_workhorse_has_no_ratio_columns() -> None:
     lines = report.table([_peer(1, "celery", 1234.0)]).splitlines()
     assert lines[0] == (
-        "| system | version | enqueue/s (bulk) | single enqueue/s | throughput jobs/s |"
+        "| system | version | enqueue/s (bulk) | single enqueue/s | throughput jobs/s"
+        " | CPU µs/job | of which workers |"
     )
-    assert lines[2] == "| celery | 1.0 | 2,468 | 617 | 1,234 |"
+    assert lines[2] == "| celery | 1.0 | 2,468 | 617 | 1,234 | 810 | 405 |"
+
+
+def _latency(rate: float, p50: float, achieved: float | None = None, missing: int = 0) -> Any:
+    return {
+        "offered_per_s": rate,
+        "achieved_per_s": achieved or rate,
+        "p50_ms": p50,
+        "p99_ms": p50 * 4,
+        "max_ms": p50 * 10,
+        "jobs": 100,
+        "missing": missing,
+    }
+
+
+def test_latency_table_gives_each_rate_its_percentiles_with_ranges() -> None:
+    records = [
+        _peer(1, "arq", 900.0, latency=[_latency(500, 1.0), _latency(2000, 3.0)]),
+        _peer(2, "arq", 900.0, latency=[_latency(500, 2.0), _latency(2000, 5.0, 1500.0)]),
+        _peer(1, "saq", 900.0, latency=[_latency(500, 0.25, missing=2)]),
+        _peer(
+            1,
+            "celery",
+            300.0,
+            latency=[_latency(500, 0.5), dataclasses.asdict(stats.Latency.above(2000))],
+        ),
+        _peer(
+            2,
+            "celery",
+            300.0,
+            latency=[_latency(500, 0.7), dataclasses.asdict(stats.Latency.above(2000))],
+        ),
+        {"run": 1, "system": "rq", "error": "RuntimeError: x"},
+    ]
+    assert report.latency_table(records).splitlines() == [
+        "| system | p50 @ 500/s | p99 @ 500/s | max @ 500/s"
+        " | p50 @ 2,000/s | p99 @ 2,000/s | max @ 2,000/s |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| arq | 1.5 (1.0–2.0) | 6.0 (4.0–8.0) | 15.0 (10.0–20.0)"
+        " | 4.0 (3.0–5.0) | 16.0 (12.0–20.0) | 40.0 (30.0–50.0) |",
+        "| saq | 0.2 | 1.0 | 2.5 | — | — | — |",
+        "| celery | 0.6 (0.5–0.7) | 2.4 (2.0–2.8) | 6.0 (5.0–7.0)"
+        " | saturated | saturated | saturated |",
+        "",
+        "- saq at 500/s: 2 jobs never started",
+        "- arq at 2,000/s: the enqueue calls returned at 1,750 (1,500–2,000)/s",
+    ]
+    assert report.latency_table([_peer(1, "arq", 900.0)]) == ""
+
+
+def test_percentile_is_nearest_rank() -> None:
+    values = [float(v) for v in range(1, 101)]
+    assert stats.percentile(values, 0.50) == 50.0
+    assert stats.percentile(values, 0.99) == 99.0
+    assert stats.percentile([7.0], 0.99) == 7.0
+    assert math.isnan(stats.percentile([], 0.5))
+
+
+def test_latency_is_start_minus_enqueue_return_over_the_jobs_seen() -> None:
+    returned = {0: 100.0, 1: 100.5, 2: 101.0, 3: 101.5}
+    found = {0: (100.002, 100.003), 1: (100.504, 100.6), 2: (101.001, 101.1)}
+    latency = stats.summarise_latency(2.0, 99.5, returned, found)
+    assert latency.offered_per_s == 2.0
+    assert latency.achieved_per_s == pytest.approx(2.0)
+    assert latency.p50_ms == pytest.approx(2.0)
+    assert latency.p99_ms == pytest.approx(4.0)
+    assert latency.max_ms == pytest.approx(4.0)
+    assert (latency.jobs, latency.missing) == (4, 1)
+
+
+cpu = _load("cpu")
+
+
+def test_cpu_between_readings_counts_a_new_process_in_full() -> None:
+    before = {10: 100, 11: 50}
+    after = {10: 160, 12: 40}  # 11 ended between the readings; 12 started
+    assert cpu.used_s(before, after) == pytest.approx(100 / cpu.CLOCK_TICKS)
+
+
+def test_cpu_reads_this_process_and_its_group() -> None:
+    own = cpu.ticks([os.getpid()])
+    assert list(own) == [os.getpid()]
+    assert os.getpid() in cpu.group_members([os.getpgrp()])
+    assert cpu.ticks([2**22 + 7]) == {}
