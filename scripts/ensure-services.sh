@@ -40,6 +40,8 @@ if ! command -v pgbouncer >/dev/null 2>&1; then
     if [ -d /run/systemd/system ]; then
         $sudo_ systemctl disable --now pgbouncer >/dev/null 2>&1 || true
     fi
+fi
+
 # NATS (with JetStream) and RabbitMQ for the event tests (tests/integration/test_sinks.py,
 # tests/acceptance/test_consume.py and test_events_at_scale.py), from Debian's packages: installed
 # when missing and started when nothing listens on their ports. A server that already answers is
