@@ -45,9 +45,12 @@ def test_ended_watch_reports_cancelled_jobs(jobs: Jobs) -> None:
         watch.close()
 
 
-def test_ended_watch_stays_quiet_without_ends(jobs: Jobs) -> None:
+def test_ended_watch_stays_quiet_without_ends(jobs: Jobs, backend_url: str) -> None:
     watch = jobs.backend.ended_watch()
     try:
+        if "pgbouncer=on" in backend_url:
+            assert watch.wait(0.05) is None, "without LISTEN every wait asks for a check"
+            return
         assert watch.wait(0.05) == set()
     finally:
         watch.close()

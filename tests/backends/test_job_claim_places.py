@@ -16,6 +16,7 @@ from pgtest import postgres_schema
 from workhorse.backends import base as b
 from workhorse.backends import open_backend
 from workhorse.backends.claiming import FRONT_EXTRA
+from workhorse.backends.postgres.connecting import parse_url
 from workhorse.tenants import Tenant
 
 from .support import T0, Jobs, at, new_job, success
@@ -31,7 +32,7 @@ def _sql(url: str) -> Iterator[Any]:
         with closing(sqlite3.connect(url.removeprefix("sqlite:///"))) as conn:
             yield conn
     else:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(parse_url(url).conninfo, autocommit=True) as conn:
             yield conn
 
 

@@ -19,7 +19,11 @@ from workhorse.backends.ops import schema
 from workhorse.backends.postgres import finish, inserts
 from workhorse.backends.postgres.claims import PostgresClaims
 from workhorse.backends.postgres.connecting import parse_url
-from workhorse.backends.postgres.listener import PostgresEndedWatch, PostgresListener
+from workhorse.backends.postgres.listener import (
+    PollingEndedWatch,
+    PostgresEndedWatch,
+    PostgresListener,
+)
 from workhorse.backends.postgres.statements import caller_connection
 from workhorse.backends.postgres.store import PostgresStore
 from workhorse.backends.sql_backend import SqlBackend
@@ -55,9 +59,12 @@ class PostgresBackend(SqlBackend[PostgresStore]):
             return None
         return PostgresListener(self.listen_conninfo, queues)
 
-    def ended_watch(self) -> PostgresEndedWatch:
-        """A LISTEN connection told the ids of the jobs that end."""
-        return PostgresEndedWatch(self.conninfo)
+    def ended_watch(self) -> PostgresEndedWatch | PollingEndedWatch:
+        """A LISTEN connection told the ids of the jobs that end; a poll where there is no URL to
+        listen on (a transaction-pooling PgBouncer without a listen URL)."""
+        if self.listen_conninfo is None:
+            return PollingEndedWatch()
+        return PostgresEndedWatch(self.listen_conninfo)
 
     def job_insert_many(self, params: b.JobInsertManyParams) -> list[b.InsertedJob]:
         require_aware(params.now)

@@ -73,6 +73,21 @@ class PostgresListener:
             self._conn = None
 
 
+class PollingEndedWatch:
+    """Waiters' watch where nothing can LISTEN: each wait sleeps one poll interval and answers
+    None, so every waited job is checked (a read of a few rows per interval)."""
+
+    def __init__(self, interval: float = 0.05) -> None:
+        self._interval = interval
+
+    def wait(self, timeout: float) -> set[int] | None:
+        time.sleep(min(self._interval, max(timeout, 0.0)))
+        return None
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
 class PostgresEndedWatch:
     """The LISTEN connection that serves every waiter of a process: each notification carries the
     ids of jobs that ended (``job_finish_many``, cancels). Opened at once, so nothing committed from

@@ -32,7 +32,7 @@ CREATE TABLE workhorse_jobs (
     trace_context    text,
     isolation        text        CHECK (isolation IN ('inline', 'process')),
     memory_limit     bigint      CHECK (memory_limit > 0),
-    usage            jsonb       NOT NULL DEFAULT '[]'
+    usage            jsonb       NOT NULL DEFAULT '[]',
     -- dependencies and workflows (0009)
     pending_parents  integer     NOT NULL DEFAULT 0,
     has_children     boolean     NOT NULL DEFAULT false,
