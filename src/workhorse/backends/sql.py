@@ -64,8 +64,8 @@ def load_blocks(package: str, filename: str) -> dict[str, str]:
 def load_migrations(package: str) -> list[tuple[int, str, str]]:
     """``(version, name, sql)`` for each ``NNNN_name.sql`` in ``package``, in version order.
 
-    Numbers are unique but may have gaps: features developed side by side reserve their numbers
-    up front and land in any order, and ``migrate`` applies every number a database lacks."""
+    Numbers are unique and increasing from 1 (a gap is allowed); ``migrate`` applies every
+    number a database lacks, whatever its order of arrival."""
     found = []
     for entry in resources.files(package).iterdir():
         match = re.fullmatch(r"(\d{4})_(\w+)\.sql", entry.name)
