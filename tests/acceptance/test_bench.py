@@ -8,6 +8,7 @@ import os
 import pty
 import subprocess
 import sys
+import threading
 
 import pytest
 
@@ -89,23 +90,31 @@ def test_workflow_mode_compares_a_fan_out_with_independent_jobs() -> None:
     assert 0 < result["result_overhead_ms"]["p50"] <= result["result_overhead_ms"]["max"]
 
 
+def _drain(controller: int, into: list[bytes]) -> None:
+    """Read the terminal while the bench draws on it: an unread pty fills and blocks the writer."""
+    while True:
+        try:
+            chunk = os.read(controller, 65536)
+        except OSError:
+            return
+        if not chunk:
+            return
+        into.append(chunk)
+
+
 @pytest.mark.slow
 def test_a_terminal_gets_a_progress_bar_on_stderr() -> None:
     controller, terminal = pty.openpty()
+    chunks: list[bytes] = []
+    reader = threading.Thread(target=_drain, args=(controller, chunks), daemon=True)
+    reader.start()
     try:
         done = _bench("--jobs", "300", "--workers", "1", stderr=terminal)
-        os.close(terminal)
-        drawn = b""
-        while True:
-            try:
-                chunk = os.read(controller, 65536)
-            except OSError:
-                break
-            if not chunk:
-                break
-            drawn += chunk
     finally:
+        os.close(terminal)
+        reader.join(timeout=10)
         os.close(controller)
+    drawn = b"".join(chunks)
     assert done.returncode == 0
     assert json.loads(done.stdout)["lost"] == 0, "stdout stays one JSON object"
     assert b"run 1/1 enqueue" in drawn
