@@ -39,7 +39,9 @@ def _free_port() -> int:
 
 
 def _slot(index: int) -> str:
-    return f"wh_pgbouncer_{index}"
+    """A schema name of this test session's own: sessions running at once (several checkouts,
+    pytest-xdist workers) on the shared server never drop each other's schemas."""
+    return f"wh_pgbouncer_{os.getpid()}_{index}"
 
 
 def _config(port: int, root: Path) -> str:
