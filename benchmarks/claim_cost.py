@@ -111,14 +111,23 @@ def explain(url: str) -> None:
 
 
 def reset_postgres(url: str) -> None:
+    """Drop every Workhorse table and function in the database, whatever migrations made."""
     import psycopg
 
     with psycopg.connect(url, autocommit=True) as conn:
-        for table in ("jobs", "leaders", "workers", "periodic", "tenants", "api_keys",
-                      "idempotency", "migrations", "places"):  # fmt: skip
-            conn.execute(f"DROP TABLE IF EXISTS workhorse_{table} CASCADE")
-        for function in ("arrive", "return", "release"):
-            conn.execute(f"DROP FUNCTION IF EXISTS workhorse_places_{function}() CASCADE")
+        tables = conn.execute(
+            "SELECT tablename FROM pg_tables"
+            " WHERE schemaname = current_schema() AND tablename LIKE 'workhorse%'"
+        ).fetchall()
+        for (table,) in tables:
+            conn.execute(f'DROP TABLE IF EXISTS "{table}" CASCADE')
+        functions = conn.execute(
+            "SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n"
+            " ON n.oid = p.pronamespace"
+            " WHERE n.nspname = current_schema() AND p.proname LIKE 'workhorse%'"
+        ).fetchall()
+        for (function,) in functions:
+            conn.execute(f"DROP FUNCTION IF EXISTS {function} CASCADE")
 
 
 def main() -> None:

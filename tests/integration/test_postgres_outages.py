@@ -214,7 +214,7 @@ def test_pooled_connections_carry_the_server_timeouts_without_any_set(migrated_u
     store = PostgresStore(f"{migrated_url}&lock_timeout=2s")
 
     def settings(tx: PostgresTx) -> list[object]:
-        names = ["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout"]
+        names = ["statement_timeout", "lock_timeout", "idle_in_transaction_session_timeout", "jit"]
         query = (
             "SELECT array_agg(current_setting(name) ORDER BY i) AS value"
             " FROM unnest(%s::text[]) WITH ORDINALITY AS t(name, i)"
@@ -224,6 +224,6 @@ def test_pooled_connections_carry_the_server_timeouts_without_any_set(migrated_u
         return list(row["value"])
 
     try:
-        assert store.run(settings) == ["30s", "2s", "1min"]
+        assert store.run(settings) == ["30s", "2s", "1min", "off"]
     finally:
         store.close()

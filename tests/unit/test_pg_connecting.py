@@ -24,6 +24,7 @@ def test_defaults_ask_for_a_writable_primary_keepalives_and_server_timeouts() ->
     assert query["tcp_user_timeout"] == "10000"
     assert query["options"] == (
         "-c statement_timeout=30s -c lock_timeout=10s -c idle_in_transaction_session_timeout=60s"
+        " -c jit=off"
     )
     assert (settings.pool_min, settings.pool_max, settings.pool_timeout) == (1, 10, 5.0)
     assert settings.connect_kwargs == {"connect_timeout": 5, "autocommit": True}
@@ -39,7 +40,7 @@ def test_the_callers_choices_win_and_workhorse_options_are_taken_off() -> None:
     assert query["target_session_attrs"] == "any"
     assert query["options"] == (
         "-csearch_path=app -c lock_timeout=1s -c statement_timeout=5min "
-        "-c idle_in_transaction_session_timeout=60s"
+        "-c idle_in_transaction_session_timeout=60s -c jit=off"
     )
     assert not {"pool_max", "pool_timeout", "statement_timeout"} & query.keys()
     assert (settings.pool_max, settings.pool_timeout) == (3, 2.5)

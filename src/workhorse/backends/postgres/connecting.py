@@ -5,9 +5,9 @@ A URL may name several hosts (``postgresql://db1:5432,db2:5432/jobs``); every co
 for ``target_session_attrs=read-write`` unless the URL says otherwise, so after a failover libpq
 skips the old primary (down, or back as a standby) and finds the new one. TCP keepalives and a
 TCP user timeout bound how long a connection to a host that vanished without closing its
-sockets can hang. ``statement_timeout``, ``lock_timeout`` and
-``idle_in_transaction_session_timeout`` go in libpq's startup ``options``, so they hold without
-any ``SET`` (session state a transaction-pooling PgBouncer would not keep).
+sockets can hang. ``statement_timeout``, ``lock_timeout``,
+``idle_in_transaction_session_timeout`` and ``jit`` go in libpq's startup ``options``, so they
+hold without any ``SET`` (session state a transaction-pooling PgBouncer would not keep).
 """
 
 from __future__ import annotations
@@ -35,12 +35,16 @@ LIBPQ_DEFAULTS = {
 }
 """Added to every URL that does not set them (milliseconds for ``tcp_user_timeout``)."""
 
-SERVER_TIMEOUTS = {
+SERVER_SETTINGS = {
     "statement_timeout": "30s",
     "lock_timeout": "10s",
     "idle_in_transaction_session_timeout": "60s",
+    "jit": "off",
 }
-"""Server settings sent at connection start, each overridable on the URL (``0`` turns one off)."""
+"""Server settings sent at connection start, each overridable on the URL (``0`` turns a timeout
+off). JIT compilation is off: a claim over a deep backlog is estimated costly (the planner cannot
+see its per-tenant limits) and would spend tens of milliseconds compiling a statement that runs
+in one."""
 
 _NUMBERS = {"pool_min": int, "pool_max": int, "pool_timeout": float}
 
@@ -72,16 +76,16 @@ class ConnectSettings:
 
 def parse_url(url: str) -> ConnectSettings:
     """Split Workhorse's options (pool_min, pool_max, pool_timeout, pgbouncer, the server
-    timeouts) off a libpq URL and add the failover defaults."""
+    settings) off a libpq URL and add the failover defaults."""
     parts = urlsplit(url)
     if parts.scheme not in {"postgresql", "postgres"}:
         raise ConfigurationError(f"not a PostgreSQL URL: {redact_url(url)}")
     query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
     numbers = _numbers(query, url)
     pgbouncer = _flag(query.pop("pgbouncer", "off"), "pgbouncer")
-    timeouts = {name: query.pop(name, default) for name, default in SERVER_TIMEOUTS.items()}
+    settings = {name: query.pop(name, default) for name, default in SERVER_SETTINGS.items()}
     if not pgbouncer:
-        query["options"] = _with_timeouts(query.get("options", ""), timeouts)
+        query["options"] = _with_settings(query.get("options", ""), settings)
     for key, value in LIBPQ_DEFAULTS.items():
         query.setdefault(key, value)
     encoded = urlencode(query, quote_via=quote)  # libpq reads "+" as itself, not a space
@@ -109,9 +113,9 @@ def _flag(value: str, name: str) -> bool:
     raise ConfigurationError(f"{name} must be on or off, not {value!r}")
 
 
-def _with_timeouts(options: str, timeouts: dict[str, str]) -> str:
-    """libpq ``options`` with ``-c name=value`` for each timeout the caller's options lack."""
-    added = [f"-c {name}={value}" for name, value in timeouts.items() if name not in options]
+def _with_settings(options: str, settings: dict[str, str]) -> str:
+    """libpq ``options`` with ``-c name=value`` for each setting the caller's options lack."""
+    added = [f"-c {name}={value}" for name, value in settings.items() if name not in options]
     return " ".join([options, *added]).strip()
 
 

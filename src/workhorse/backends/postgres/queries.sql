@@ -346,39 +346,42 @@ LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
 ORDER BY f.place, f.tenant, f.queue
 LIMIT %(front)s
 
--- name: claim_places_settle_drop
--- Places of tenants this claim served (or gave fewer jobs than slots), removed when their queue
--- holds no queued job of the tenant. Hazard: an enqueue may be adding a job that this statement's snapshot does not see.
--- Its trigger locks the place and bumps `arrivals` until it commits, so a place is removed only
--- if it is not locked now (SKIP LOCKED: never wait for an enqueuer's transaction, which may be
--- the caller's own and long) and `arrivals` is what the claim read (a row changed since is
--- re-read when locked, and the check fails).
+-- name: claim_places_settle
+-- The places a claim read, settled in one statement: the places of tenants this claim served (or
+-- gave fewer jobs than slots) are removed when their queue holds no queued job of the tenant; the
+-- others get their new positions and holds.
+-- Hazard: an enqueue may be adding a job that this statement's snapshot does not see. Its
+-- trigger locks the place and bumps `arrivals` until it commits, so a place is removed only if
+-- it is not locked now (SKIP LOCKED: never wait for an enqueuer's transaction, which may be the
+-- caller's own and long) and `arrivals` is what the claim read (a row changed since is re-read
+-- when locked, and the check fails). A place an enqueuer holds is skipped rather than waited for
+-- (its arrival puts it back in the order anyway).
 WITH s AS (
-    SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(arrivals)s::bigint[])
-        AS s(queue, tenant, arrivals)
+    SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(arrivals)s::bigint[],
+                         %(emptied)s::bool[], %(places)s::float8[], %(held)s::timestamptz[])
+        AS s(queue, tenant, arrivals, emptied, place, held_until)
 ), drained AS (
     SELECT p.queue, p.tenant FROM workhorse_places AS p
     JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
-    WHERE p.arrivals = s.arrivals
-      AND NOT EXISTS (SELECT 1 FROM workhorse_jobs AS j
-                      WHERE j.state = 'queued' AND j.queue = p.queue AND j.tenant = p.tenant)
+    -- The first entry of the tenant's claim index, if any. Not NOT EXISTS: the planner costs an
+    -- anti-join as if it read every match, and over a deep backlog prefers a bitmap scan of all
+    -- the tenant's jobs (tens of milliseconds) to an index probe that stops at the first.
+    LEFT JOIN LATERAL (
+        SELECT true AS found FROM workhorse_jobs AS j
+        WHERE j.state = 'queued' AND j.queue = p.queue AND j.tenant = p.tenant
+        ORDER BY j.priority DESC, j.run_at, j.id
+        LIMIT 1
+    ) AS queued ON true
+    WHERE s.emptied AND p.arrivals = s.arrivals AND queued.found IS NULL
     ORDER BY p.queue, p.tenant
     FOR UPDATE OF p SKIP LOCKED
-)
-DELETE FROM workhorse_places AS p USING drained AS d
-WHERE p.queue = d.queue AND p.tenant = d.tenant
-RETURNING p.queue, p.tenant
-
--- name: claim_places_settle_set
--- The other places a claim read: their new positions and holds. A place an enqueuer holds is
--- skipped rather than waited for (its arrival puts it back in the order anyway).
-WITH s AS (
-    SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(places)s::float8[],
-                         %(held)s::timestamptz[])
-        AS s(queue, tenant, place, held_until)
+), dropped AS (  -- runs though nothing reads it, as every data-modifying WITH does
+    DELETE FROM workhorse_places AS p USING drained AS d
+    WHERE p.queue = d.queue AND p.tenant = d.tenant
 ), kept AS (
     SELECT p.queue, p.tenant FROM workhorse_places AS p
     JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
+    WHERE NOT EXISTS (SELECT 1 FROM drained AS d WHERE d.queue = p.queue AND d.tenant = p.tenant)
     ORDER BY p.queue, p.tenant
     FOR UPDATE OF p SKIP LOCKED
 )

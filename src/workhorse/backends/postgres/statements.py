@@ -7,6 +7,7 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
+from psycopg import pq
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
@@ -32,13 +33,22 @@ class PostgresTx:
 
     def all(self, name: str, params: Params | None = None) -> list[Row]:
         cursor = self._run(name, params)
-        return cursor.fetchall() if cursor.description is not None else []
+        if cursor.description is None and not self._pipelined():
+            return []  # a statement that returns no rows
+        return cursor.fetchall()  # in a pipeline, the answer arrives when fetched
 
     def one(self, name: str, params: Params | None = None) -> Row | None:
         return self._run(name, params).fetchone()
 
     def count(self, name: str, params: Params | None = None) -> int:
         return self._run(name, params).rowcount
+
+    def execute(self, name: str, params: Params | None = None) -> None:
+        """A statement whose answer is not read: in a pipeline, nothing waits for it."""
+        self._run(name, params)
+
+    def _pipelined(self) -> bool:
+        return self.conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
     def script(self, sql: str) -> None:
         self.conn.execute(sql.encode())  # bytes: run as written, several statements at once
