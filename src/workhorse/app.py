@@ -583,6 +583,15 @@ class Workhorse:
             raise WorkflowNotFoundError(f"workflow {workflow_id} not found")
         return found
 
+    def retry_workflow(self, workflow_id: int, *, tenant: str | None = None) -> Workflow:
+        """Retry the failed steps: every dead step is requeued, the steps its failure cancelled
+        re-open, and the workflow runs again; the workflow as it then stands."""
+        params = b.WorkflowRetryParams(id=workflow_id, tenant=tenant, now=self.clock())
+        found = self.backend.workflow_retry(params)
+        if found is None:
+            raise WorkflowNotFoundError(f"workflow {workflow_id} not found")
+        return found
+
     # -- tenants -----------------------------------------------------------------------------
 
     def get_tenant(self, name: str) -> Tenant:

@@ -39,6 +39,7 @@ from workhorse.backends.base.graph import (
     WorkflowGraph,
     WorkflowInsertParams,
     WorkflowListParams,
+    WorkflowRetryParams,
 )
 from workhorse.backends.base.jobs import (
     InsertedJob,
@@ -201,4 +202,5 @@ __all__ = [
     "WorkflowGraph",
     "WorkflowInsertParams",
     "WorkflowListParams",
+    "WorkflowRetryParams",
 ]

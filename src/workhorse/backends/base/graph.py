@@ -81,6 +81,13 @@ class WorkflowCancelParams:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowRetryParams:
+    id: int
+    now: datetime
+    tenant: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WorkflowGraph:
     """A workflow with its steps (in id order) and the edges between them (parent, child)."""
 

@@ -47,6 +47,7 @@ from workhorse.backends.base.graph import (
     WorkflowGraph,
     WorkflowInsertParams,
     WorkflowListParams,
+    WorkflowRetryParams,
 )
 from workhorse.backends.base.jobs import (
     InsertedJob,
@@ -228,6 +229,10 @@ class Backend(Protocol):
     def workflow_cancel(self, params: WorkflowCancelParams) -> Workflow | None:
         """Cancel every step that has not ended, with their dependents; the workflow as it then
         stands, or None if not found."""
+
+    def workflow_retry(self, params: WorkflowRetryParams) -> Workflow | None:
+        """Requeue every dead step and re-open the steps their failure cancelled; the workflow
+        as it then stands, or None if not found."""
 
     # -- claims and leases (base/leases.py) -------------------------------------------------------
 

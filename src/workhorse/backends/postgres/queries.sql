@@ -954,6 +954,14 @@ SET state = 'cancelled', finished_at = %(now)s, lease_token = NULL, lease_expire
     updated_at = %(now)s
 WHERE workflow_id = %(id)s AND state NOT IN ('succeeded', 'dead', 'cancelled')
 RETURNING id, state, workflow_id, has_children
+
+-- name: workflow_retry_steps
+-- Every dead step of the workflow, requeued as a retry by hand requeues one; returns them.
+UPDATE workhorse_jobs
+SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
+    started_at = NULL, updated_at = %(now)s
+WHERE workflow_id = %(id)s AND state = 'dead'
+RETURNING id, queue, state, has_children, workflow_id
 -- Events (the outbox) ------------------------------------------------------------------------
 
 -- fragment: event_job

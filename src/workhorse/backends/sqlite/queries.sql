@@ -750,6 +750,14 @@ SET state = 'cancelled', finished_at = :now, lease_token = NULL, lease_expires_a
     updated_at = :now
 WHERE workflow_id = :id AND state NOT IN ('succeeded', 'dead', 'cancelled')
 RETURNING id, state, workflow_id, has_children
+
+-- name: workflow_retry_steps
+-- Every dead step of the workflow, requeued as a retry by hand requeues one; returns them.
+UPDATE workhorse_jobs
+SET state = 'queued', attempts = 0, run_at = :now, result = NULL, finished_at = NULL,
+    started_at = NULL, updated_at = :now
+WHERE workflow_id = :id AND state = 'dead'
+RETURNING id, queue, state, has_children, workflow_id
 -- Events (the outbox) ------------------------------------------------------------------------
 
 -- fragment: event_job
