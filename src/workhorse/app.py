@@ -118,6 +118,7 @@ class Workhorse:
         """The operator's surface: workers, queue counts, stats, API keys."""
         self.waiters = Waiters(lambda: self.backend)
         """Every wait of this app, served by one watch (see ``workhorse.waiting``)."""
+        self.metrics.waiters = lambda: self.waiters.waiters
         self.events = Events(self)
         """Webhook endpoints and broker sinks, the delivery log, redelivery."""
         self.dispatcher_config: DispatcherConfig | None = None

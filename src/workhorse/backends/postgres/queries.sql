@@ -721,6 +721,15 @@ GROUP BY tenant, queue, state
 SELECT count(*) AS workers, coalesce(sum(concurrency), 0) AS slots FROM workhorse_workers
 WHERE last_seen_at > %(seen_after)s
 
+-- name: metrics_snapshot_workflows
+-- Workflows running now (through workhorse_workflows_running), and those that ended in the window
+-- by end state (a range of workhorse_workflows_finished); never the history.
+SELECT 'running' AS state, count(*) AS count FROM workhorse_workflows WHERE state = 'running'
+UNION ALL
+SELECT state, count(*) FROM workhorse_workflows
+WHERE finished_at IS NOT NULL AND finished_at >= %(since)s
+GROUP BY state
+
 -- name: usage_list
 SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
 FROM workhorse_usage
