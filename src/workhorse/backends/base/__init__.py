@@ -39,6 +39,7 @@ from workhorse.backends.base.graph import (
     WorkflowGraph,
     WorkflowInsertParams,
     WorkflowListParams,
+    WorkflowPruneParams,
     WorkflowRetryParams,
 )
 from workhorse.backends.base.jobs import (
@@ -202,5 +203,6 @@ __all__ = [
     "WorkflowGraph",
     "WorkflowInsertParams",
     "WorkflowListParams",
+    "WorkflowPruneParams",
     "WorkflowRetryParams",
 ]

@@ -1,5 +1,5 @@
 """Workflows: a graph of jobs inserted in one transaction, read with its steps, cancelled, its
-failed steps retried."""
+failed steps retried, and deleted past retention once ended."""
 
 from __future__ import annotations
 
@@ -72,3 +72,9 @@ def workflow_retry(store: Store, params: b.WorkflowRetryParams) -> Workflow | No
         store.notify(tx, {row["queue"] for row in retried})
         graph.reopen(tx, [graph.ended(row, tx.values) for row in retried], params.now)
         return _workflow(tx, params.id, params.tenant)
+
+
+def workflow_prune(store: Store, params: b.WorkflowPruneParams) -> int:
+    query = {"finished_before": store.values.time(params.finished_before), "limit": params.limit}
+    with store.transaction() as tx:
+        return tx.count("workflow_prune", query)

@@ -284,6 +284,23 @@ WHERE id IN (
     WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at < %(finished_before)s
     LIMIT %(limit)s
 )
+RETURNING id
+
+-- name: job_edges_prune
+-- The dependency edges of the jobs just pruned, as parent or as child (through the primary key
+-- and workhorse_job_edges_child).
+DELETE FROM workhorse_job_edges
+WHERE parent = ANY(%(ids)s::bigint[]) OR child = ANY(%(ids)s::bigint[])
+
+-- name: workflow_prune
+-- Ended workflows past retention, through workhorse_workflows_finished. Their steps ended no
+-- later than they did, so job retention takes those too.
+DELETE FROM workhorse_workflows
+WHERE id IN (
+    SELECT id FROM workhorse_workflows
+    WHERE finished_at < %(finished_before)s AND state <> 'running'
+    LIMIT %(limit)s
+)
 
 -- name: leader_elect
 INSERT INTO workhorse_leaders AS l (name, holder, expires_at)

@@ -169,6 +169,24 @@ WHERE id IN (
     WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at < :finished_before
     LIMIT :limit
 )
+RETURNING id
+
+-- name: job_edges_prune
+-- The dependency edges of the jobs just pruned, as parent or as child (through the primary key
+-- and workhorse_job_edges_child).
+DELETE FROM workhorse_job_edges
+WHERE parent IN (SELECT value FROM json_each(:ids))
+   OR child IN (SELECT value FROM json_each(:ids))
+
+-- name: workflow_prune
+-- Ended workflows past retention, through workhorse_workflows_finished. Their steps ended no
+-- later than they did, so job retention takes those too.
+DELETE FROM workhorse_workflows
+WHERE id IN (
+    SELECT id FROM workhorse_workflows
+    WHERE finished_at < :finished_before AND state <> 'running'
+    LIMIT :limit
+)
 
 -- name: leader_elect
 INSERT INTO workhorse_leaders (name, holder, expires_at) VALUES (:name, :holder, :expires_at)
