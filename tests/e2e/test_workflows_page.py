@@ -95,6 +95,10 @@ def test_the_list_shows_a_workflow_and_its_page_draws_the_steps_live(
     page.locator('#workflow-graph a.wf-node[data-step="bottom"]').click()
     expect(page).to_have_url(re.compile(rf"/ui/jobs/{bottom.id}$"))
     expect(page.locator("#job-result pre")).to_have_text("8")
+    expect(page.locator("#job-workflow")).to_have_text(f"#{workflow_id} · step bottom")
+    page.click("#job-workflow")
+    expect(page).to_have_url(re.compile(rf"/ui/workflows/{workflow_id}$"))
+    expect(page.locator("#workflow-state")).to_have_text("succeeded")
 
 
 def test_cancel_on_the_workflow_page_cancels_every_step(page: Page, site: Site) -> None:
@@ -132,6 +136,9 @@ def test_retry_failed_requeues_the_dead_step_and_reopens_its_dependents(
         "bottom": "cancelled",
     }
     shoot(page, "workflow-failed")
+    page.locator('#workflow-graph a.wf-node[data-step="bottom"]').click()
+    expect(page.locator("#cancel-reason")).to_have_text(f"parent job {top} failed")
+    page.go_back()
 
     page.click("#retry-workflow")
     expect(page.locator("#workflow-state")).to_have_text("running")

@@ -171,6 +171,11 @@ class JobOut(BaseModel):
     attempt_usage: list[AttemptUsageOut]
     progress: Any
     worker_id: str | None
+    workflow_id: int | None = Field(description="The workflow the job is a step of, if any.")
+    step_key: str | None = Field(description="The step's key in its workflow.")
+    cancel_reason: str | None = Field(
+        description="Why the graph cancelled the job (a parent that failed); else null."
+    )
     created_at: datetime
     run_at: datetime
     started_at: datetime | None
@@ -223,6 +228,9 @@ class JobOut(BaseModel):
             ],
             progress=job.progress,
             worker_id=job.worker_id,
+            workflow_id=job.workflow_id,
+            step_key=job.step_key,
+            cancel_reason=job.cancel_reason,
             created_at=job.created_at,
             run_at=job.run_at,
             started_at=job.started_at,
