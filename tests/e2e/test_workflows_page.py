@@ -169,3 +169,38 @@ def test_a_tenant_key_sees_only_its_own_workflows(page: Page, site: Site) -> Non
     expect(page.locator("#workflow-missing")).to_contain_text(f"Workflow #{theirs} was not found")
     expect(page.locator("#cancel-workflow")).to_have_count(0)
     assert site.app.get_workflow(theirs).workflow.state is WorkflowState.RUNNING
+
+
+def test_the_list_filters_by_state_and_name_and_pages_by_cursor(page: Page, site: Site) -> None:
+    task = site.app.get_task("add")
+    ids = []
+    for n in range(27):
+        with site.app.workflow(tenant="acme", name=f"batch-{n % 3}") as wf:
+            wf.add(task.prepare(n, n), key="only")
+        assert wf.id is not None
+        ids.append(wf.id)
+    site.app.cancel_workflow(ids[4])
+    sign_in(page, site, None, "/ui/workflows")
+    rows = page.locator("#workflows-table tbody tr:not(.empty)")
+    expect(rows).to_have_count(25)
+    expect(page.locator("#page-info")).to_contain_text("Page 1")
+    assert rows.first.get_attribute("data-workflow-id") == str(ids[-1])
+    page.click("#older")
+    expect(page.locator("#page-info")).to_contain_text("Page 2")
+    expect(rows).to_have_count(2)
+    assert [r.get_attribute("data-workflow-id") for r in rows.all()] == [str(ids[1]), str(ids[0])]
+    page.click("#newer")
+    expect(rows).to_have_count(25)
+
+    page.select_option("#workflow-filter-state", "cancelled")
+    page.click("#apply-workflow-filters")
+    expect(rows).to_have_count(1)
+    expect(rows).to_have_attribute("data-workflow-id", str(ids[4]))
+    expect(page).to_have_url(re.compile(r"/ui/workflows\?state=cancelled$"))
+    page.click("#reset-workflow-filters")
+    page.fill("#workflow-filter-name", "batch-1")
+    page.click("#apply-workflow-filters")
+    expect(rows).to_have_count(9)
+    page.reload()  # the filters live in the address
+    expect(page.locator("#workflow-filter-name")).to_have_value("batch-1")
+    expect(rows).to_have_count(9)
