@@ -118,6 +118,7 @@ class Workhorse:
         """The operator's surface: workers, queue counts, stats, API keys."""
         self.waiters = Waiters(lambda: self.backend)
         """Every wait of this app, served by one watch (see ``workhorse.waiting``)."""
+        self.metrics.waiters = lambda: self.waiters.waiters
         self.events = Events(self)
         """Webhook endpoints and broker sinks, the delivery log, redelivery."""
         self.dispatcher_config: DispatcherConfig | None = None
@@ -579,6 +580,15 @@ class Workhorse:
         """Cancel every step that has not ended; the workflow as it then stands."""
         params = b.WorkflowCancelParams(id=workflow_id, tenant=tenant, now=self.clock())
         found = self.backend.workflow_cancel(params)
+        if found is None:
+            raise WorkflowNotFoundError(f"workflow {workflow_id} not found")
+        return found
+
+    def retry_workflow(self, workflow_id: int, *, tenant: str | None = None) -> Workflow:
+        """Retry the failed steps: every dead step is requeued, the steps its failure cancelled
+        re-open, and the workflow runs again; the workflow as it then stands."""
+        params = b.WorkflowRetryParams(id=workflow_id, tenant=tenant, now=self.clock())
+        found = self.backend.workflow_retry(params)
         if found is None:
             raise WorkflowNotFoundError(f"workflow {workflow_id} not found")
         return found

@@ -62,6 +62,12 @@ class Waiters:
         with self._lock:
             return len(self._wakes)
 
+    @property
+    def waiters(self) -> int:
+        """How many waiters wait now (several may wait for one job)."""
+        with self._lock:
+            return sum(len(wakes) for wakes in self._wakes.values())
+
     def _start(self) -> None:
         """Open the watch (before the caller reads the job) and start its thread, once."""
         with self._lock:

@@ -1,4 +1,4 @@
-"""``workhorse workflows list|show|cancel`` on a real database, as an operator runs them."""
+"""``workhorse workflows list|show|cancel|retry`` on a real database, as an operator runs them."""
 
 from __future__ import annotations
 
@@ -48,3 +48,12 @@ def test_workflows_show_of_a_missing_workflow_fails_clearly(
     assert missing.returncode == 1
     assert "workflow 424242 not found" in missing.stderr
     assert "Traceback" not in missing.stderr
+
+
+def test_workflows_retry_of_a_missing_workflow_fails_clearly(
+    workspace: Workspace, app: Workhorse
+) -> None:
+    app.migrate()
+    missing = workspace.cli("workflows", "retry", "424242")
+    assert missing.returncode == 1
+    assert "workflow 424242 not found" in missing.stderr

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import threading
+import time
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import timedelta
+from typing import Any
 
 import httpx
 import pytest
@@ -112,6 +115,59 @@ def test_queue_depth_and_tenant_series_come_from_the_database(served: Api) -> No
     assert _value(samples, "workhorse_backlog_jobs") == 8
     assert _value(samples, "workhorse_database_up") == 1
     assert "acme" not in _scrape(served)[0]
+
+
+def _workflow(served: Api, name: str, *steps: dict[str, Any]) -> dict[str, Any]:
+    response = served.client("acme").post("/v1/workflows", json={"name": name, "steps": steps})
+    assert response.status_code == 201, response.text
+    workflow: dict[str, Any] = response.json()
+    return workflow
+
+
+def test_blocked_jobs_and_workflows_are_gauges(served: Api) -> None:
+    parent = served.enqueue("add", "acme")
+    served.app.enqueue("add", [1, 1], tenant="acme", after=[parent])
+    served.app.enqueue("send", ["x@example.com"], tenant="acme", after=[parent])
+    top: dict[str, Any] = {"key": "top", "task": "add", "args": [1, 2]}
+    _workflow(served, "running", top, {"key": "next", "task": "add", "after": ["top"]})
+    failed = _workflow(served, "failed", top)
+    served.finish(failed["steps"][0]["job_id"], JobState.DEAD)
+    cancelled = _workflow(served, "cancelled", top)
+    served.client("acme").post(f"/v1/workflows/{cancelled['id']}/cancel")
+    _, samples = _scrape(served)
+    assert _value(samples, "workhorse_queue_jobs", queue="default", state="blocked") == 2
+    assert _value(samples, "workhorse_queue_jobs", queue="mail", state="blocked") == 1
+    assert _value(samples, "workhorse_workflows_running") == 1
+    ended = {
+        dict(labels)["state"]: value
+        for (name, labels), value in samples.items()
+        if name == "workhorse_workflows_ended"
+    }
+    assert ended == {"succeeded": 0, "failed": 1, "cancelled": 1}
+
+
+def test_result_waiters_count_the_callers_waiting_in_this_process(served: Api) -> None:
+    job_id = served.enqueue("add", "acme")
+    assert _value(_scrape(served)[1], "workhorse_result_waiters") == 0
+    polls: list[httpx.Response] = []
+
+    def poll() -> None:
+        with served.client("acme") as client:
+            polls.append(client.get(f"/v1/jobs/{job_id}", params={"wait": 30}, timeout=40))
+
+    pollers = [threading.Thread(target=poll) for _ in range(3)]
+    for poller in pollers:
+        poller.start()
+    deadline = time.monotonic() + 10
+    while served.app.waiters.waiters < 3:
+        assert time.monotonic() < deadline, "the long polls did not start waiting"
+        time.sleep(0.01)
+    assert _value(_scrape(served)[1], "workhorse_result_waiters") == 3
+    served.finish(job_id, JobState.SUCCEEDED)
+    for poller in pollers:
+        poller.join(40)
+    assert [response.json()["state"] for response in polls] == ["succeeded"] * 3
+    assert _value(_scrape(served)[1], "workhorse_result_waiters") == 0
 
 
 def _waiting(samples: Samples) -> dict[str, float]:

@@ -87,11 +87,27 @@ def test_a_workflow_cancel_cancels_its_steps(api: Api) -> None:
     assert {step["state"] for step in steps} == {"cancelled"}
 
 
+def test_a_workflow_retry_requeues_its_dead_steps_and_reopens_their_dependents(api: Api) -> None:
+    client = api.client("acme")
+    workflow = client.post("/v1/workflows", json=_diamond()).json()
+    ids = {step["key"]: step["job_id"] for step in workflow["steps"]}
+    api.finish(ids["top"], JobState.DEAD)
+    failed = client.get(f"/v1/workflows/{workflow['id']}").json()
+    assert (failed["state"], failed["steps_dead"], failed["steps_cancelled"]) == ("failed", 1, 3)
+    retried = client.post(f"/v1/workflows/{workflow['id']}/retry")
+    assert retried.status_code == 200, retried.text
+    assert (retried.json()["state"], retried.json()["steps_left"]) == ("running", 4)
+    steps = client.get(f"/v1/workflows/{workflow['id']}").json()["steps"]
+    states = {step["key"]: step["state"] for step in steps}
+    assert states == {"top": "queued", "left": "blocked", "right": "blocked", "bottom": "blocked"}
+
+
 def test_tenant_b_cannot_read_list_or_cancel_tenant_a_workflows(api: Api) -> None:
     theirs = api.client("acme").post("/v1/workflows", json=_diamond()).json()["id"]
     b = api.client("globex")
     assert error_of(b.get(f"/v1/workflows/{theirs}")) == (404, "not_found")
     assert error_of(b.post(f"/v1/workflows/{theirs}/cancel")) == (404, "not_found")
+    assert error_of(b.post(f"/v1/workflows/{theirs}/retry")) == (404, "not_found")
     assert b.get("/v1/workflows").json()["workflows"] == []
     assert error_of(b.get("/v1/workflows", params={"tenant": "acme"})) == (403, "forbidden")
     assert error_of(b.post("/v1/workflows", json=_diamond("acme"))) == (403, "forbidden")

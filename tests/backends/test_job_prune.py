@@ -10,7 +10,7 @@ from workhorse.backends import base as b
 from workhorse.jobs import JobState
 from workhorse.scheduling import pruner
 
-from .support import Jobs, at
+from .support import Jobs, at, new_job, success
 
 
 def _prune(jobs: Jobs, before: float, limit: int = 100) -> int:
@@ -65,3 +65,42 @@ def test_prune_deletes_everything_past_retention_in_batches(
     assert not any(_exists(jobs, i) for i in old)
     assert _exists(jobs, kept)
     assert _exists(jobs, live)
+
+
+def test_job_prune_deletes_the_edges_of_the_jobs_it_deletes(jobs: Jobs) -> None:
+    parent = jobs.in_state(JobState.SUCCEEDED, now=at(10))
+    child = jobs.insert(now=at(10), after=(parent,), state=JobState.BLOCKED)
+    grandchild = jobs.insert(now=at(10), after=(child,), state=JobState.BLOCKED)
+    kept = jobs.insert(now=at(10), after=(parent,), state=JobState.BLOCKED)
+    for job_id in (child, kept):
+        assert jobs.state(job_id) is JobState.QUEUED
+    [claimed] = [job for job in jobs.claim(now=at(20)) if job.id == child]
+    jobs.finish(success(claimed), now=at(30))
+    assert jobs.backend.job_has_ancestor(b.JobHasAncestorParams(id=grandchild, ancestor=parent))
+    assert _prune(jobs, 50) == 2  # the parent and the child; the others are live
+    assert not jobs.backend.job_has_ancestor(b.JobHasAncestorParams(id=kept, ancestor=parent))
+    assert not jobs.backend.job_has_ancestor(b.JobHasAncestorParams(id=grandchild, ancestor=child))
+    assert jobs.backend.job_parent_results(b.JobParentResultsParams(id=grandchild)) == []
+
+
+def _workflow(jobs: Jobs, created: float) -> int:
+    params = b.WorkflowInsertParams(
+        tenant="acme", name="wf", jobs=[new_job(now=at(created))], now=at(created)
+    )
+    return jobs.backend.workflow_insert(params).id
+
+
+def _workflow_exists(jobs: Jobs, workflow_id: int) -> bool:
+    return jobs.backend.workflow_get(b.WorkflowGetParams(id=workflow_id)) is not None
+
+
+def test_workflow_prune_deletes_ended_workflows_past_retention_with_their_steps(jobs: Jobs) -> None:
+    old, recent, running = _workflow(jobs, 0), _workflow(jobs, 0), _workflow(jobs, 0)
+    jobs.backend.workflow_cancel(b.WorkflowCancelParams(id=old, now=at(10)))
+    jobs.backend.workflow_cancel(b.WorkflowCancelParams(id=recent, now=at(3600)))
+    assert pruner.prune(jobs.backend, at(3700), timedelta(minutes=10)) == 2  # a step, a workflow
+    assert [_workflow_exists(jobs, w) for w in (old, recent, running)] == [False, True, True]
+    assert [w.id for w in jobs.backend.workflow_list(b.WorkflowListParams())] == [running, recent]
+    params = b.WorkflowPruneParams(finished_before=at(1_000_000), limit=10)
+    assert jobs.backend.workflow_prune(params) == 1, "a running workflow is never pruned"
+    assert _workflow_exists(jobs, running)

@@ -9,7 +9,7 @@ import pytest
 from workhorse.backends import base as b
 from workhorse.jobs import JobState
 
-from .support import Jobs, at, failure, success
+from .support import Jobs, at, failure, new_job, success
 
 WINDOW = timedelta(seconds=60)
 Key = tuple[str, str, JobState]
@@ -139,3 +139,20 @@ def test_blocked_jobs_are_counted_as_live(jobs: Jobs) -> None:
     counts = _counts(_snapshot(jobs, at(0)))
     assert counts[("acme", "reports", JobState.BLOCKED)] == 1
     assert counts[("acme", "reports", JobState.QUEUED)] == 1, "its parent"
+
+
+def _workflow(jobs: Jobs, now: datetime) -> int:
+    params = b.WorkflowInsertParams(tenant="acme", name="wf", jobs=[new_job(now=now)], now=now)
+    return jobs.backend.workflow_insert(params).id
+
+
+def test_workflows_count_running_ones_and_those_ended_within_the_window(jobs: Jobs) -> None:
+    _workflow(jobs, at(0))
+    for ended_at in (at(2), at(50)):
+        cancelled = _workflow(jobs, ended_at)
+        jobs.backend.workflow_cancel(b.WorkflowCancelParams(id=cancelled, now=ended_at))
+    dead = _workflow(jobs, at(55))
+    [claimed] = [job for job in jobs.claim(now=at(55)) if jobs.get(job.id).workflow_id == dead]
+    jobs.finish(failure(claimed), now=at(56))
+    assert _snapshot(jobs, at(65)).workflows == {"running": 1, "cancelled": 1, "failed": 1}
+    assert _snapshot(jobs, at(200)).workflows == {"running": 1}

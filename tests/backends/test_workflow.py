@@ -139,3 +139,30 @@ def test_workflow_cancel_of_another_tenants_workflow_finds_nothing(jobs: Jobs) -
     params = b.WorkflowCancelParams(id=workflow_id, now=at(3), tenant="globex")
     assert jobs.backend.workflow_cancel(params) is None
     assert _get(jobs, workflow_id).steps[0].state is S.QUEUED
+
+
+def test_workflow_retry_requeues_the_dead_steps_and_reopens_their_dependents(jobs: Jobs) -> None:
+    workflow_id = _diamond(jobs)
+    _run_all(jobs, fail="left")
+    failed = _get(jobs, workflow_id)
+    assert failed.workflow.state is W.FAILED
+    assert [step.state for step in failed.steps] == [S.SUCCEEDED, S.DEAD, S.SUCCEEDED, S.CANCELLED]
+    params = b.WorkflowRetryParams(id=workflow_id, now=at(3))
+    workflow = jobs.backend.workflow_retry(params)
+    assert workflow is not None
+    assert (workflow.state, workflow.finished_at, workflow.steps_left) == (W.RUNNING, None, 2)
+    assert (workflow.steps_dead, workflow.steps_cancelled) == (0, 0)
+    states = [step.state for step in _get(jobs, workflow_id).steps]
+    assert states == [S.SUCCEEDED, S.QUEUED, S.SUCCEEDED, S.BLOCKED]
+    _run_all(jobs)
+    settled = _get(jobs, workflow_id)
+    assert settled.workflow.state is W.SUCCEEDED
+    assert [step.state for step in settled.steps] == [S.SUCCEEDED] * 4
+
+
+def test_workflow_retry_of_another_tenants_workflow_finds_nothing(jobs: Jobs) -> None:
+    workflow_id = _diamond(jobs)
+    _run_all(jobs, fail="top")
+    params = b.WorkflowRetryParams(id=workflow_id, now=at(3), tenant="globex")
+    assert jobs.backend.workflow_retry(params) is None
+    assert _get(jobs, workflow_id).workflow.state is W.FAILED

@@ -591,7 +591,7 @@ def test_the_dashboard_shows_every_contract_metric() -> None:
 
 def test_contract_names_follow_prometheus_conventions() -> None:
     metrics = contract()
-    assert len(metrics) == 24
+    assert len(metrics) == 27
     for metric in metrics.values():
         assert re.fullmatch(r"workhorse_[a-z_]+", metric.name)
         assert metric.type in {"counter", "gauge", "histogram"}

@@ -57,7 +57,11 @@ def _sources(package: str) -> list[Path]:
 _NOT_SQL = {"close", "ended_watch", "listener", "migrate", "schema_latest", "schema_version"}
 """Protocol methods that are not data operations: no SQL block of their name."""
 
-_STEPS = {"job_claim": "claim_mark_running", "workflow_cancel": "workflow_cancel_steps"}
+_STEPS = {
+    "job_claim": "claim_mark_running",
+    "workflow_cancel": "workflow_cancel_steps",
+    "workflow_retry": "workflow_retry_steps",
+}
 """Operations implemented in several steps, and the block of the step that names them (the claim
 is the claim_* blocks of the ClaimStore steps in workhorse.backends.claiming)."""
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 from workhorse.api.auth import Principal
 from workhorse.api.errors import ApiError, from_workhorse_error
-from workhorse.api.schemas import JobCreate
+from workhorse.api.schemas import JobCreate, JobFields
 from workhorse.app import Workhorse
 from workhorse.errors import IdempotencyConflictError, WorkhorseError
 from workhorse.jobs import JobHandle
@@ -26,7 +26,7 @@ def request_hash(route: str, body: object) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def to_spec(app: Workhorse, caller: Principal, job: JobCreate) -> JobSpec:
+def to_spec(app: Workhorse, caller: Principal, job: JobFields) -> JobSpec:
     """The job a request asks for, in the caller's tenant; 403 for a tenant key naming another
     tenant, 422 for an unknown task or options the task refuses. Only an admin key is told which
     tasks exist: a tenant's need not learn the names of every tenant's tasks."""
@@ -34,6 +34,7 @@ def to_spec(app: Workhorse, caller: Principal, job: JobCreate) -> JobSpec:
     if not caller.is_admin and job.task not in app.tasks:
         raise ApiError(422, "unknown_task", f"unknown task {job.task!r}")
     app.get_task(job.task)
+    after, on_parent_failure = job.dependencies()
     options = JobOptions(
         tenant=tenant,
         queue=job.queue,
@@ -45,6 +46,8 @@ def to_spec(app: Workhorse, caller: Principal, job: JobCreate) -> JobSpec:
         timeout=job.timeout,
         concurrency_key=job.concurrency_key,
         concurrency_limit=job.concurrency_limit,
+        after=after,
+        on_parent_failure=on_parent_failure,
     )
     return JobSpec(task=job.task, args=job.args, kwargs=job.kwargs, options=options)
 

@@ -11,6 +11,7 @@ from pydantic.config import JsonDict
 from workhorse.api.tracebacks import task_frames
 from workhorse.api.types import (
     Count,
+    JobRef,
     JSONList,
     JSONObject,
     Name,
@@ -22,6 +23,7 @@ from workhorse.backends import base as b
 from workhorse.jobs import Job, JobState
 
 MAX_BATCH = 1000
+MAX_PARENTS = 1000
 
 
 class _Request(BaseModel):
@@ -48,8 +50,9 @@ _JOB_RULES: JsonDict = {
 """The rules between fields that ``JobCreate``'s validator enforces, in the schema too."""
 
 
-class JobCreate(_Request):
-    """One job to enqueue. Options left out take the task's defaults."""
+class JobFields(_Request):
+    """What every job to enqueue says: its task, arguments and options (those left out take the
+    task's defaults)."""
 
     model_config = ConfigDict(json_schema_extra=_JOB_RULES)
 
@@ -78,12 +81,33 @@ class JobCreate(_Request):
     concurrency_limit: Count | None = None
 
     @model_validator(mode="after")
-    def _one_start_time(self) -> JobCreate:
+    def _one_start_time(self) -> JobFields:
         if self.delay is not None and self.run_at is not None:
             raise ValueError("pass delay or run_at, not both")
         if self.concurrency_limit is not None and self.concurrency_key is None:
             raise ValueError("concurrency_limit needs a concurrency_key")
         return self
+
+    def dependencies(self) -> tuple[list[int], Literal["cancel", "run"]]:
+        """The job ids this job runs after, and what a failed one does to it: none here."""
+        return [], "cancel"
+
+
+class JobCreate(JobFields):
+    """One job to enqueue. Options left out take the task's defaults."""
+
+    after: list[JobRef] = Field(
+        default_factory=list,
+        max_length=MAX_PARENTS,
+        description="Ids of the tenant's jobs that must succeed first: until then the job is "
+        "blocked.",
+    )
+    on_parent_failure: Literal["cancel", "run"] = Field(
+        "cancel", description="A parent that ends dead or cancelled cancels this job, or it runs."
+    )
+
+    def dependencies(self) -> tuple[list[int], Literal["cancel", "run"]]:
+        return self.after, self.on_parent_failure
 
 
 class JobBatchCreate(_Request):
@@ -147,6 +171,11 @@ class JobOut(BaseModel):
     attempt_usage: list[AttemptUsageOut]
     progress: Any
     worker_id: str | None
+    workflow_id: int | None = Field(description="The workflow the job is a step of, if any.")
+    step_key: str | None = Field(description="The step's key in its workflow.")
+    cancel_reason: str | None = Field(
+        description="Why the graph cancelled the job (a parent that failed); else null."
+    )
     created_at: datetime
     run_at: datetime
     started_at: datetime | None
@@ -199,6 +228,9 @@ class JobOut(BaseModel):
             ],
             progress=job.progress,
             worker_id=job.worker_id,
+            workflow_id=job.workflow_id,
+            step_key=job.step_key,
+            cancel_reason=job.cancel_reason,
             created_at=job.created_at,
             run_at=job.run_at,
             started_at=job.started_at,

@@ -117,5 +117,8 @@ Time = Annotated[AwareDatetime, BeforeValidator(require_text), AfterValidator(ch
 
 JobId = Annotated[int, Field(ge=1, le=_MAX_ID)]
 
+JobRef = Annotated[StrictInt, Field(ge=1, le=_MAX_ID), BeforeValidator(json_integer)]
+"""A job's id in a request body (``after``): an integer, never ``"42"``."""
+
 JSONList = Annotated[list[Any], AfterValidator(check_json_value)]
 JSONObject = Annotated[dict[str, Any], AfterValidator(check_json_value)]

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
-from workhorse.api.schemas import JobCreate, _Request
+from workhorse.api.schemas import JobFields, _Request
 from workhorse.api.types import Name
 from workhorse.backends import base as b
 from workhorse.jobs import JobState
@@ -16,7 +16,7 @@ from workhorse.workflows import Workflow, WorkflowState
 MAX_STEPS = 1000
 
 
-class StepCreate(JobCreate):
+class StepCreate(JobFields):
     """One step: a job as ``POST /v1/jobs`` takes it (its tenant is the workflow's), with a key
     that names it in the workflow and the keys of the steps it runs after."""
 

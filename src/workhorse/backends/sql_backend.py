@@ -103,6 +103,12 @@ class SqlBackend(Generic[S]):
     def workflow_cancel(self, params: b.WorkflowCancelParams) -> Workflow | None:
         return workflows.workflow_cancel(self._store, params)
 
+    def workflow_prune(self, params: b.WorkflowPruneParams) -> int:
+        return workflows.workflow_prune(self._store, params)
+
+    def workflow_retry(self, params: b.WorkflowRetryParams) -> Workflow | None:
+        return workflows.workflow_retry(self._store, params)
+
     # -- claims and leases (ops/leases.py) --------------------------------------------------------
 
     def job_poll(self, params: b.JobPollParams) -> bool:

@@ -79,6 +79,16 @@ def workflows_cancel(workflow_id: int, database_url: str) -> None:
     click.echo(f"workflow {workflow.id} {workflow.state}")
 
 
+@workflows.command("retry")
+@click.argument("workflow_id", type=int)
+@database_url_option
+@friendly_errors
+def workflows_retry(workflow_id: int, database_url: str) -> None:
+    """Retry the failed steps: dead steps are requeued, the steps they cancelled re-open."""
+    workflow = load_app(None, database_url).retry_workflow(workflow_id)
+    click.echo(f"workflow {workflow.id} {workflow.state}")
+
+
 def _table(found: list[Workflow]) -> Table:
     table = Table("id", "tenant", "name", "state", "steps", "left", "created", "finished")
     for workflow in found:

@@ -31,6 +31,7 @@ from workhorse.observability.autoscale import (
     target_workers,
 )
 from workhorse.observability.labels import DEFAULT_TOP_QUEUES, OTHER, tenant_label, top
+from workhorse.workflows import WorkflowState
 
 if TYPE_CHECKING:
     from workhorse.app import Workhorse
@@ -89,6 +90,8 @@ class Reading:
     database_up: bool = True
     outbox: tuple[b.BacklogCount, ...] = ()
     """Undelivered events per destination kind."""
+    workflows: dict[str, int] = field(default_factory=dict)
+    """Workflows running now, and those that ended in the window by end state."""
 
 
 def summarise(
@@ -209,6 +212,7 @@ class DatabaseGauges:
             target_workers=target,
             desired_workers=desired,
             database_up=up,
+            workflows=dict(snapshot.workflows),
         )
 
     def collect(self) -> Iterable[GaugeMetricFamily]:
@@ -277,6 +281,7 @@ def _families(reading: Reading, label: Callable[[str], str]) -> Iterator[GaugeMe
         reading.desired_workers,
     )
     yield from _outbox_families(reading)
+    yield from _workflow_families(reading)
     yield _gauge(
         "workhorse_database_up",
         "1 when the last read of these gauges succeeded; 0 keeps the last values.",
@@ -304,6 +309,24 @@ def _outbox_families(reading: Reading) -> Iterator[GaugeMetricFamily]:
         oldest.add_metric([kind.value], age)
     yield backlog
     yield oldest
+
+
+def _workflow_families(reading: Reading) -> Iterator[GaugeMetricFamily]:
+    """Workflows running now, and those that ended in the window by end state (0 when none)."""
+    yield _gauge(
+        "workhorse_workflows_running",
+        "Workflows with a step that has not ended.",
+        reading.workflows.get(WorkflowState.RUNNING, 0),
+    )
+    ended = GaugeMetricFamily(
+        "workhorse_workflows_ended",
+        "Workflows that ended in the last autoscaling window (1 minute by default), by end state.",
+        labels=["state"],
+    )
+    for state in WorkflowState:
+        if state is not WorkflowState.RUNNING:
+            ended.add_metric([state.value], reading.workflows.get(state, 0))
+    yield ended
 
 
 def _gauge(name: str, documentation: str, value: float) -> GaugeMetricFamily:

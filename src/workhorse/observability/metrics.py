@@ -87,6 +87,8 @@ class AppMetrics:
             registry=self.registry,
         )
         self._round_trips: dict[Operation, Histogram] = {}
+        self.waiters: Callable[[], int] = lambda: 0
+        """How many callers of this process wait for a job to end now (set by the app)."""
         self.registry.register(_Families(self._families))
 
     def limit_queues(self, max_queues: int) -> None:
@@ -117,6 +119,12 @@ class AppMetrics:
             "Jobs enqueued by this process (a unique key's existing job is not counted).",
             ["queue", "task"],
             values,
+        )
+        yield GaugeMetricFamily(
+            "workhorse_result_waiters",
+            "Callers in this process waiting for a job to end: result(), wait() and the HTTP "
+            "long poll GET /v1/jobs/{id}?wait=.",
+            value=self.waiters(),
         )
 
     def observe_round_trip(self, operation: Operation, seconds: float) -> None:

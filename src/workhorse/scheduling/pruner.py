@@ -1,7 +1,9 @@
-"""The pruner: deletes finished jobs past their retention, and workers long gone."""
+"""The pruner: deletes finished jobs past their retention (with their dependency edges), ended
+workflows past the same retention, and workers long gone."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from workhorse.backends import base as b
@@ -10,11 +12,19 @@ BATCH = 5000
 
 
 def prune(backend: b.Backend, now: datetime, retention: timedelta) -> int:
-    """Delete terminal jobs that finished more than ``retention`` ago; returns how many."""
+    """Delete terminal jobs (and their dependency edges) and ended workflows that finished more
+    than ``retention`` ago; returns how many jobs and workflows."""
+    jobs = b.JobPruneParams(finished_before=now - retention, limit=BATCH)
+    workflows = b.WorkflowPruneParams(finished_before=now - retention, limit=BATCH)
+    pruned = _in_batches(lambda: backend.job_prune(jobs))
+    return pruned + _in_batches(lambda: backend.workflow_prune(workflows))
+
+
+def _in_batches(delete: Callable[[], int]) -> int:
+    """Call ``delete`` (a batch of at most BATCH) until a batch falls short; the total deleted."""
     total = 0
     while True:
-        params = b.JobPruneParams(finished_before=now - retention, limit=BATCH)
-        count = backend.job_prune(params)
+        count = delete()
         total += count
         if count < BATCH:
             return total

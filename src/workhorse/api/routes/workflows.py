@@ -77,6 +77,13 @@ def cancel_workflow(workflow_id: WorkflowPath, app: App, caller: Caller) -> Work
     return WorkflowOut.of(app.cancel_workflow(workflow_id, tenant=caller.tenant))
 
 
+@router.post("/{workflow_id}/retry", response_model=WorkflowOut, operation_id="retryWorkflow")
+def retry_workflow(workflow_id: WorkflowPath, app: App, caller: Caller) -> WorkflowOut:
+    """Retry the failed steps: every dead step is requeued, the steps its failure cancelled
+    re-open (blocked until it succeeds), and the workflow runs again."""
+    return WorkflowOut.of(app.retry_workflow(workflow_id, tenant=caller.tenant))
+
+
 @router.get("", response_model=WorkflowPage, operation_id="listWorkflows")
 def list_workflows(
     *,

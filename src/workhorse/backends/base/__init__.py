@@ -39,6 +39,8 @@ from workhorse.backends.base.graph import (
     WorkflowGraph,
     WorkflowInsertParams,
     WorkflowListParams,
+    WorkflowPruneParams,
+    WorkflowRetryParams,
 )
 from workhorse.backends.base.jobs import (
     InsertedJob,
@@ -201,4 +203,6 @@ __all__ = [
     "WorkflowGraph",
     "WorkflowInsertParams",
     "WorkflowListParams",
+    "WorkflowPruneParams",
+    "WorkflowRetryParams",
 ]

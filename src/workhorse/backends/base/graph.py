@@ -81,6 +81,21 @@ class WorkflowCancelParams:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowRetryParams:
+    id: int
+    now: datetime
+    tenant: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class WorkflowPruneParams:
+    """Delete ended workflows that finished before ``finished_before``, at most ``limit``."""
+
+    finished_before: datetime
+    limit: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WorkflowGraph:
     """A workflow with its steps (in id order) and the edges between them (parent, child)."""
 

@@ -47,6 +47,8 @@ from workhorse.backends.base.graph import (
     WorkflowGraph,
     WorkflowInsertParams,
     WorkflowListParams,
+    WorkflowPruneParams,
+    WorkflowRetryParams,
 )
 from workhorse.backends.base.jobs import (
     InsertedJob,
@@ -228,6 +230,14 @@ class Backend(Protocol):
     def workflow_cancel(self, params: WorkflowCancelParams) -> Workflow | None:
         """Cancel every step that has not ended, with their dependents; the workflow as it then
         stands, or None if not found."""
+
+    def workflow_prune(self, params: WorkflowPruneParams) -> int:
+        """Delete ended workflows past retention (their steps go with job retention); returns
+        how many."""
+
+    def workflow_retry(self, params: WorkflowRetryParams) -> Workflow | None:
+        """Requeue every dead step and re-open the steps their failure cancelled; the workflow
+        as it then stands, or None if not found."""
 
     # -- claims and leases (base/leases.py) -------------------------------------------------------
 

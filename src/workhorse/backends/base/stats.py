@@ -3,7 +3,7 @@ snapshot that gauges and the autoscaler read."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from workhorse.jobs import JobState
@@ -95,3 +95,5 @@ class MetricsSnapshot:
     """Registered workers seen after ``workers_seen_after``."""
     slots: int
     """Their concurrency, summed."""
+    workflows: dict[str, int] = field(default_factory=dict)
+    """Workflows running now (``"running"``), and those that ended in the window by end state."""

@@ -65,12 +65,14 @@ def link(
 ) -> None:
     """Give the jobs just inserted in ``tx`` their place in the graph: edges to their parents,
     their state (blocked, queued, or cancelled when a parent has already failed), their workflow.
-    A parent that does not exist or is another tenant's is a DependencyError (roll back)."""
+    A parent that does not exist or is another tenant's is a DependencyError (roll back); the
+    two read alike, so the error tells a tenant nothing about other tenants' jobs."""
     new = [(job, row.id) for job, row in zip(jobs, inserted, strict=True) if row.created]
     new = [(job, job_id) for job, job_id in new if job.linked]
     if not new:
         return
-    parents_of = {job_id: _parent_ids(job, inserted) for job, job_id in new}
+    born = {row.id for row in inserted if row.created}
+    parents_of = {job_id: _parent_ids(job, inserted, born) for job, job_id in new}
     parents = _mark_parents(tx, {p for ids in parents_of.values() for p in ids})
     edges = [[parent, child] for child, ids in parents_of.items() for parent in ids]
     if edges:
@@ -97,22 +99,31 @@ def _ended_link(link_row: dict[str, Any]) -> Ended:
     )
 
 
-def _parent_ids(job: b.NewJob, inserted: Sequence[b.InsertedJob]) -> list[int]:
-    """The job's parents by id, those named by position in the batch resolved."""
+def _parent_ids(job: b.NewJob, inserted: Sequence[b.InsertedJob], born: set[int]) -> list[int]:
+    """The job's parents by id, those named by position in the batch resolved. A parent named by
+    id must exist before the batch: one ``born`` in it (an id guessed ahead) is not found, so no
+    cycle can form."""
+    early = [parent for parent in job.after if parent in born]
+    if early:
+        raise _not_found(early, job.tenant)
     ids = list(job.after) + [inserted[position].id for position in job.after_steps]
     return list(dict.fromkeys(ids))
 
 
+def _not_found(ids: list[int], tenant: str) -> DependencyError:
+    return DependencyError(
+        f"parent job(s) {ids} not found: a job of tenant {tenant!r} can only run after earlier "
+        "jobs of its own tenant"
+    )
+
+
 def _mark_parents(tx: Tx, ids: set[int]) -> dict[int, _Parent]:
-    """Flag the parents as having children (locking them) and read their tenant and state."""
+    """Flag the parents as having children (locking them) and read their tenant and state; a
+    parent that does not exist is missing from the result."""
     if not ids:
         return {}
     rows = tx.all("job_mark_parents", {"ids": tx.values.array(sorted(ids))})
-    found = {row["id"]: _parent(row) for row in rows}
-    missing = ids - found.keys()
-    if missing:
-        raise DependencyError(f"parent job(s) {sorted(missing)} not found")
-    return found
+    return {row["id"]: _parent(row) for row in rows}
 
 
 def _parent(row: Row) -> _Parent:
@@ -123,9 +134,10 @@ def _link_one(
     job: b.NewJob, job_id: int, parent_ids: list[int], parents: dict[int, _Parent]
 ) -> dict[str, Any]:
     """One element of job_link's array; records the job as a parent later jobs of the batch see."""
+    unknown = [p for p in parent_ids if p not in parents or parents[p].tenant != job.tenant]
+    if unknown:
+        raise _not_found(unknown, job.tenant)
     mine = [parents[p] for p in parent_ids]
-    if any(parent.tenant != job.tenant for parent in mine):
-        raise DependencyError(f"a job of tenant {job.tenant!r} can only wait for its own jobs")
     place = _place(job, dict(zip(parent_ids, mine, strict=True)))
     parents[job_id] = _Parent(tenant=job.tenant, state=place.state, root=place.cancelled_by)
     return {

@@ -146,9 +146,13 @@ def _change(tx: Tx, row: Row | None, changed: bool) -> b.JobChange | None:
 
 
 def job_prune(store: Store, params: b.JobPruneParams) -> int:
+    """Delete old terminal jobs and their dependency edges, in one transaction."""
     query = {"finished_before": store.values.time(params.finished_before), "limit": params.limit}
     with store.transaction() as tx:
-        return tx.count("job_prune", query)
+        ids = [row["id"] for row in tx.all("job_prune", query)]
+        if ids:
+            tx.count("job_edges_prune", {"ids": tx.values.array(ids)})
+        return len(ids)
 
 
 def job_redrive(store: Store, params: b.JobRedriveParams) -> int:

@@ -26,11 +26,13 @@ def metrics_snapshot(store: Store, params: b.MetricsSnapshotParams) -> b.Metrics
     v = store.values
     query = {"now": v.time(params.now), "since": v.time(params.now - params.window)}
     seen_after = {"seen_after": v.time(params.workers_seen_after)}
-    with store.snapshot() as tx:  # one snapshot for both reads
+    with store.snapshot() as tx:  # one snapshot for every read
         groups = [rows.group_stats(row) for row in tx.all("metrics_snapshot", query)]
         workers = tx.one("metrics_snapshot_workers", seen_after)
+        workflows = tx.all("metrics_snapshot_workflows", {"since": query["since"]})
     return b.MetricsSnapshot(
         groups=groups,
         workers=int(workers["workers"]) if workers else 0,
         slots=int(workers["slots"]) if workers else 0,
+        workflows={row["state"]: int(row["count"]) for row in workflows if row["count"]},
     )

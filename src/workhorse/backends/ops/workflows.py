@@ -1,4 +1,5 @@
-"""Workflows: a graph of jobs inserted in one transaction, read with its steps, cancelled."""
+"""Workflows: a graph of jobs inserted in one transaction, read with its steps, cancelled, its
+failed steps retried, and deleted past retention once ended."""
 
 from __future__ import annotations
 
@@ -58,3 +59,22 @@ def workflow_cancel(store: Store, params: b.WorkflowCancelParams) -> Workflow | 
         cancelled = tx.all("workflow_cancel_steps", query)
         graph.after_end(tx, [graph.ended(row, tx.values) for row in cancelled], params.now)
         return _workflow(tx, params.id, params.tenant)
+
+
+def workflow_retry(store: Store, params: b.WorkflowRetryParams) -> Workflow | None:
+    """Requeue every dead step; the steps their failure cancelled re-open (blocked until the
+    retried step succeeds) and the workflow runs again."""
+    query = {"id": params.id, "now": store.values.time(params.now)}
+    with store.transaction() as tx:
+        if _workflow(tx, params.id, params.tenant) is None:
+            return None
+        retried = tx.all("workflow_retry_steps", query)
+        store.notify(tx, {row["queue"] for row in retried})
+        graph.reopen(tx, [graph.ended(row, tx.values) for row in retried], params.now)
+        return _workflow(tx, params.id, params.tenant)
+
+
+def workflow_prune(store: Store, params: b.WorkflowPruneParams) -> int:
+    query = {"finished_before": store.values.time(params.finished_before), "limit": params.limit}
+    with store.transaction() as tx:
+        return tx.count("workflow_prune", query)

@@ -259,6 +259,11 @@ CREATE TABLE workhorse_workflows (
     updated_at      timestamptz NOT NULL
 );
 CREATE INDEX workhorse_workflows_tenant ON workhorse_workflows (tenant, id);
+-- The gauges count running workflows and those that ended lately, and the pruner finds ended ones
+-- past retention, through these (0011).
+CREATE INDEX workhorse_workflows_running ON workhorse_workflows (id) WHERE state = 'running';
+CREATE INDEX workhorse_workflows_finished
+    ON workhorse_workflows (finished_at) WHERE finished_at IS NOT NULL;
 -- Events (0010): the outbox, its destinations and delivery log, and events received.
 -- Where events go: a tenant's webhook endpoints, or brokers (NATS, RabbitMQ). A NULL tenant is an
 -- operator's sink that receives every tenant's events; NULL event_types receives every type.

@@ -169,6 +169,24 @@ WHERE id IN (
     WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at < :finished_before
     LIMIT :limit
 )
+RETURNING id
+
+-- name: job_edges_prune
+-- The dependency edges of the jobs just pruned, as parent or as child (through the primary key
+-- and workhorse_job_edges_child).
+DELETE FROM workhorse_job_edges
+WHERE parent IN (SELECT value FROM json_each(:ids))
+   OR child IN (SELECT value FROM json_each(:ids))
+
+-- name: workflow_prune
+-- Ended workflows past retention, through workhorse_workflows_finished. Their steps ended no
+-- later than they did, so job retention takes those too.
+DELETE FROM workhorse_workflows
+WHERE id IN (
+    SELECT id FROM workhorse_workflows
+    WHERE finished_at < :finished_before AND state <> 'running'
+    LIMIT :limit
+)
 
 -- name: leader_elect
 INSERT INTO workhorse_leaders (name, holder, expires_at) VALUES (:name, :holder, :expires_at)
@@ -542,6 +560,15 @@ GROUP BY tenant, queue, state
 SELECT count(*) AS workers, coalesce(sum(concurrency), 0) AS slots FROM workhorse_workers
 WHERE last_seen_at > :seen_after
 
+-- name: metrics_snapshot_workflows
+-- Workflows running now (through workhorse_workflows_running), and those that ended in the window
+-- by end state (a range of workhorse_workflows_finished); never the history.
+SELECT 'running' AS state, count(*) AS count FROM workhorse_workflows WHERE state = 'running'
+UNION ALL
+SELECT state, count(*) FROM workhorse_workflows
+WHERE finished_at IS NOT NULL AND finished_at >= :since
+GROUP BY state
+
 -- name: usage_add
 -- One roll-up row's share of a batch of finished attempts (see workhorse.backends.ops.usage).
 INSERT INTO workhorse_usage (
@@ -750,6 +777,14 @@ SET state = 'cancelled', finished_at = :now, lease_token = NULL, lease_expires_a
     updated_at = :now
 WHERE workflow_id = :id AND state NOT IN ('succeeded', 'dead', 'cancelled')
 RETURNING id, state, workflow_id, has_children
+
+-- name: workflow_retry_steps
+-- Every dead step of the workflow, requeued as a retry by hand requeues one; returns them.
+UPDATE workhorse_jobs
+SET state = 'queued', attempts = 0, run_at = :now, result = NULL, finished_at = NULL,
+    started_at = NULL, updated_at = :now
+WHERE workflow_id = :id AND state = 'dead'
+RETURNING id, queue, state, has_children, workflow_id
 -- Events (the outbox) ------------------------------------------------------------------------
 
 -- fragment: event_job

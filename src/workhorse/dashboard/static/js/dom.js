@@ -120,6 +120,7 @@ export function json(value) {
 export const STATES = [
   "scheduled",
   "queued",
+  "blocked",
   "running",
   "retrying",
   "succeeded",

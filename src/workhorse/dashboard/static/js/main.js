@@ -9,6 +9,8 @@ import { overviewPage } from "./pages/overview.js";
 import { tenantsPage } from "./pages/tenants.js";
 import { usagePage } from "./pages/usage.js";
 import { webhooksPage } from "./pages/webhooks.js";
+import { workflowPage } from "./pages/workflow.js";
+import { workflowsPage } from "./pages/workflows.js";
 import { workersPage } from "./pages/workers.js";
 
 const REFRESH_MS = 5000;
@@ -17,6 +19,7 @@ const root = document.getElementById("app");
 const NAV = [
   { path: "", label: "Overview", icon: "M3 13h4v8H3zM10 8h4v13h-4zM17 3h4v18h-4z", page: overviewPage },
   { path: "jobs", label: "Jobs", icon: "M4 5h16M4 12h16M4 19h16", page: jobsPage },
+  { path: "workflows", label: "Workflows", icon: "M4 5h5v4H4zM15 3h5v4h-5zM15 17h5v4h-5zM9 7h3v12h3M12 5h3", page: workflowsPage },
   { path: "dead", label: "Dead jobs", icon: "M12 3 2 21h20L12 3zm0 6v5m0 3v.5", page: deadPage },
   { path: "tenants", label: "Tenants", icon: "M8 11a4 4 0 1 0 0-8 4 4 0 0 0 0 8zm8 2a3 3 0 1 0 0-6M2 21a6 6 0 0 1 12 0m2-5a5 5 0 0 1 6 5", page: tenantsPage },
   { path: "usage", label: "Usage", icon: "M12 2v20M17 6H9.5a3.5 3.5 0 0 0 0 7h5a3.5 3.5 0 0 1 0 7H6", page: usagePage },
@@ -42,6 +45,8 @@ function currentRoute() {
   const path = window.location.pathname.slice(BASE.length).replace(/^\/+|\/+$/g, "");
   const match = /^jobs\/(\d+)$/.exec(path);
   if (match) return { nav: "jobs", page: jobPage, args: { id: Number(match[1]) } };
+  const workflow = /^workflows\/(\d+)$/.exec(path);
+  if (workflow) return { nav: "workflows", page: workflowPage, args: { id: Number(workflow[1]) } };
   const entry = NAV.find((item) => item.path === path);
   if (!entry) return { nav: null, page: notFoundPage, args: {} };
   return { nav: entry.path, page: entry.page, args: {} };

@@ -46,7 +46,15 @@ function properties(job) {
     property("Unique key", job.unique_key === null ? none() : h("span", { class: "mono" }, job.unique_key)),
     property("Concurrency key", job.concurrency_key === null ? none() : h("span", { class: "mono" }, job.concurrency_key)),
     property("Worker", job.worker_id === null ? none() : h("span", { class: "mono" }, job.worker_id)),
+    job.workflow_id !== null && property("Workflow", workflowLink(job)),
+    job.cancel_reason !== null && property("Cancelled because", h("span", { id: "cancel-reason" }, job.cancel_reason)),
   );
+}
+
+/** "#12 · step resize-3", linked to the workflow's page. */
+function workflowLink(job) {
+  const text = job.step_key === null ? `#${job.workflow_id}` : `#${job.workflow_id} · step ${job.step_key}`;
+  return h("a", { href: `${BASE}/workflows/${job.workflow_id}`, "data-link": true, id: "job-workflow" }, text);
 }
 
 function timelineEvents(job) {
