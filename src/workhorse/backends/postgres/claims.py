@@ -39,7 +39,7 @@ class PostgresClaims:
                 "places": [s.place for s in settled],
                 "held": [s.held_until for s in settled],
             }
-            self._tx.execute("claim_places_settle", query)
+            self._tx.send("claim_places_settle", query)
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         found = self._tx.all("claim_lock_tenants", {"names": list(names)})

@@ -43,7 +43,7 @@ class PostgresTx:
     def count(self, name: str, params: Params | None = None) -> int:
         return self._run(name, params).rowcount
 
-    def execute(self, name: str, params: Params | None = None) -> None:
+    def send(self, name: str, params: Params | None = None) -> None:
         """A statement whose answer is not read: in a pipeline, nothing waits for it."""
         self._run(name, params)
 
