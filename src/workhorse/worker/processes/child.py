@@ -1,8 +1,13 @@
 """The loop a child process runs: one job at a time, as the worker's pool asks.
 
 A child runs only code: the worker keeps the lease, the heartbeats and the deadlines, and stops
-a child by killing its process group. Each request is answered with exactly one final message
-(``Done``, ``Failed`` or ``OutOfMemory``), after any number of ``Progress`` messages.
+a child by killing its process group. Requests run in the order they came; each is answered with
+exactly one final message (``Done``, ``Failed`` or ``OutOfMemory``), after any number of
+``Progress`` messages, unless the worker withdrew it before it started (``Withdraw``, answered
+with ``Withdrawn``). The worker may send a request while the previous one runs, so that the child
+goes on without waiting for it: before starting a job and before answering one, a child takes
+every message already there, so a withdrawal that came in time is always acknowledged before the
+answer to the job ahead of the withdrawn one.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import resource
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -45,6 +51,20 @@ class Request:
     worker_id: str
     deadline: datetime | None
     memory_limit: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    """Do not start the job ``job_id`` (the worker no longer wants it run)."""
+
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """The job ``job_id`` was withdrawn before it started: it will not run."""
+
+    job_id: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,12 +108,35 @@ def serve(sock: socket.socket, app: Workhorse) -> None:
     """Answer requests until the worker closes the socket, or the task ran out of memory."""
     lock = threading.Lock()
     channel.send(sock, Ready(os.getpid()))
-    while (request := channel.receive(sock)) is not None:
-        reply = _run(request, app, _Reporter(sock, lock))
+    inbox, queued = channel.Inbox(sock), deque[Request]()
+    while not inbox.closed or queued:
+        inbox.fill(block=not queued)
+        _take(inbox, queued, sock, lock)
+        if not queued:
+            continue
+        reply = _run(queued.popleft(), app, _Reporter(sock, lock))
+        inbox.fill(block=False)
+        _take(inbox, queued, sock, lock)
         with lock:
             channel.send(sock, reply)
         if isinstance(reply, OutOfMemory):
             return
+
+
+def _take(
+    inbox: channel.Inbox, queued: deque[Request], sock: socket.socket, lock: threading.Lock
+) -> None:
+    """Queue the requests read so far; drop (and acknowledge) those withdrawn."""
+    for message in inbox.take():
+        if isinstance(message, Request):
+            queued.append(message)
+            continue
+        withdrawn = [request for request in queued if request.job_id == message.job_id]
+        for request in withdrawn:
+            queued.remove(request)
+        if withdrawn:
+            with lock:
+                channel.send(sock, Withdrawn(message.job_id))
 
 
 class _Reporter:
