@@ -4,9 +4,9 @@ A job cancelled while it runs is no longer held by its worker, and the next hear
 (``Executor.forget_lost``); with a heartbeat every 2 s, that can take 2 s. A job in a child
 process runs on until stopped, so the worker also watches the ends of its isolated jobs through
 the app's one watch (``Waiters``: LISTEN on PostgreSQL, the commit counter on SQLite), and a job
-that ended elsewhere brings the heartbeat forward. A job is watched only once it has run
-``WATCH_AFTER`` seconds: the many short jobs cost nothing, and a cancel that came before is seen by
-one read of the job when its watch begins.
+that ended elsewhere brings the heartbeat forward. A job is watched only once it has run in its
+child for ``WATCH_AFTER`` seconds: the many short jobs cost nothing (one timer serves them all),
+and a cancel that came before is seen by one read of the job when its watch begins.
 """
 
 from __future__ import annotations
@@ -37,25 +37,39 @@ class CancelWatch:
         self._db = db
         self._soon = soon
         self._loop = asyncio.get_running_loop()
-        self._pending: dict[int, asyncio.TimerHandle] = {}
+        self._pending: dict[int, float] = {}
+        """Jobs running in a child and not yet watched, with when they started (loop time)."""
+        self._sweep: asyncio.TimerHandle | None = None
         self._watched: set[int] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
-    def watch(self, job_id: int) -> None:
-        """Watch ``job_id`` from ``WATCH_AFTER`` seconds on, until ``forget``."""
-        self._pending[job_id] = self._loop.call_later(WATCH_AFTER, self._begin, job_id)
+    def started(self, job_id: int) -> None:
+        """``job_id`` started in a child: watch it from ``WATCH_AFTER`` seconds on, until
+        ``forget``."""
+        self._pending[job_id] = self._loop.time()
+        if self._sweep is None:
+            self._sweep = self._loop.call_later(WATCH_AFTER, self._begin)
 
     def forget(self, job_id: int) -> None:
         """The job's attempt ended here: stop watching it."""
-        timer = self._pending.pop(job_id, None)
-        if timer is not None:
-            timer.cancel()
+        self._pending.pop(job_id, None)
         if job_id in self._watched:
             self._watched.discard(job_id)
             self._waiters.unregister(job_id, self._wake)
 
-    def _begin(self, job_id: int) -> None:
-        del self._pending[job_id]
+    def _begin(self) -> None:
+        """Watch the jobs that have run ``WATCH_AFTER``; come back while others run (one timer
+        for all of them)."""
+        self._sweep = None
+        due = self._loop.time() - WATCH_AFTER
+        for job_id, since in list(self._pending.items()):
+            if since <= due:
+                del self._pending[job_id]
+                self._watch(job_id)
+        if self._pending:
+            self._sweep = self._loop.call_later(WATCH_AFTER / 2, self._begin)
+
+    def _watch(self, job_id: int) -> None:
         self._watched.add(job_id)
         task = self._loop.create_task(self._register(job_id), name=f"cancel-watch-{job_id}")
         self._tasks.add(task)

@@ -275,9 +275,9 @@ class Executor:
             deadline=context.deadline,
             memory_limit=limit,
         )
-        self._cancels.watch(job.id)
+        started = functools.partial(self._cancels.started, job.id)
         try:
-            return await self._pool.run(request, running.meter, context.report_progress)
+            return await self._pool.run(request, running.meter, context.report_progress, started)
         finally:
             self._cancels.forget(job.id)
 

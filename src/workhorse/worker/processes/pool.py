@@ -85,6 +85,7 @@ class _Call:
     meter: Meter
     progress: Callable[[JSON], None]
     reply: asyncio.Future[child.Done | child.Failed | child.OutOfMemory]
+    started: Callable[[], None]
     sent_at: float = 0.0
     withdrawn: bool = False
     """Cancelled while queued behind another job in its child; ``acked`` once the child said it
@@ -156,12 +157,17 @@ class ProcessPool:
                 await self._replenish()
 
     async def run(
-        self, request: child.Request, meter: Meter, progress: Callable[[JSON], None]
+        self,
+        request: child.Request,
+        meter: Meter,
+        progress: Callable[[JSON], None],
+        started: Callable[[], None] = lambda: None,
     ) -> JSON:
         """Run one job in a child; its result, or its error (the task's as ``RemoteError``,
-        ``JobMemoryError`` or ``JobCrashedError``). Cancelling stops the child, or withdraws the
-        job if it has not started."""
-        call = _Call(request, meter, progress, asyncio.get_running_loop().create_future())
+        ``JobMemoryError`` or ``JobCrashedError``). ``started()`` when it is its child's turn to
+        run it. Cancelling stops the child, or withdraws the job if it has not started."""
+        answer = asyncio.get_running_loop().create_future()
+        call = _Call(request, meter, progress, answer, started)
         self._waiting.append(call)
         self._pump()
         try:
@@ -220,10 +226,10 @@ class ProcessPool:
         return same_limit and not ahead.withdrawn and now - ahead.sent_at < PIPELINE_BELOW
 
     def _send(self, proc: _Child, call: _Call) -> None:
-        if not proc.calls:
-            self._new_head(proc)
         call.sent_at = time.monotonic()
         proc.calls.append(call)
+        if len(proc.calls) == 1:
+            self._new_head(proc)
         proc.sent += 1
         most = self.limits.max_jobs_per_child
         if most is not None and proc.sent >= most:
@@ -282,10 +288,10 @@ class ProcessPool:
             self._retire(proc)
             return
         if proc.calls:
-            self._new_head(proc)
             if proc.calls[0].withdrawn:  # withdrawn too late: it may have started
                 self._retire(proc)
                 return
+            self._new_head(proc)
         elif self._worn_out(proc):
             self._retire(proc)
             return
@@ -300,6 +306,7 @@ class ProcessPool:
         short job must not pay for one; the watch takes the first)."""
         proc.first = proc.last = None
         proc.peak_rss = 0
+        proc.calls[0].started()
 
     async def _closed_channel(self, proc: _Child) -> None:
         """The child is gone: its running job fails, the jobs queued behind it go elsewhere."""
