@@ -43,8 +43,10 @@ TERM_GRACE = 0.5
 EXIT_WAIT = 2.0
 """Seconds to wait for the exit status of a child whose channel closed."""
 PIPELINE_BELOW = 0.02
-"""A child is sent its next job while it runs one only while recent jobs ran shorter than this
+"""A child is sent its next jobs while it runs one only while recent jobs ran shorter than this
 many seconds, and the one it runs has been running for less."""
+PIPELINE_DEPTH = 4
+"""Jobs sent to a child at most: the one it runs and those queued behind it."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -86,7 +88,8 @@ class _Call:
     progress: Callable[[JSON], None]
     reply: asyncio.Future[child.Done | child.Failed | child.OutOfMemory]
     started: Callable[[], None]
-    sent_at: float = 0.0
+    began: float = 0.0
+    """When its child's turn to run it came (monotonic)."""
     withdrawn: bool = False
     """Cancelled while queued behind another job in its child; ``acked`` once the child said it
     will not run it."""
@@ -101,6 +104,8 @@ class _Child:
     exited: asyncio.Future[int]
     calls: deque[_Call] = field(default_factory=deque)
     """Sent and not answered, in order: the first runs, the others wait in the child."""
+    outbox: list[bytes] = field(default_factory=list)
+    """Messages to write at the end of the loop's turn."""
     sent: int = 0
     draining: bool = False
     """Due for replacement: takes no more jobs, and is stopped once those it has are answered."""
@@ -140,6 +145,7 @@ class ProcessPool:
         self._tasks: set[asyncio.Task[None]] = set()
         self._prestart = False
         self._closed = False
+        self._posting = False
         self.mean_run: float | None = None
         """Recent mean run time of jobs in children, in seconds (an exponential moving average)."""
 
@@ -207,26 +213,29 @@ class ProcessPool:
             self._background(self._add_child())
 
     def _taker(self, call: _Call) -> _Child | None:
-        """An idle child; else, while jobs are short, one whose only job is short so far."""
+        """An idle child; else, while jobs are short, the one with the fewest jobs queued whose
+        running job is short so far."""
         for proc in self._children:
             if not proc.calls and not proc.draining:
                 return proc
         if self.mean_run is None or self.mean_run >= PIPELINE_BELOW:
             return None
-        now = time.monotonic()
+        now, best = time.monotonic(), None
         for proc in self._children:
-            if len(proc.calls) == 1 and not proc.draining and self._queueable(proc, call, now):
-                return proc
-        return None
+            fewer = best is None or len(proc.calls) < len(best.calls)
+            if fewer and self._queueable(proc, call, now):
+                best = proc
+        return best
 
     @staticmethod
     def _queueable(proc: _Child, call: _Call, now: float) -> bool:
+        if proc.draining or not proc.calls or len(proc.calls) >= PIPELINE_DEPTH:
+            return False
         ahead = proc.calls[0]
         same_limit = ahead.request.memory_limit == call.request.memory_limit
-        return same_limit and not ahead.withdrawn and now - ahead.sent_at < PIPELINE_BELOW
+        return same_limit and not ahead.withdrawn and now - ahead.began < PIPELINE_BELOW
 
     def _send(self, proc: _Child, call: _Call) -> None:
-        call.sent_at = time.monotonic()
         proc.calls.append(call)
         if len(proc.calls) == 1:
             self._new_head(proc)
@@ -234,7 +243,22 @@ class ProcessPool:
         most = self.limits.max_jobs_per_child
         if most is not None and proc.sent >= most:
             proc.draining = True
-        proc.writer.write(channel.frame(call.request))
+        self._post(proc, call.request)
+
+    def _post(self, proc: _Child, message: Any) -> None:
+        """Write ``message`` to the child at the end of this turn of the loop, with the others
+        for it: one write (and one wake-up of the child) for all of them."""
+        proc.outbox.append(channel.frame(message))
+        if not self._posting:
+            self._posting = True
+            asyncio.get_running_loop().call_soon(self._deliver)
+
+    def _deliver(self) -> None:
+        self._posting = False
+        for proc in self._children:
+            if proc.outbox:
+                proc.writer.write(b"".join(proc.outbox))
+                proc.outbox.clear()
 
     def _abandon(self, call: _Call) -> None:
         """The job's caller gave up on it (cancel, timeout, hand-back): forget it, stop it."""
@@ -249,7 +273,7 @@ class ProcessPool:
             self._retire(proc)  # it runs: stop its child
         elif not proc.stopping:
             call.withdrawn = True
-            proc.writer.write(channel.frame(child.Withdraw(call.request.job_id)))
+            self._post(proc, child.Withdraw(call.request.job_id))
 
     def _settle(self, call: _Call, reply: child.Done | child.Failed | child.OutOfMemory) -> JSON:
         call.meter.take(reply.usage)
@@ -306,6 +330,7 @@ class ProcessPool:
         short job must not pay for one; the watch takes the first)."""
         proc.first = proc.last = None
         proc.peak_rss = 0
+        proc.calls[0].began = time.monotonic()
         proc.calls[0].started()
 
     async def _closed_channel(self, proc: _Child) -> None:
