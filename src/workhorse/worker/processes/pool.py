@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from workhorse.backends.base import AttemptUsage, ErrorRecord
+from workhorse.backends.base import ErrorRecord
 from workhorse.errors import JobCrashedError, JobMemoryError
 from workhorse.sizes import human
 from workhorse.types import JSON
@@ -75,7 +75,7 @@ class Meter:
     cpu_seconds: float | None = None
     max_rss_bytes: int | None = None
 
-    def take(self, usage: AttemptUsage) -> None:
+    def take(self, usage: child.Usage) -> None:
         self.cpu_seconds, self.max_rss_bytes = usage.cpu_seconds, usage.max_rss_bytes
 
 
