@@ -45,8 +45,9 @@ EXIT_WAIT = 2.0
 PIPELINE_BELOW = 0.02
 """A child is sent its next jobs while it runs one only while recent jobs ran shorter than this
 many seconds, and the one it runs has been running for less."""
-PIPELINE_DEPTH = 4
-"""Jobs sent to a child at most: the one it runs and those queued behind it."""
+PIPELINE_DEPTH = 16
+"""Jobs sent to a child at most: the one it runs and those queued behind it. Fewer while jobs
+are longer: as many as recent jobs would run in ``PIPELINE_BELOW``."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -220,16 +221,17 @@ class ProcessPool:
                 return proc
         if self.mean_run is None or self.mean_run >= PIPELINE_BELOW:
             return None
+        depth = min(PIPELINE_DEPTH, 1 + int(PIPELINE_BELOW / max(self.mean_run, 1e-6)))
         now, best = time.monotonic(), None
         for proc in self._children:
             fewer = best is None or len(proc.calls) < len(best.calls)
-            if fewer and self._queueable(proc, call, now):
+            if fewer and len(proc.calls) < depth and self._queueable(proc, call, now):
                 best = proc
         return best
 
     @staticmethod
     def _queueable(proc: _Child, call: _Call, now: float) -> bool:
-        if proc.draining or not proc.calls or len(proc.calls) >= PIPELINE_DEPTH:
+        if proc.draining or not proc.calls:
             return False
         ahead = proc.calls[0]
         same_limit = ahead.request.memory_limit == call.request.memory_limit
