@@ -22,6 +22,7 @@ from . import isolation_tasks as t
 pytestmark = pytest.mark.slow
 
 T = TypeVar("T")
+ONE = Limits(processes=1)
 
 
 @pytest.fixture(autouse=True)
@@ -38,11 +39,11 @@ def request(task: str, *args: JSON, job_id: int) -> Request:
     )  # fmt: skip
 
 
-def in_pool(body: Callable[[ProcessPool], Awaitable[T]]) -> T:
+def in_pool(body: Callable[[ProcessPool], Awaitable[T]], limits: Limits = ONE) -> T:
     """Run ``body`` with a pool of one child whose recent jobs were short (so it pipelines)."""
 
     async def main() -> T:
-        pool = ProcessPool(t.app, Limits(processes=1))
+        pool = ProcessPool(t.app, limits)
         pool.start()
         await pool.open(prestart=True)
         try:
@@ -116,3 +117,12 @@ def test_a_job_queued_behind_a_stopped_one_runs_once_in_a_fresh_child(workdir: P
     stopped, pid = in_pool(body)
     assert pid != stopped
     assert runs_noted(workdir) == [str(pid)]
+
+
+def test_a_child_above_its_memory_cap_is_replaced_while_jobs_keep_coming() -> None:
+    async def body(pool: ProcessPool) -> list[JSON]:
+        jobs = [run(pool, "pid_of_child", job_id=n) for n in range(40)]
+        return list(await asyncio.gather(*jobs))
+
+    pids = in_pool(body, Limits(processes=1, max_memory_per_child=1))
+    assert len(set(pids)) > 1  # replaced between jobs, though it never ran out of work

@@ -313,12 +313,13 @@ class ProcessPool:
         if isinstance(reply, child.OutOfMemory):
             self._retire(proc)
             return
+        if proc.calls and proc.calls[0].withdrawn:  # withdrawn too late: it may have started
+            self._retire(proc)
+            return
+        proc.draining = proc.draining or self._too_big(proc)
         if proc.calls:
-            if proc.calls[0].withdrawn:  # withdrawn too late: it may have started
-                self._retire(proc)
-                return
             self._new_head(proc)
-        elif self._worn_out(proc):
+        elif proc.draining:
             self._retire(proc)
             return
         self._pump()
@@ -349,10 +350,9 @@ class ProcessPool:
             if not head.reply.done():
                 head.reply.set_exception(error)
 
-    def _worn_out(self, proc: _Child) -> bool:
-        """Whether a child is due for replacement: by its jobs run, or by its memory."""
-        if proc.draining:
-            return True
+    def _too_big(self, proc: _Child) -> bool:
+        """Whether a child's memory after a job makes it due for replacement (it is replaced
+        once the jobs sent to it are done; replacement by jobs run is counted as they are sent)."""
         most_memory = self.limits.max_memory_per_child
         if most_memory is None:
             return False
