@@ -60,6 +60,13 @@ async def run(pool: ProcessPool, task: str, *args: JSON, job_id: int) -> JSON:
     return await pool.run(request(task, *args, job_id=job_id), Meter(), lambda value: None)
 
 
+async def sent(pool: ProcessPool, count: int) -> None:
+    """Wait until the one child has ``count`` jobs sent to it."""
+    async with asyncio.timeout(10):
+        while sum(len(child.calls) for child in pool._children) < count:
+            await asyncio.sleep(0.001)
+
+
 def runs_noted(workdir: Path) -> list[str]:
     path = workdir / t.PIDS
     return path.read_text().split() if path.exists() else []
@@ -69,9 +76,9 @@ def test_a_queued_job_runs_after_the_one_ahead_in_the_same_child(workdir: Path) 
     async def body(pool: ProcessPool) -> tuple[JSON, JSON]:
         ahead = asyncio.create_task(run(pool, "nap", 0.2, job_id=1))
         queued = asyncio.create_task(run(pool, "noted", job_id=2))
-        await asyncio.sleep(0.1)
+        await sent(pool, 2)  # the second is sent while the first runs
         [child] = pool._children
-        assert [call.request.job_id for call in child.calls] == [1, 2]  # both sent already
+        assert [call.request.job_id for call in child.calls] == [1, 2]
         return await ahead, await queued
 
     ahead_pid, queued_pid = in_pool(body)
@@ -83,7 +90,7 @@ def test_a_job_withdrawn_before_it_starts_never_runs_and_the_child_stays(workdir
     async def body(pool: ProcessPool) -> tuple[JSON, JSON]:
         ahead = asyncio.create_task(run(pool, "nap", 0.5, job_id=1))
         queued = asyncio.create_task(run(pool, "noted", job_id=2))
-        await asyncio.sleep(0.1)
+        await sent(pool, 2)
         queued.cancel()
         first = await ahead
         return first, await run(pool, "pid_of_child", job_id=3)
@@ -110,7 +117,7 @@ def test_a_job_queued_behind_a_stopped_one_runs_once_in_a_fresh_child(workdir: P
         before = await run(pool, "pid_of_child", job_id=1)
         ahead = asyncio.create_task(run(pool, "nap", 3600, job_id=2))
         queued = asyncio.create_task(run(pool, "noted", job_id=3))
-        await asyncio.sleep(0.2)
+        await sent(pool, 2)
         ahead.cancel()  # a timeout, a cancel or a hand-back: its child is stopped
         return before, await queued
 
