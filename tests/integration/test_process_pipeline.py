@@ -133,3 +133,21 @@ def test_a_child_above_its_memory_cap_is_replaced_while_jobs_keep_coming() -> No
 
     pids = in_pool(body, Limits(processes=1, max_memory_per_child=1))
     assert len(set(pids)) > 1  # replaced between jobs, though it never ran out of work
+
+
+def test_a_queued_job_given_up_while_its_child_stops_never_runs(workdir: Path) -> None:
+    async def body(pool: ProcessPool) -> JSON:
+        ahead = asyncio.create_task(run(pool, "nap", 3600, job_id=1))
+        queued = asyncio.create_task(run(pool, "noted", job_id=2))
+        await sent(pool, 2)
+        [stopping] = pool._children
+        ahead.cancel()  # its child is stopped...
+        queued.cancel()  # ...and the job queued behind it is given up before the child is gone
+        await asyncio.gather(ahead, queued, return_exceptions=True)
+        async with asyncio.timeout(10):
+            while stopping.calls:  # cleared once the stopped child's channel closed
+                await asyncio.sleep(0.001)
+        return await run(pool, "pid_of_child", job_id=3)  # anything put back would run first
+
+    in_pool(body)
+    assert runs_noted(workdir) == []

@@ -273,9 +273,10 @@ class ProcessPool:
         if proc.calls[0] is call:
             self._meter_from_samples(proc, call)
             self._retire(proc)  # it runs: stop its child
-        elif not proc.stopping:
+        else:
             call.withdrawn = True
-            self._post(proc, child.Withdraw(call.request.job_id))
+            if not proc.stopping:  # a stopping child runs nothing more
+                self._post(proc, child.Withdraw(call.request.job_id))
 
     def _settle(self, call: _Call, reply: child.Done | child.Failed | child.OutOfMemory) -> JSON:
         call.meter.take(reply.usage)
@@ -340,7 +341,8 @@ class ProcessPool:
         """The child is gone: its running job fails, the jobs queued behind it go elsewhere."""
         calls = [call for call in proc.calls if not call.withdrawn]
         proc.calls.clear()
-        self._waiting.extendleft(reversed(calls[1:]))  # never started: they run elsewhere
+        # Those behind the first never started: they run elsewhere (unless given up meanwhile).
+        self._waiting.extendleft(reversed([call for call in calls[1:] if not call.reply.done()]))
         self._retire(proc)
         self._pump()
         if calls and not calls[0].reply.done():
