@@ -7,8 +7,8 @@ process.
    timeout (or allocates past its 200 MiB memory limit), then a no-op job. Measured: from the
    deadline (the attempt's start plus 1 s) or the kill (its start plus its measured wall time)
    to the next job's start, which includes stopping the child and starting a fresh one.
-2. Recycling: JOBS no-op jobs on 2 children replaced every 100 jobs; counts the children
-   started and any process left under this one afterwards (there must be none).
+2. Recycling: JOBS no-op jobs on 2 children replaced every 100 jobs; counts the processes under
+   this one before and after the run (none may be left).
 """
 
 from __future__ import annotations
@@ -79,9 +79,15 @@ def kill_to_reuse(kind: str) -> float:
 
 def recycling(jobs: int) -> dict[str, int]:
     app.enqueue_many([noop.prepare() for _ in range(jobs)])
+    before = descendants()
     worker = run(concurrency=8, processes=2, max_jobs_per_child=100)
-    left = descendants()
-    return {"succeeded": worker.stats.succeeded, "left_running": len(left)}
+    after = descendants()
+    return {
+        "succeeded": worker.stats.succeeded,
+        "processes_before": len(before),
+        "processes_after": len(after),
+        "left_running": len(after - before),
+    }
 
 
 def main() -> None:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from workhorse import Workhorse
+from workhorse.cli.worker import worker
 
 from ._harness import APP, Workspace, wait_until
 from .fixtures import tasksmod
@@ -89,3 +90,33 @@ def test_usage_command_totals_what_ran(workspace: Workspace, app: Workhorse) -> 
     assert table.returncode == 0 and "add" in table.stdout
     bad = workspace.cli("usage", "--since", "soon")
     assert bad.returncode == 2 and "not a window" in bad.stderr
+
+
+@pytest.mark.slow
+def test_serve_passes_the_child_process_options_to_its_workers(workspace: Workspace) -> None:
+    options = ("--processes", "3", "--max-jobs-per-child", "7", "--max-memory-per-child", "300MiB")
+    serve = workspace.start(
+        "serve", "--app", APP, "--database-url", workspace.db_url, "--no-api", "--no-view",
+        *options, name="serve",
+    )  # fmt: skip
+
+    def worker_argv() -> list[str] | None:
+        assert serve.alive, f"serve exited early:\n{serve.stderr()}"
+        for pid in descendants(serve.pid):
+            try:
+                argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")[:-1]
+            except OSError:
+                continue
+            if argv[1:4] == [b"-m", b"workhorse", b"worker"]:
+                return [part.decode() for part in argv[4:]]
+        return None
+
+    wait_until(lambda: worker_argv() is not None, timeout=30, what="serve to start a worker")
+    argv = worker_argv()
+    assert argv is not None
+    params = worker.make_context("worker", argv).params
+    assert params["processes"] == 3
+    assert params["max_jobs_per_child"] == 7
+    assert params["max_memory_per_child"] == 300 * 1024**2
+    serve.signal(signal.SIGTERM)
+    assert serve.wait_exit(20) == 0

@@ -118,3 +118,16 @@ def burn_isolated(seconds: float) -> float:
 @app.task(max_attempts=1)
 def burn_inline(seconds: float) -> float:
     return _burn(seconds)
+
+
+@app.task(isolation="process", max_attempts=1)
+def nap(seconds: float) -> int:
+    time.sleep(seconds)
+    return os.getpid()
+
+
+@app.task(isolation="process", max_attempts=1)
+def noted() -> int:
+    """Notes its pid: a trace of every run."""
+    _note_pid(os.getpid())
+    return os.getpid()

@@ -26,6 +26,7 @@ from workhorse.cli.observability import (
     metrics_port_option,
     metrics_token_option,
 )
+from workhorse.cli.worker import process_pool_options
 from workhorse.dbcall import thread_db_call
 from workhorse.observability.gauges import GaugeSettings
 from workhorse.redact import redact_url
@@ -48,6 +49,7 @@ DEMO_APP = "workhorse.demo:app"
 @click.option("--workers", "-w", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--concurrency", "-c", type=click.IntRange(min=1), default=10, show_default=True)
 @click.option("--queues", "-q", default="default", show_default=True)
+@process_pool_options
 @click.option("--view/--no-view", default=None, help="Live view (default: when stdout is a TTY).")
 @click.option("--api/--no-api", "with_api", default=True, help="Serve the REST API too (default).")
 @host_option
@@ -67,6 +69,9 @@ def serve(
     workers: int,
     concurrency: int,
     queues: str,
+    processes: int | None,
+    max_jobs_per_child: int | None,
+    max_memory_per_child: int | None,
     view: bool | None,
     with_api: bool,
     host: str,
@@ -103,6 +108,9 @@ def serve(
         metrics_port=metrics_port,
         metrics_host=metrics_host,
         metrics_token=metrics_token,
+        processes=processes,
+        max_jobs_per_child=max_jobs_per_child,
+        max_memory_per_child=max_memory_per_child,
     )
     api_socket = _listen(host, port) if with_api else None
     if demo and api_socket is not None:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from datetime import timedelta
+from typing import Any, TypeVar
 
 import click
 
@@ -21,6 +23,8 @@ from workhorse.observability.exposition import exposition_registry
 from workhorse.sizes import to_bytes
 from workhorse.worker import Worker, WorkerConfig
 
+F = TypeVar("F", bound=Callable[..., Any])
+
 EXIT_NOT_HANDED_BACK = 3
 """The exit status when the database could not be reached to hand running jobs back."""
 
@@ -31,6 +35,26 @@ def parse_size_option(ctx: click.Context, param: click.Parameter, value: str | N
         return to_bytes(value, f"--{(param.name or '').replace('_', '-')}")
     except ConfigurationError as exc:
         raise click.BadParameter(str(exc)) from None
+
+
+def process_pool_options(fn: F) -> F:
+    """``--processes``, ``--max-jobs-per-child`` and ``--max-memory-per-child``: the child
+    processes of process-isolated jobs (``workhorse worker``, and ``serve`` for its workers)."""
+    fn = click.option(
+        "--max-memory-per-child",
+        callback=parse_size_option,
+        help="Replace a child process whose memory after a job is above this, e.g. 1GiB.",
+    )(fn)
+    fn = click.option(
+        "--max-jobs-per-child",
+        type=click.IntRange(min=1),
+        help="Replace a child process after this many jobs (default: never).",
+    )(fn)
+    return click.option(
+        "--processes",
+        type=click.IntRange(min=1),
+        help="Child processes for process-isolated jobs (default: the number of CPUs).",
+    )(fn)
 
 
 @click.command()
@@ -67,21 +91,7 @@ def parse_size_option(ctx: click.Context, param: click.Parameter, value: str | N
     "through PgBouncer, or 'none' to poll (env WORKHORSE_LISTEN_URL; default: the database URL, "
     "or polling with ?pgbouncer=on).",
 )
-@click.option(
-    "--processes",
-    type=click.IntRange(min=1),
-    help="Child processes for process-isolated jobs (default: the number of CPUs).",
-)
-@click.option(
-    "--max-jobs-per-child",
-    type=click.IntRange(min=1),
-    help="Replace a child process after this many jobs (default: never).",
-)
-@click.option(
-    "--max-memory-per-child",
-    callback=parse_size_option,
-    help="Replace a child process whose memory after a job is above this, e.g. 1GiB.",
-)
+@process_pool_options
 @click.option(
     "--no-dispatch",
     is_flag=True,

@@ -30,6 +30,11 @@ class WorkerCommand:
     """The first worker's metrics port; the n-th worker (from 0) gets this plus n."""
     metrics_host: str = "127.0.0.1"
     metrics_token: str | None = None
+    processes: int | None = None
+    """Child processes for each worker's process-isolated jobs (None: the worker's default)."""
+    max_jobs_per_child: int | None = None
+    max_memory_per_child: int | None = None
+    """In bytes."""
 
     def env(self) -> dict[str, str]:
         """The environment of a worker: this process's, plus the secrets it needs."""
@@ -61,6 +66,21 @@ class WorkerCommand:
             "--log-format",
             self.log_format,
             *metrics,
+            *self._pool_options(),
+        ]
+
+    def _pool_options(self) -> list[str]:
+        """The child-process options given, as the worker's command line spells them."""
+        given: dict[str, int | None] = {
+            "--processes": self.processes,
+            "--max-jobs-per-child": self.max_jobs_per_child,
+            "--max-memory-per-child": self.max_memory_per_child,
+        }
+        return [
+            part
+            for name, value in given.items()
+            if value is not None
+            for part in (name, f"{value}")
         ]
 
 

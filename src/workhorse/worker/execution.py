@@ -28,6 +28,7 @@ from workhorse.errors import JobTimeoutError, UnknownTaskError
 from workhorse.observability.worker_hooks import WorkerTelemetry
 from workhorse.tasks import Isolation
 from workhorse.types import JSON
+from workhorse.worker.cancels import CancelWatch
 from workhorse.worker.completer import Completer
 from workhorse.worker.control import Control
 from workhorse.worker.processes import ProcessPool, RemoteError
@@ -74,9 +75,11 @@ class Executor:
         telemetry: WorkerTelemetry,
         stats: WorkerStats,
         pool: ProcessPool,
+        cancels: CancelWatch,
     ) -> None:
         self._app = app
         self._pool = pool
+        self._cancels = cancels
         self._worker_id = worker_id
         self._concurrency = concurrency
         self._control = control
@@ -272,7 +275,11 @@ class Executor:
             deadline=context.deadline,
             memory_limit=limit,
         )
-        return await self._pool.run(request, running.meter, context.report_progress)
+        started = functools.partial(self._cancels.started, job.id)
+        try:
+            return await self._pool.run(request, running.meter, context.report_progress, started)
+        finally:
+            self._cancels.forget(job.id)
 
     async def _call_sync(self, running: _Running, fn: Callable[..., Any]) -> JSON:
         """Run a sync task on a thread. A timed-out or cancelled attempt ends at once, but the

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import time
@@ -57,13 +58,19 @@ class Heartbeater:
         self._interval = interval.total_seconds()
         self._telemetry = telemetry
         self._forget = forget
+        self._soon = asyncio.Event()
+
+    def soon(self) -> None:
+        """Beat now rather than at the end of the interval (a job held here may have been
+        cancelled)."""
+        self._soon.set()
 
     async def run(self) -> None:
-        """Beat every interval until cancelled."""
+        """Beat every interval (or sooner, when asked) until cancelled."""
         backoff = Backoff(cap=self._interval)
         delay = self._interval
         while True:
-            await asyncio.sleep(delay)
+            await self._pause(delay)
             try:
                 await self.beat()
                 backoff.reset()
@@ -71,6 +78,12 @@ class Heartbeater:
             except Exception as exc:
                 delay = backoff.next()
                 log.warning("heartbeat failed (%s); leases expire if this persists", exc)
+
+    async def _pause(self, delay: float) -> None:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(delay):
+                await self._soon.wait()
+        self._soon.clear()
 
     async def beat(self) -> None:
         """Extend the leases, refresh the registry row, forget the jobs no longer held."""

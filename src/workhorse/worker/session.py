@@ -27,6 +27,7 @@ from workhorse.dbcall import DbCall
 from workhorse.events.dispatcher import Dispatcher, needs_leader
 from workhorse.observability.worker_hooks import WorkerTelemetry
 from workhorse.scheduling.maintenance import Maintenance, MaintenanceConfig
+from workhorse.worker.cancels import CancelWatch
 from workhorse.worker.completer import Completer
 from workhorse.worker.config import WorkerConfig
 from workhorse.worker.control import Control
@@ -100,6 +101,7 @@ class Session:
             telemetry=telemetry,
             stats=stats,
             pool=pool,
+            cancels=CancelWatch(app.waiters, backend, self._db, self._beat_soon),
         )
         self._heartbeater = self._new_heartbeater(started_at, telemetry)
         self._fetcher = self._new_fetcher()
@@ -113,6 +115,9 @@ class Session:
         )
         self._cleaning = False
         self._clean_up_by = 0.0
+
+    def _beat_soon(self) -> None:
+        self._heartbeater.soon()
 
     def _new_heartbeater(self, started_at: datetime, telemetry: WorkerTelemetry) -> Heartbeater:
         config, clock = self._config, self._app.clock

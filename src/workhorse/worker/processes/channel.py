@@ -39,6 +39,38 @@ async def read(reader: asyncio.StreamReader) -> Any | None:
     return pickle.loads(body)
 
 
+class Inbox:
+    """A child's end of the channel, buffered: every message already there can be taken without
+    blocking, so a child sees the worker's withdrawals before it starts its next job."""
+
+    def __init__(self, sock: socket.socket) -> None:
+        self._sock = sock
+        self._buffer = bytearray()
+        self.closed = False
+
+    def fill(self, *, block: bool) -> None:
+        """Read what the socket holds; with ``block``, wait for some (or its end)."""
+        flags = 0 if block else socket.MSG_DONTWAIT
+        try:
+            chunk = self._sock.recv(1 << 16, flags)
+        except BlockingIOError:
+            return
+        if not chunk:
+            self.closed = True
+        self._buffer += chunk
+
+    def take(self) -> list[Any]:
+        """The complete messages read so far, in order."""
+        messages = []
+        while len(self._buffer) >= _HEADER.size:
+            end = _HEADER.size + _HEADER.unpack_from(self._buffer)[0]
+            if len(self._buffer) < end:
+                break
+            messages.append(pickle.loads(self._buffer[_HEADER.size : end]))
+            del self._buffer[:end]
+        return messages
+
+
 def _read_exactly(sock: socket.socket, size: int) -> bytes | None:
     chunks = bytearray()
     while len(chunks) < size:

@@ -1,8 +1,13 @@
 """The loop a child process runs: one job at a time, as the worker's pool asks.
 
 A child runs only code: the worker keeps the lease, the heartbeats and the deadlines, and stops
-a child by killing its process group. Each request is answered with exactly one final message
-(``Done``, ``Failed`` or ``OutOfMemory``), after any number of ``Progress`` messages.
+a child by killing its process group. Requests run in the order they came; each is answered with
+exactly one final message (``Done``, ``Failed`` or ``OutOfMemory``), after any number of
+``Progress`` messages, unless the worker withdrew it before it started (``Withdraw``, answered
+with ``Withdrawn``). The worker may send a request while the previous one runs, so that the child
+goes on without waiting for it: before starting a job and before answering one, a child takes
+every message already there, so a withdrawal that came in time is always acknowledged before the
+answer to the job ahead of the withdrawn one.
 """
 
 from __future__ import annotations
@@ -14,12 +19,13 @@ import resource
 import socket
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from workhorse import outcomes
-from workhorse.backends.base import AttemptUsage, ErrorRecord
+from workhorse.backends.base import ErrorRecord
 from workhorse.context import JobContext, _current
 from workhorse.errors import UnknownTaskError
 from workhorse.serialization import dumps
@@ -30,9 +36,11 @@ if TYPE_CHECKING:
     from workhorse.app import Workhorse
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Request:
-    """Run one job: what its task needs, and ``memory_limit`` for the address-space backstop."""
+class Request(NamedTuple):
+    """Run one job: what its task needs, and ``memory_limit`` for the address-space backstop.
+
+    The messages every job sends are named tuples: they pickle and unpickle several times
+    faster than dataclasses, which matters next to a short job's run."""
 
     job_id: int
     attempt: int
@@ -47,6 +55,28 @@ class Request:
     memory_limit: int | None
 
 
+class Usage(NamedTuple):
+    """What a job used in the child: wall and CPU seconds, peak RSS in bytes."""
+
+    wall_seconds: float
+    cpu_seconds: float | None
+    max_rss_bytes: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Withdraw:
+    """Do not start the job ``job_id`` (the worker no longer wants it run)."""
+
+    job_id: int
+
+
+@dataclass(frozen=True, slots=True)
+class Withdrawn:
+    """The job ``job_id`` was withdrawn before it started: it will not run."""
+
+    job_id: int
+
+
 @dataclass(frozen=True, slots=True)
 class Ready:
     """The child is up and waits for requests."""
@@ -54,28 +84,26 @@ class Ready:
     pid: int
 
 
-@dataclass(frozen=True, slots=True)
-class Progress:
+class Progress(NamedTuple):
     value: JSON
 
 
-@dataclass(frozen=True, slots=True)
-class Done:
+class Done(NamedTuple):
     result_json: str
-    usage: AttemptUsage
+    usage: Usage
 
 
 @dataclass(frozen=True, slots=True)
 class Failed:
     error: ErrorRecord
-    usage: AttemptUsage
+    usage: Usage
 
 
 @dataclass(frozen=True, slots=True)
 class OutOfMemory:
     """The task hit the address-space backstop; the child ends after sending this."""
 
-    usage: AttemptUsage
+    usage: Usage
 
 
 ADDRESS_SPACE_HEADROOM = 2
@@ -88,12 +116,35 @@ def serve(sock: socket.socket, app: Workhorse) -> None:
     """Answer requests until the worker closes the socket, or the task ran out of memory."""
     lock = threading.Lock()
     channel.send(sock, Ready(os.getpid()))
-    while (request := channel.receive(sock)) is not None:
-        reply = _run(request, app, _Reporter(sock, lock))
+    inbox, queued = channel.Inbox(sock), deque[Request]()
+    while not inbox.closed or queued:
+        inbox.fill(block=not queued)
+        _take(inbox, queued, sock, lock)
+        if not queued:
+            continue
+        reply = _run(queued.popleft(), app, _Reporter(sock, lock))
+        inbox.fill(block=False)
+        _take(inbox, queued, sock, lock)
         with lock:
             channel.send(sock, reply)
         if isinstance(reply, OutOfMemory):
             return
+
+
+def _take(
+    inbox: channel.Inbox, queued: deque[Request], sock: socket.socket, lock: threading.Lock
+) -> None:
+    """Queue the requests read so far; drop (and acknowledge) those withdrawn."""
+    for message in inbox.take():
+        if isinstance(message, Request):
+            queued.append(message)
+            continue
+        withdrawn = [request for request in queued if request.job_id == message.job_id]
+        for request in withdrawn:
+            queued.remove(request)
+        if withdrawn:
+            with lock:
+                channel.send(sock, Withdrawn(message.job_id))
 
 
 class _Reporter:
@@ -159,11 +210,9 @@ def _context(request: Request, report: _Reporter) -> JobContext:
     )
 
 
-def _usage(began: float, cpu: float) -> AttemptUsage:
+def _usage(began: float, cpu: float) -> Usage:
     cpu_now, peak = procfs.own_usage()
-    return AttemptUsage(
-        wall_seconds=time.monotonic() - began, cpu_seconds=cpu_now - cpu, max_rss_bytes=peak
-    )
+    return Usage(time.monotonic() - began, cpu_now - cpu, peak)
 
 
 def _limit_address_space(memory_limit: int | None) -> None:
