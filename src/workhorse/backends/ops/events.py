@@ -20,6 +20,20 @@ def record(tx: Tx, job_ids: Sequence[int], now: Any) -> None:
     if not job_ids:
         return
     events = tx.all("event_record", {"ids": tx.values.array(sorted(job_ids)), "now": now})
+    _fan_out(tx, events, now)
+
+
+def record_workflows(tx: Tx, workflow_ids: Sequence[int], now: Any) -> None:
+    """In the transaction that settled ``workflow_ids`` (those still running are skipped): their
+    events and deliveries, for the destinations that subscribe to them."""
+    if not workflow_ids:
+        return
+    query = {"ids": tx.values.array(sorted(workflow_ids)), "now": now}
+    _fan_out(tx, tx.all("workflow_event_record", query), now)
+
+
+def _fan_out(tx: Tx, events: list[Row], now: Any) -> None:
+    """One pending delivery per subscribed destination of each event just written."""
     if events:
         ids = tx.values.array(row["id"] for row in events)
         tx.count("event_fan_out", {"ids": ids, "now": now})
