@@ -1,4 +1,5 @@
-"""The pruner: deletes finished jobs past their retention, and workers long gone."""
+"""The pruner: deletes finished jobs and settled events past their retention, and workers long
+gone."""
 
 from __future__ import annotations
 
@@ -15,6 +16,19 @@ def prune(backend: b.Backend, now: datetime, retention: timedelta) -> int:
     while True:
         params = b.JobPruneParams(finished_before=now - retention, limit=BATCH)
         count = backend.job_prune(params)
+        total += count
+        if count < BATCH:
+            return total
+
+
+def prune_events(backend: b.Backend, now: datetime, retention: timedelta) -> int:
+    """Delete events that occurred more than ``retention`` ago and that every destination is done
+    with (delivered, or given up on), with their deliveries and delivery log; returns how many.
+    Undelivered events stay, however old."""
+    total = 0
+    while True:
+        params = b.EventPruneParams(occurred_before=now - retention, limit=BATCH)
+        count = backend.event_prune(params)
         total += count
         if count < BATCH:
             return total

@@ -182,6 +182,12 @@ def delivery_backlog(store: Store, params: b.DeliveryBacklogParams) -> list[b.Ba
     ]
 
 
+def event_prune(store: Store, params: b.EventPruneParams) -> int:
+    query = {"occurred_before": store.values.time(params.occurred_before), "limit": params.limit}
+    with store.transaction() as tx:
+        return tx.count("event_prune", query)
+
+
 def event_receive(store: Store, params: b.EventReceiveParams) -> b.ReceivedEvent:
     key = {"tenant": params.tenant, "event_id": params.event_id}
     with store.transaction() as tx:

@@ -1205,6 +1205,21 @@ WHERE d.state = 'pending' AND d.created_at <= %(now)s
 GROUP BY t.kind
 ORDER BY t.kind
 
+-- name: event_prune
+-- Old events no destination waits for any more; their deliveries and delivery log go with them
+-- (ON DELETE CASCADE). A pending delivery (a broker still down, an endpoint disabled) keeps its
+-- event. A redelivery by hand that races this delete loses to it: the event goes, as it would
+-- have a moment earlier.
+DELETE FROM workhorse_events
+WHERE id IN (
+    SELECT e.id FROM workhorse_events AS e
+    WHERE e.occurred_at < %(occurred_before)s
+      AND NOT EXISTS (SELECT 1 FROM workhorse_deliveries AS d
+                      WHERE d.event_id = e.id AND d.state = 'pending')
+    ORDER BY e.occurred_at
+    LIMIT %(limit)s
+)
+
 -- name: event_receive
 -- The first receipt of an event id wins; a redelivery (even a racing one) inserts nothing.
 INSERT INTO workhorse_inbound_events (tenant, id, type, job_ids, received_at)

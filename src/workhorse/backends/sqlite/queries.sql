@@ -966,6 +966,20 @@ WHERE d.state = 'pending' AND d.created_at <= :now
 GROUP BY t.kind
 ORDER BY t.kind
 
+-- name: event_prune
+-- Old events no destination waits for any more; their deliveries and delivery log go with them
+-- (ON DELETE CASCADE). A pending delivery (a broker still down, an endpoint disabled) keeps its
+-- event.
+DELETE FROM workhorse_events
+WHERE id IN (
+    SELECT e.id FROM workhorse_events AS e
+    WHERE e.occurred_at < :occurred_before
+      AND NOT EXISTS (SELECT 1 FROM workhorse_deliveries AS d
+                      WHERE d.event_id = e.id AND d.state = 'pending')
+    ORDER BY e.occurred_at
+    LIMIT :limit
+)
+
 -- name: event_receive
 -- The first receipt of an event id wins; a redelivery inserts nothing.
 INSERT INTO workhorse_inbound_events (tenant, id, type, job_ids, received_at)
