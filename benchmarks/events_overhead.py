@@ -3,9 +3,10 @@ none, on PostgreSQL: the outbox must not slow job processing by more than 20 %.
 
     python benchmarks/events_overhead.py --jobs 3000 --rounds 3
 
-Events are delivered by a ``workhorse dispatch`` process beside the worker (``--dispatch
-process``, the setup docs/events.md recommends where throughput matters) or by the worker itself
-(``--dispatch worker``). Each round runs both setups, one after the other in alternating order,
+Events are delivered by the worker's own ``workhorse dispatch`` child process (``--dispatch
+process``, the default), by a ``workhorse dispatch`` process started beside a worker that
+dispatches nothing (``--dispatch separate``), or on the worker's own event loop (``--dispatch
+inline``). Each round runs both setups, one after the other in alternating order,
 each on a fresh schema: enqueue ``--jobs`` no-op jobs, then time one in-process worker
 (concurrency 20, burst) draining them while events are delivered. Prints the jobs/s of every
 run, the medians, and the ratio of the medians.
@@ -29,7 +30,7 @@ sys.path[:0] = [str(Path(__file__).parent.parent / "tests")]
 from pgtest import postgres_schema  # noqa: E402
 from workhorse import Workhorse  # noqa: E402
 from workhorse.events.dispatcher import DispatcherConfig  # noqa: E402
-from workhorse.worker import Worker, WorkerConfig  # noqa: E402
+from workhorse.worker import DispatchMode, Worker, WorkerConfig  # noqa: E402
 
 NATS_URL = "nats://127.0.0.1:4222"
 
@@ -52,7 +53,7 @@ def _serve(port: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), _Accept).serve_forever()
 
 
-def run_once(jobs: int, sinks: bool, hook_url: str, separate: bool) -> float:
+def run_once(jobs: int, sinks: bool, hook_url: str, dispatch: str) -> float:
     """Jobs per second of one worker draining ``jobs`` jobs."""
     with postgres_schema() as url:
         app = Workhorse(url)
@@ -67,9 +68,11 @@ def run_once(jobs: int, sinks: bool, hook_url: str, separate: bool) -> float:
             app.events.add_webhook("bench", hook_url)
             app.events.add_sink(NATS_URL, tenant="bench")
         app.enqueue_many([noop.with_options(tenant="bench").prepare() for _ in range(jobs)])
+        separate = dispatch == "separate"
         dispatcher = _dispatcher(url) if sinks and separate else None
         started = time.monotonic()
-        config = WorkerConfig(burst=True, concurrency=20, dispatch=not separate)
+        mode = DispatchMode.OFF if separate else DispatchMode(dispatch)
+        config = WorkerConfig(burst=True, concurrency=20, dispatch=mode)
         asyncio.run(Worker(app, config).run_async())
         elapsed = time.monotonic() - started
         if dispatcher is not None:
@@ -91,9 +94,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--dispatch",
-        choices=["worker", "process"],
+        choices=["process", "inline", "separate"],
         default="process",
-        help="Deliver from the worker itself, or from a `workhorse dispatch` process.",
+        help="Deliver from the worker's dispatcher child, from a `workhorse dispatch` process "
+        "beside it, or on the worker's own loop.",
     )
     args = parser.parse_args()
     os.environ["WORKHORSE_WEBHOOKS_ALLOW_PRIVATE"] = "1"
@@ -109,7 +113,7 @@ def main() -> None:
         for round_ in range(args.rounds):
             for sinks in (False, True) if round_ % 2 == 0 else (True, False):
                 hook = f"http://127.0.0.1:{port}/hook"
-                rate = run_once(args.jobs, sinks, hook, args.dispatch == "process")
+                rate = run_once(args.jobs, sinks, hook, args.dispatch)
                 rates[sinks].append(rate)
                 label = "two sinks" if sinks else "no sinks "
                 print(f"round {round_ + 1} {label}: {rate:.0f} jobs/s")

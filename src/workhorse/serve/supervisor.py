@@ -60,6 +60,9 @@ class WorkerCommand:
             self.log_level,
             "--log-format",
             self.log_format,
+            # serve runs one dispatcher for all its workers (a process of its own, beside them)
+            "--dispatch",
+            "off",
             *metrics,
         ]
 
