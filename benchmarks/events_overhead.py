@@ -6,7 +6,7 @@ none, on PostgreSQL: the outbox must not slow job processing by more than 20 %.
 Events are delivered by the worker's own ``workhorse dispatch`` child process (``--dispatch
 process``, the default), by a ``workhorse dispatch`` process started beside a worker that
 dispatches nothing (``--dispatch separate``), or on the worker's own event loop (``--dispatch
-inline``). Each round runs both setups, one after the other in alternating order,
+inline``); ``--dispatch off`` measures the outbox's writes alone. Each round runs both setups, one after the other in alternating order,
 each on a fresh schema: enqueue ``--jobs`` no-op jobs, then time one in-process worker
 (concurrency 20, burst) draining them while events are delivered. Prints the jobs/s of every
 run, the medians, and the ratio of the medians.
@@ -75,6 +75,9 @@ def run_once(jobs: int, sinks: bool, hook_url: str, dispatch: str) -> float:
         config = WorkerConfig(burst=True, concurrency=20, dispatch=mode)
         asyncio.run(Worker(app, config).run_async())
         elapsed = time.monotonic() - started
+        if sinks:
+            left = sum(count.pending for count in app.events.backlog())
+            print(f"  deliveries still pending when the last job ended: {left} of {2 * jobs}")
         if dispatcher is not None:
             dispatcher.terminate()
             dispatcher.wait(10)
@@ -94,10 +97,10 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--dispatch",
-        choices=["process", "inline", "separate"],
+        choices=["process", "inline", "separate", "off"],
         default="process",
         help="Deliver from the worker's dispatcher child, from a `workhorse dispatch` process "
-        "beside it, or on the worker's own loop.",
+        "beside it, on the worker's own loop, or not at all (the outbox's writes only).",
     )
     args = parser.parse_args()
     os.environ["WORKHORSE_WEBHOOKS_ALLOW_PRIVATE"] = "1"

@@ -5,6 +5,7 @@ exactly once and in the transaction that made the change."""
 from __future__ import annotations
 
 from collections import Counter
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -155,6 +156,9 @@ def test_a_cancelled_workflow_writes_each_steps_event_and_its_own_once(jobs: Job
     expected[(None, "workflow.cancelled")] = 1
     assert _counts(jobs.backend) == expected
     assert _workflow_event(jobs.backend)["state"] == "cancelled"
+    claim = b.DeliveryClaimParams(now=at(5), limit=100, lease=timedelta(seconds=30), token="t")
+    claimed = jobs.backend.delivery_claim(claim)
+    assert sorted(d.event.type for d in claimed) == ["job.cancelled"] * 4 + ["workflow.cancelled"]
 
 
 def test_a_workflow_event_goes_only_to_subscribers_of_its_type(jobs: Jobs) -> None:

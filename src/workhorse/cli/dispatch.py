@@ -20,16 +20,27 @@ log = logging.getLogger("workhorse.events")
 @click.command()
 @database_url_option
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
+@click.option(
+    "--nice",
+    type=click.IntRange(min=0, max=19),
+    default=0,
+    show_default=True,
+    help="Lower this process's CPU priority by this much: on a busy machine, jobs first.",
+)
 @log_level_option
 @log_format_option
 @friendly_errors
-def dispatch(database_url: str, parent_pid: int | None, log_level: str, log_format: str) -> None:
+def dispatch(
+    database_url: str, parent_pid: int | None, nice: int, log_level: str, log_format: str
+) -> None:
     """Deliver events to webhooks and brokers until SIGTERM/SIGINT, in a process of its own so
     that sending never takes CPU from jobs. Workers start one of these each by default
     (`workhorse worker --dispatch process`), and `workhorse serve` one for its workers; run more
     beside `--dispatch off` workers as needed. Any number may run: each claims its own
     deliveries (on SQLite, one at a time through the database's write lock)."""
     setup_logging(log_level, log_format, service="workhorse-dispatch")
+    if nice:
+        os.nice(nice)
     app = load_app(None, database_url)
 
     async def deliver(stop: asyncio.Event) -> None:

@@ -27,6 +27,10 @@ STOP_WAIT = 10.0
 """Seconds a stopping child has to finish its round before it is killed."""
 WANTED_EVERY = 5.0
 """Seconds between checks whether any destination exists, before the child is started."""
+NICE = 10
+"""How much lower the child's CPU priority is than its parent's. On a machine with a core to
+spare this changes nothing; on a busy one the jobs come first, and the outbox waits for the CPU
+they leave (it grows, and drains when the load eases)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -36,6 +40,7 @@ class DispatchCommand:
     database_url: str
     log_level: str = "warning"
     log_format: str = "auto"
+    nice: int = NICE
 
     def argv(self) -> list[str]:
         return [
@@ -45,6 +50,8 @@ class DispatchCommand:
             "dispatch",
             "--parent-pid",
             str(os.getpid()),
+            "--nice",
+            str(self.nice),
             "--log-level",
             self.log_level,
             "--log-format",
