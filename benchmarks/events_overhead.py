@@ -6,10 +6,11 @@ none, on PostgreSQL: the outbox must not slow job processing by more than 20 %.
 Events are delivered by the worker's own ``workhorse dispatch`` child process (``--dispatch
 process``, the default), by a ``workhorse dispatch`` process started beside a worker that
 dispatches nothing (``--dispatch separate``), or on the worker's own event loop (``--dispatch
-inline``); ``--dispatch off`` measures the outbox's writes alone. Each round runs both setups, one after the other in alternating order,
-each on a fresh schema: enqueue ``--jobs`` no-op jobs, then time one in-process worker
-(concurrency 20, burst) draining them while events are delivered. Prints the jobs/s of every
-run, the medians, and the ratio of the medians.
+inline``); ``--dispatch off`` measures the outbox's writes alone. Each round runs both setups
+(no sinks, two sinks), one after the other in alternating order, each on a fresh schema: enqueue
+``--jobs`` no-op jobs, then time one in-process worker (concurrency 20, burst) draining them
+while events are delivered. Prints the jobs/s of every run with the worker's CPU per job and the
+deliveries still pending at the end, the medians, and the ratio of the medians.
 """
 
 from __future__ import annotations
