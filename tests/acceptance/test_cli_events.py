@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 
 from integration.events_support import Receiver
 from pgtest import postgres_schema
 from workhorse import Workhorse
+from workhorse.events.process import NICE
 
 from ._harness import Workspace, logged_dispatcher_pid, pid_alive, wait_until
 
@@ -120,6 +122,8 @@ def test_a_worker_delivers_events_from_a_dispatcher_child_that_ends_with_it(
         wait_until(lambda: len(receiver.ids()) >= len(jobs), timeout=30, what="every event")
         dispatcher = wait_until(lambda: logged_dispatcher_pid(worker), timeout=5, what="its pid")
         assert dispatcher != worker.pid and pid_alive(dispatcher)
+        niceness = os.getpriority(os.PRIO_PROCESS, dispatcher)
+        assert niceness == os.getpriority(os.PRIO_PROCESS, worker.pid) + NICE
         worker.signal(signal.SIGTERM)
         assert worker.wait_exit(30) == 0
         app.close()

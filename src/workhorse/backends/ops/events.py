@@ -81,6 +81,8 @@ def destination_update(store: Store, params: b.DestinationUpdateParams) -> b.Des
 
 
 def delivery_claim(store: Store, params: b.DeliveryClaimParams) -> list[b.ClaimedDelivery]:
+    """Claims commit lazily (``delivery_lazy_commit``): one lost in a crash leaves its deliveries
+    due, to be claimed again."""
     v = store.values
     query = {
         "now": v.time(params.now),
@@ -89,6 +91,7 @@ def delivery_claim(store: Store, params: b.DeliveryClaimParams) -> list[b.Claime
         "token": params.token,
     }
     with store.transaction() as tx:
+        tx.all("delivery_lazy_commit")
         ids = [row["id"] for row in tx.all("delivery_claim", query)]
         if not ids:
             return []
@@ -99,13 +102,15 @@ def delivery_claim(store: Store, params: b.DeliveryClaimParams) -> list[b.Claime
 def delivery_finish_many(store: Store, params: b.DeliveryFinishManyParams) -> list[int]:
     """The outcomes whose claim token still matches, in one statement; their attempts logged
     in another; destinations disabled where asked. Returns the ids written (the others were
-    fenced off)."""
+    fenced off). Commits lazily: an outcome lost in a crash means a delivery sent again, which
+    at-least-once delivery allows (receivers de-duplicate by event id)."""
     if not params.outcomes:
         return []
     v = store.values
     now = v.time(params.now)
     outcomes = dumps([_outcome(o, v) for o in params.outcomes])
     with store.transaction() as tx:
+        tx.all("delivery_lazy_commit")
         written = tx.all("delivery_finish", {"outcomes": outcomes, "now": now})
         if not written:
             return []

@@ -1152,6 +1152,12 @@ FROM due
 WHERE d.id = due.id
 RETURNING d.id
 
+-- name: delivery_lazy_commit
+-- The dispatcher's transactions do not wait for their commit to reach the disk: losing one in a
+-- crash costs a delivery sent again (at least once), never an event. Their WAL flushes would
+-- otherwise queue with the jobs' commits on the same disk.
+SET LOCAL synchronous_commit = off
+
 -- name: delivery_claimed
 SELECT d.id, d.attempts,
        e.id AS event_id, e.tenant, e.type, e.job_id, e.data, e.occurred_at,

@@ -894,6 +894,11 @@ WHERE id IN (
 )
 RETURNING id
 
+-- name: delivery_lazy_commit
+-- PostgreSQL's dispatcher commits without waiting for the disk; SQLite's synchronous setting is
+-- per connection and cannot change inside a transaction: nothing to do.
+SELECT 0 AS lazy WHERE 0
+
 -- name: delivery_claimed
 SELECT d.id, d.attempts,
        e.id AS event_id, e.tenant, e.type, e.job_id, e.data, e.occurred_at,
