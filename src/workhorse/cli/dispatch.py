@@ -44,13 +44,13 @@ def dispatch(
     app = load_app(None, database_url)
 
     async def deliver(stop: asyncio.Event) -> None:
-        task = asyncio.create_task(standalone(app).run())
+        # On SIGTERM the round under way ends (its sends are bounded by their timeouts) and is
+        # recorded, rather than left claimed until the lease runs out.
         watch = asyncio.create_task(_watch_parent(parent_pid, stop))
-        await stop.wait()
-        for running in (task, watch):
-            running.cancel()
+        await standalone(app).run(stop)
+        watch.cancel()
         with contextlib.suppress(asyncio.CancelledError):
-            await task
+            await watch
 
     try:
         run(deliver)

@@ -23,8 +23,9 @@ from workhorse.backoff import Backoff
 
 log = logging.getLogger("workhorse.events")
 
-STOP_WAIT = 10.0
-"""Seconds a stopping child has to finish its round before it is killed."""
+STOP_WAIT = 15.0
+"""Seconds a stopping child has to finish its round (webhook sends time out after 10 s) before
+it is killed."""
 WANTED_EVERY = 5.0
 """Seconds between checks whether any destination exists, before the child is started."""
 NICE = 10
