@@ -90,6 +90,7 @@ class WorkerConfig:
         if self.completion_batch < 1:
             raise ConfigurationError("completion_batch must be >= 1")
         self._check_processes()
+        object.__setattr__(self, "dispatch", _dispatch_mode(self.dispatch))
 
     def _check_processes(self) -> None:
         if self.processes is not None and self.processes < 1:
@@ -118,3 +119,15 @@ class WorkerConfig:
     @property
     def claim_limit(self) -> int:
         return self.batch_size or self.concurrency + self.prefetch_limit
+
+
+def _dispatch_mode(value: object) -> DispatchMode:
+    """``dispatch`` as a DispatchMode: its name, or (as before there were modes) a bool, True
+    for the default and False for none."""
+    if isinstance(value, bool):
+        return DispatchMode.PROCESS if value else DispatchMode.OFF
+    try:
+        return DispatchMode(str(value))
+    except ValueError:
+        names = ", ".join(mode.value for mode in DispatchMode)
+        raise ConfigurationError(f"dispatch must be one of {names}; got {value!r}") from None
