@@ -3,12 +3,14 @@ none, on PostgreSQL: the outbox must not slow job processing by more than 20 %.
 
     python benchmarks/events_overhead.py --jobs 3000 --rounds 3
 
-Events are delivered by a ``workhorse dispatch`` process beside the worker (``--dispatch
-process``, the setup docs/events.md recommends where throughput matters) or by the worker itself
-(``--dispatch worker``). Each round runs both setups, one after the other in alternating order,
-each on a fresh schema: enqueue ``--jobs`` no-op jobs, then time one in-process worker
-(concurrency 20, burst) draining them while events are delivered. Prints the jobs/s of every
-run, the medians, and the ratio of the medians.
+Events are delivered by the worker's own ``workhorse dispatch`` child process (``--dispatch
+process``, the default), by a ``workhorse dispatch`` process started beside a worker that
+dispatches nothing (``--dispatch separate``), or on the worker's own event loop (``--dispatch
+inline``); ``--dispatch off`` measures the outbox's writes alone. Each round runs both setups
+(no sinks, two sinks), one after the other in alternating order, each on a fresh schema: enqueue
+``--jobs`` no-op jobs, then time one in-process worker (concurrency 20, burst) draining them
+while events are delivered. Prints the jobs/s of every run with the worker's CPU per job and the
+deliveries still pending at the end, the medians, and the ratio of the medians.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ sys.path[:0] = [str(Path(__file__).parent.parent / "tests")]
 from pgtest import postgres_schema  # noqa: E402
 from workhorse import Workhorse  # noqa: E402
 from workhorse.events.dispatcher import DispatcherConfig  # noqa: E402
-from workhorse.worker import Worker, WorkerConfig  # noqa: E402
+from workhorse.worker import DispatchMode, Worker, WorkerConfig  # noqa: E402
 
 NATS_URL = "nats://127.0.0.1:4222"
 
@@ -47,12 +49,13 @@ class _Accept(BaseHTTPRequestHandler):
         """Quiet."""
 
 
-def _serve(port: int) -> None:
+def _serve(port: int, nice: int) -> None:
+    os.nice(nice)
     ThreadingHTTPServer.request_queue_size = 256
     ThreadingHTTPServer(("127.0.0.1", port), _Accept).serve_forever()
 
 
-def run_once(jobs: int, sinks: bool, hook_url: str, separate: bool) -> float:
+def run_once(jobs: int, sinks: bool, hook_url: str, dispatch: str) -> float:
     """Jobs per second of one worker draining ``jobs`` jobs."""
     with postgres_schema() as url:
         app = Workhorse(url)
@@ -67,11 +70,18 @@ def run_once(jobs: int, sinks: bool, hook_url: str, separate: bool) -> float:
             app.events.add_webhook("bench", hook_url)
             app.events.add_sink(NATS_URL, tenant="bench")
         app.enqueue_many([noop.with_options(tenant="bench").prepare() for _ in range(jobs)])
+        separate = dispatch == "separate"
         dispatcher = _dispatcher(url) if sinks and separate else None
-        started = time.monotonic()
-        config = WorkerConfig(burst=True, concurrency=20, dispatch=not separate)
+        started, cpu = time.monotonic(), time.process_time()
+        mode = DispatchMode.OFF if separate else DispatchMode(dispatch)
+        config = WorkerConfig(burst=True, concurrency=20, dispatch=mode)
         asyncio.run(Worker(app, config).run_async())
         elapsed = time.monotonic() - started
+        cpu_us = (time.process_time() - cpu) / jobs * 1e6
+        print(f"  the worker's CPU: {cpu_us:.0f} us per job")
+        if sinks:
+            left = sum(count.pending for count in app.events.backlog())
+            print(f"  deliveries still pending when the last job ended: {left} of {2 * jobs}")
         if dispatcher is not None:
             dispatcher.terminate()
             dispatcher.wait(10)
@@ -91,9 +101,16 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument(
         "--dispatch",
-        choices=["worker", "process"],
+        choices=["process", "inline", "separate", "off"],
         default="process",
-        help="Deliver from the worker itself, or from a `workhorse dispatch` process.",
+        help="Deliver from the worker's dispatcher child, from a `workhorse dispatch` process "
+        "beside it, on the worker's own loop, or not at all (the outbox's writes only).",
+    )
+    parser.add_argument(
+        "--receiver-nice",
+        type=int,
+        default=0,
+        help="Run the webhook receiver, which stands for a system elsewhere, at this niceness.",
     )
     args = parser.parse_args()
     os.environ["WORKHORSE_WEBHOOKS_ALLOW_PRIVATE"] = "1"
@@ -102,14 +119,14 @@ def main() -> None:
     # process it would take the worker's CPU and GIL.
     port = 18000 + os.getpid() % 1000
     spawn = multiprocessing.get_context("spawn")
-    receiver = spawn.Process(target=_serve, args=(port,), daemon=True)
+    receiver = spawn.Process(target=_serve, args=(port, args.receiver_nice), daemon=True)
     receiver.start()
     time.sleep(1)
     try:
         for round_ in range(args.rounds):
             for sinks in (False, True) if round_ % 2 == 0 else (True, False):
                 hook = f"http://127.0.0.1:{port}/hook"
-                rate = run_once(args.jobs, sinks, hook, args.dispatch == "process")
+                rate = run_once(args.jobs, sinks, hook, args.dispatch)
                 rates[sinks].append(rate)
                 label = "two sinks" if sinks else "no sinks "
                 print(f"round {round_ + 1} {label}: {rate:.0f} jobs/s")

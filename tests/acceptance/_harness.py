@@ -8,6 +8,7 @@ pipes, so a chatty process can never block on a full pipe while the test waits o
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -185,6 +186,22 @@ class Workspace:
 
 
 # -- reading the database --------------------------------------------------------------------
+
+
+def pid_alive(pid: int) -> bool:
+    """Whether a process with this id exists (a child of ours that exited and was reaped does
+    not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+def logged_dispatcher_pid(proc: Proc) -> int | None:
+    """The pid of the event dispatcher ``proc`` says it started, once it has said so."""
+    found = re.search(r"started event dispatcher pid (\d+)", proc.stderr())
+    return int(found[1]) if found else None
 
 
 def state_counts(app: Workhorse) -> Counter[JobState]:

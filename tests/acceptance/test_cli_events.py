@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 import signal
 import time
 
 from integration.events_support import Receiver
+from pgtest import postgres_schema
 from workhorse import Workhorse
+from workhorse.events.process import NICE
 
-from ._harness import Workspace
+from ._harness import Workspace, logged_dispatcher_pid, pid_alive, wait_until
 
 
 def test_webhooks_add_prints_the_secret_last_and_list_never_shows_it(
@@ -101,3 +104,28 @@ def test_dispatch_delivers_events_until_sigterm(workspace: Workspace, app: Workh
         assert proc.wait_exit(15) == 0
     assert sorted(event["job"]["id"] for event in receiver.received) == sorted(jobs)
     assert receiver.bad_signatures == 0
+
+
+def test_a_worker_delivers_events_from_a_dispatcher_child_that_ends_with_it(
+    workspace: Workspace, app: Workhorse
+) -> None:
+    workspace.env["WORKHORSE_WEBHOOKS_ALLOW_PRIVATE"] = "1"
+    with postgres_schema() as url, Receiver() as receiver:
+        workspace.db_url = url
+        app.close()
+        app.database_url = url
+        assert workspace.cli("migrate").returncode == 0
+        added = workspace.cli("webhooks", "add", "--tenant", "acme", receiver.url)
+        receiver.secret = added.stdout.splitlines()[-1]
+        jobs = [app.enqueue("add", args=[n, n], tenant="acme").id for n in range(3)]
+        worker = workspace.start_worker()  # --dispatch process, the default
+        wait_until(lambda: len(receiver.ids()) >= len(jobs), timeout=30, what="every event")
+        dispatcher = wait_until(lambda: logged_dispatcher_pid(worker), timeout=5, what="its pid")
+        assert dispatcher != worker.pid and pid_alive(dispatcher)
+        niceness = os.getpriority(os.PRIO_PROCESS, dispatcher)
+        assert niceness == os.getpriority(os.PRIO_PROCESS, worker.pid) + NICE
+        worker.signal(signal.SIGTERM)
+        assert worker.wait_exit(30) == 0
+        app.close()
+    assert sorted(event["job"]["id"] for event in receiver.received) == sorted(jobs)
+    assert not pid_alive(dispatcher)

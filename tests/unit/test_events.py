@@ -18,6 +18,7 @@ from workhorse.events.schedule import (
     next_attempt_at,
     total_span,
 )
+from workhorse.types import JSON
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 
@@ -100,6 +101,32 @@ def test_envelope_writes_times_in_utc_whatever_the_database_stored(stored: objec
     assert doc["job"]["created_at"] == "2030-01-01T00:00:00Z"
     assert doc["job"]["started_at"] is None
     assert doc["job"]["error"] == {"at": "2030-01-01T00:00:00Z"}
+
+
+def test_envelope_of_a_workflow_carries_it_with_its_steps_times_in_utc() -> None:
+    stored = "2030-01-01T01:00:00+01:00"
+    step: dict[str, JSON] = {
+        "key": "a",
+        "job_id": 3,
+        "started_at": NOW.timestamp(),
+        "finished_at": stored,
+    }
+    times: dict[str, JSON] = {"created_at": stored, "finished_at": stored}
+    workflow: dict[str, JSON] = {"id": 5, **times, "steps": [step]}
+    event = b.Event(
+        id=12, tenant="acme", type="workflow.failed", job_id=None, data=workflow, occurred_at=NOW
+    )
+    doc = envelope.document(event)
+    assert "job" not in doc and "data" not in doc
+    assert doc["workflow"]["created_at"] == "2030-01-01T00:00:00Z"
+    assert doc["workflow"]["steps"] == [
+        {
+            "key": "a",
+            "job_id": 3,
+            "started_at": "2030-01-01T00:00:00Z",
+            "finished_at": "2030-01-01T00:00:00Z",
+        }
+    ]
 
 
 def test_envelope_of_an_emitted_event_carries_its_data() -> None:

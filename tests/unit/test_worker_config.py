@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from workhorse.errors import ConfigurationError
-from workhorse.worker import WorkerConfig
+from workhorse.worker import DispatchMode, WorkerConfig
 
 
 @pytest.mark.parametrize(
@@ -51,3 +51,21 @@ def test_process_options_default_to_the_cpus_and_never() -> None:
 def test_bad_process_options_are_refused(options: dict[str, int], message: str) -> None:
     with pytest.raises(ConfigurationError, match=message):
         WorkerConfig(**options)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    ("given", "mode"),
+    [
+        (DispatchMode.INLINE, DispatchMode.INLINE),
+        ("off", DispatchMode.OFF),
+        (False, DispatchMode.OFF),
+        (True, DispatchMode.PROCESS),
+    ],
+)
+def test_dispatch_takes_a_mode_its_name_or_a_bool(given: object, mode: DispatchMode) -> None:
+    assert WorkerConfig(dispatch=given).dispatch is mode  # type: ignore[arg-type]
+
+
+def test_dispatch_refuses_an_unknown_mode() -> None:
+    with pytest.raises(ConfigurationError, match="dispatch must be one of process, inline, off"):
+        WorkerConfig(dispatch="elsewhere")  # type: ignore[arg-type]

@@ -238,5 +238,8 @@ class SqlBackend(Generic[S]):
     def delivery_backlog(self, params: b.DeliveryBacklogParams) -> list[b.BacklogCount]:
         return events.delivery_backlog(self._store, params)
 
+    def event_prune(self, params: b.EventPruneParams) -> int:
+        return events.event_prune(self._store, params)
+
     def event_receive(self, params: b.EventReceiveParams) -> b.ReceivedEvent:
         return events.event_receive(self._store, params)

@@ -28,6 +28,7 @@ from workhorse.cli.observability import (
 )
 from workhorse.cli.worker import process_pool_options
 from workhorse.dbcall import thread_db_call
+from workhorse.events.process import DispatchCommand, DispatchProcess
 from workhorse.observability.gauges import GaugeSettings
 from workhorse.redact import redact_url
 from workhorse.scheduling.maintenance import Maintenance
@@ -84,7 +85,8 @@ def serve(
     log_format: str,
     gauges: GaugeSettings,
 ) -> None:
-    """Run worker processes, the maintenance loops and the REST API until Ctrl-C / SIGTERM.
+    """Run worker processes, an event dispatcher process, the maintenance loops and the REST API
+    until Ctrl-C / SIGTERM.
 
     Metrics: the API's /metrics (counters of this process and the database-derived gauges; on
     with --metrics-token), and with --metrics-port each worker's own on PORT, PORT+1, …"""
@@ -153,7 +155,12 @@ async def _serve(
     )
     db = thread_db_call(ThreadPoolExecutor(2, thread_name_prefix="workhorse-db"))
     maintenance = Maintenance(app, holder=f"serve-{os.getpid()}", db=db)
-    tasks = [asyncio.create_task(supervisor.run()), asyncio.create_task(maintenance.run())]
+    dispatcher = DispatchProcess(_dispatch_command(app, command))
+    tasks = [
+        asyncio.create_task(supervisor.run()),
+        asyncio.create_task(maintenance.run()),
+        asyncio.create_task(dispatcher.run()),
+    ]
     if demo:
         tasks.append(asyncio.create_task(_demo_traffic(app)))
     tasks.append(asyncio.create_task(_show(app, console, live, command)))
@@ -169,6 +176,16 @@ async def _serve(
     await maintenance.resign()
     await supervisor.stop()
     log.info("stopped")
+
+
+def _dispatch_command(app: Workhorse, workers: WorkerCommand) -> DispatchCommand:
+    """The event dispatcher serve keeps running for its workers: a process of its own, so that
+    sending takes CPU from neither the jobs nor the API served from this process."""
+    return DispatchCommand(
+        database_url=app.database_url,
+        log_level=workers.log_level,
+        log_format=workers.log_format,
+    )
 
 
 async def _demo_traffic(app: Workhorse) -> None:

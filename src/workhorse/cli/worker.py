@@ -21,7 +21,7 @@ from workhorse.cli.observability import (
 from workhorse.errors import ConfigurationError
 from workhorse.observability.exposition import exposition_registry
 from workhorse.sizes import to_bytes
-from workhorse.worker import Worker, WorkerConfig
+from workhorse.worker import DispatchMode, Worker, WorkerConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -93,10 +93,16 @@ def process_pool_options(fn: F) -> F:
 )
 @process_pool_options
 @click.option(
-    "--no-dispatch",
-    is_flag=True,
-    help="Deliver no events from this worker: `workhorse dispatch` processes do.",
+    "--dispatch",
+    "dispatch_mode",
+    type=click.Choice([mode.value for mode in DispatchMode]),
+    default=DispatchMode.PROCESS.value,
+    show_default=True,
+    help="Deliver events from a `workhorse dispatch` child process (started once some webhook "
+    "or sink exists), from this worker's own loop (inline), or not at all (off: separate "
+    "`workhorse dispatch` processes do). On SQLite, process means inline.",
 )
+@click.option("--no-dispatch", is_flag=True, help="The same as --dispatch off.")
 @click.option("--id", "worker_id", help="Worker id (default: host-pid-random).")
 @click.option("--parent-pid", type=int, hidden=True, help="Stop when this process is gone.")
 @metrics_port_option
@@ -118,6 +124,7 @@ def worker(
     processes: int | None,
     max_jobs_per_child: int | None,
     max_memory_per_child: int | None,
+    dispatch_mode: str,
     no_dispatch: bool,
     worker_id: str | None,
     parent_pid: int | None,
@@ -149,7 +156,7 @@ def worker(
         processes=processes,
         max_jobs_per_child=max_jobs_per_child,
         max_memory_per_child=max_memory_per_child,
-        dispatch=not no_dispatch,
+        dispatch=DispatchMode.OFF if no_dispatch else DispatchMode(dispatch_mode),
     )
     runner = Worker(app, config)
     app.open()  # a bad URL fails here, before the loop starts

@@ -10,6 +10,7 @@ grows the outbox and never holds a job up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
@@ -82,20 +83,23 @@ class Dispatcher:
         self._active = active
         self._senders = dict(senders) if senders is not None else default_senders(self.config)
 
-    async def run(self) -> None:
-        """Dispatch until cancelled; errors are logged and retried with backoff, never raised."""
+    async def run(self, stop: asyncio.Event | None = None) -> None:
+        """Dispatch until cancelled or, gracefully, until ``stop`` is set: the round under way
+        ends first, so its deliveries are recorded rather than left claimed until their lease
+        runs out. Errors are logged and retried with backoff, never raised."""
+        stop = stop or asyncio.Event()
         backoff = Backoff(cap=30.0)
         idle, pace = self.config.idle.total_seconds(), self.config.pace.total_seconds()
         try:
-            while True:
+            while not stop.is_set():
                 try:
                     busy = self._active() and await self.tick() >= self.config.batch
                     backoff.reset()
-                    await asyncio.sleep(pace if busy else idle)
+                    await _pause(stop, pace if busy else idle)
                 except Exception as exc:
                     delay = backoff.next()
                     log.warning("event dispatch failed (%s); retrying in %.2fs", exc, delay)
-                    await asyncio.sleep(delay)
+                    await _pause(stop, delay)
         finally:
             await self.aclose()
 
@@ -150,6 +154,12 @@ class Dispatcher:
                 await sender.aclose()
             except Exception:
                 log.exception("closing an event sender failed")
+
+
+async def _pause(stop: asyncio.Event, seconds: float) -> None:
+    """Sleep ``seconds``, or less if ``stop`` is set meanwhile."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), seconds)
 
 
 def _disable_reason(delivery: b.ClaimedDelivery, result: SendResult) -> str:

@@ -1,8 +1,8 @@
 """What a destination receives: one JSON object per event, the same for every kind.
 
 ``{"id": "evt_12", "type": "job.succeeded", "tenant": "acme", "occurred_at": "…Z",
-"job": {…}}``; an emitted (non-job) event carries ``data`` instead of ``job``. Times are ISO 8601
-in UTC, whichever database stored them.
+"job": {…}}``; a workflow's event carries ``workflow`` instead of ``job``, any other event
+``data``. Times are ISO 8601 in UTC, whichever database stored them.
 """
 
 from __future__ import annotations
@@ -16,6 +16,11 @@ from workhorse.backends import base as b
 from workhorse.types import JSON
 
 _TIMES = ("created_at", "run_at", "started_at", "finished_at")
+_WORKFLOW_TIMES = ("created_at", "finished_at")
+_STEP_TIMES = ("started_at", "finished_at")
+
+WORKFLOW_PREFIX = "workflow."
+"""The type of a workflow's event starts so; its envelope carries ``workflow``."""
 
 
 def body(event: b.Event) -> bytes:
@@ -32,6 +37,8 @@ def document(event: b.Event) -> dict[str, Any]:
     }
     if event.job_id is not None and isinstance(event.data, dict):
         doc["job"] = _job(event.data)
+    elif event.type.startswith(WORKFLOW_PREFIX) and isinstance(event.data, dict):
+        doc["workflow"] = _workflow(event.data)
     else:
         doc["data"] = event.data
     return doc
@@ -40,11 +47,26 @@ def document(event: b.Event) -> dict[str, Any]:
 def _job(data: dict[str, JSON]) -> dict[str, JSON]:
     """The stored job with its times in one format (PostgreSQL stores ISO text with the
     session's offset, SQLite epoch seconds)."""
-    job = {**data, **{key: _time(data.get(key)) for key in _TIMES}}
+    job = _times(data, _TIMES)
     error = data.get("error")
     if isinstance(error, dict):
         job["error"] = {**error, "at": _time(error.get("at"))}
     return job
+
+
+def _workflow(data: dict[str, JSON]) -> dict[str, JSON]:
+    """The stored workflow, its times and its steps' in one format."""
+    workflow = _times(data, _WORKFLOW_TIMES)
+    steps = data.get("steps")
+    if isinstance(steps, list):
+        workflow["steps"] = [
+            _times(step, _STEP_TIMES) if isinstance(step, dict) else step for step in steps
+        ]
+    return workflow
+
+
+def _times(data: dict[str, JSON], keys: tuple[str, ...]) -> dict[str, JSON]:
+    return {**data, **{key: _time(data.get(key)) for key in keys}}
 
 
 def _time(value: JSON) -> str | None:

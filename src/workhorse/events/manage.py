@@ -26,6 +26,9 @@ K = b.DestinationKind
 
 JOB_EVENT_TYPES = ("job.succeeded", "job.dead", "job.cancelled", "job.retrying")
 """The event types a job's transitions write."""
+WORKFLOW_EVENT_TYPES = ("workflow.succeeded", "workflow.failed", "workflow.cancelled")
+"""The event types a workflow's end writes."""
+EVENT_TYPES = JOB_EVENT_TYPES + WORKFLOW_EVENT_TYPES
 
 _SINK_SCHEMES = {"nats": K.NATS, "tls": K.NATS, "amqp": K.AMQP, "amqps": K.AMQP}
 
@@ -49,7 +52,7 @@ class Events:
     def add_webhook(
         self, tenant: str, url: str, *, event_types: Sequence[str] | None = None
     ) -> NewWebhook:
-        """A new endpoint of ``tenant`` for ``event_types`` (None: every job event)."""
+        """A new endpoint of ``tenant`` for ``event_types`` (None: every event)."""
         targets.check_url(url, allow_private=targets.private_allowed())
         secret = signing.new_secret()
         destination = self._insert(
@@ -203,9 +206,9 @@ def _types(event_types: Sequence[str] | None) -> tuple[str, ...] | None:
     if event_types is None:
         return None
     chosen = tuple(sorted({t.strip() for t in event_types if t.strip()}))
-    unknown = [t for t in chosen if t not in JOB_EVENT_TYPES]
+    unknown = [t for t in chosen if t not in EVENT_TYPES]
     if not chosen or unknown:
         raise ConfigurationError(
-            f"event types are some of {', '.join(JOB_EVENT_TYPES)}; got {list(event_types)}"
+            f"event types are some of {', '.join(EVENT_TYPES)}; got {list(event_types)}"
         )
     return chosen

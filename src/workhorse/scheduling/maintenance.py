@@ -1,7 +1,7 @@
 """Leader-elected maintenance: one process at a time runs the periodic services.
 
 Every worker (and ``workhorse serve``) takes part in the election; the holder of the ``maintenance``
-lease runs the promoter, reaper and pruner. A holder acts only while its lease is comfortably
+lease runs the promoter, reaper, cron and pruner. A holder acts only while its lease is comfortably
 valid (renewed within half its TTL), so a stalled leader stops acting before another can take over.
 """
 
@@ -20,7 +20,12 @@ from workhorse.backoff import Backoff
 from workhorse.dbcall import DbCall
 from workhorse.scheduling.cron import fire_due
 from workhorse.scheduling.promoter import promote
-from workhorse.scheduling.pruner import forget_idempotency_keys, forget_workers, prune
+from workhorse.scheduling.pruner import (
+    forget_idempotency_keys,
+    forget_workers,
+    prune,
+    prune_events,
+)
 from workhorse.scheduling.reaper import reap
 
 if TYPE_CHECKING:
@@ -40,7 +45,7 @@ class MaintenanceConfig:
     cron_interval: timedelta = timedelta(seconds=1)
     prune_interval: timedelta = timedelta(minutes=1)
     retention: timedelta = timedelta(days=7)
-    """How long finished jobs are kept."""
+    """How long finished jobs, and events every destination is done with, are kept."""
     worker_ttl: timedelta = timedelta(minutes=1)
     """Registry rows of workers silent this long are removed."""
 
@@ -90,6 +95,7 @@ class Maintenance:
                 cfg.prune_interval.total_seconds(),
                 lambda now: (
                     prune(backend, now, cfg.retention)
+                    + prune_events(backend, now, cfg.retention)
                     + forget_workers(backend, now, cfg.worker_ttl)
                     + forget_idempotency_keys(backend, now)
                 ),

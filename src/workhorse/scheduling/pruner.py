@@ -1,5 +1,5 @@
 """The pruner: deletes finished jobs past their retention (with their dependency edges), ended
-workflows past the same retention, and workers long gone."""
+workflows and settled events past the same retention, and workers long gone."""
 
 from __future__ import annotations
 
@@ -28,6 +28,14 @@ def _in_batches(delete: Callable[[], int]) -> int:
         total += count
         if count < BATCH:
             return total
+
+
+def prune_events(backend: b.Backend, now: datetime, retention: timedelta) -> int:
+    """Delete events that occurred more than ``retention`` ago and that every destination is done
+    with (delivered, or given up on), with their deliveries and delivery log; returns how many.
+    Undelivered events stay, however old."""
+    params = b.EventPruneParams(occurred_before=now - retention, limit=BATCH)
+    return _in_batches(lambda: backend.event_prune(params))
 
 
 def forget_workers(backend: b.Backend, now: datetime, after: timedelta) -> int:

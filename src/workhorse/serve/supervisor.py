@@ -65,6 +65,9 @@ class WorkerCommand:
             self.log_level,
             "--log-format",
             self.log_format,
+            # serve runs one dispatcher for all its workers (a process of its own, beside them)
+            "--dispatch",
+            "off",
             *metrics,
             *self._pool_options(),
         ]

@@ -1,4 +1,4 @@
-from workhorse.worker.config import WorkerConfig
+from workhorse.worker.config import DispatchMode, WorkerConfig
 from workhorse.worker.runtime import Worker
 
-__all__ = ["Worker", "WorkerConfig"]
+__all__ = ["DispatchMode", "Worker", "WorkerConfig"]

@@ -5,11 +5,24 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from datetime import timedelta
+from enum import StrEnum
 
 from workhorse.errors import ConfigurationError
 
 MAX_HEARTBEAT_INTERVAL = timedelta(seconds=2)
 """The default heartbeat interval: a third of the lease, but never longer than this."""
+
+
+class DispatchMode(StrEnum):
+    """Where a worker delivers the outbox's events from."""
+
+    PROCESS = "process"
+    """A ``workhorse dispatch`` child of the worker, started once some destination exists: its
+    CPU is not the jobs'. On SQLite (one writer) the same as ``INLINE``."""
+    INLINE = "inline"
+    """The worker's own event loop (on SQLite, only while it leads maintenance)."""
+    OFF = "off"
+    """Nowhere: ``workhorse dispatch`` processes (or ``serve``'s) deliver them."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -45,9 +58,8 @@ class WorkerConfig:
     """How long the completer waits for more outcomes before writing a batch."""
     maintenance: bool = True
     """Take part in the leader election that runs the reaper, promoter and pruner."""
-    dispatch: bool = True
-    """Deliver the outbox's events from this worker (else leave them to ``workhorse dispatch``
-    processes, which keeps their CPU off the jobs)."""
+    dispatch: DispatchMode = DispatchMode.PROCESS
+    """Where this worker delivers the outbox's events from (nowhere without ``maintenance``)."""
     worker_id: str | None = None
     parent_pid: int | None = None
     """Stop gracefully when this process (a supervisor) is gone."""
@@ -78,6 +90,7 @@ class WorkerConfig:
         if self.completion_batch < 1:
             raise ConfigurationError("completion_batch must be >= 1")
         self._check_processes()
+        object.__setattr__(self, "dispatch", _dispatch_mode(self.dispatch))
 
     def _check_processes(self) -> None:
         if self.processes is not None and self.processes < 1:
@@ -106,3 +119,15 @@ class WorkerConfig:
     @property
     def claim_limit(self) -> int:
         return self.batch_size or self.concurrency + self.prefetch_limit
+
+
+def _dispatch_mode(value: object) -> DispatchMode:
+    """``dispatch`` as a DispatchMode: its name, or (as before there were modes) a bool, True
+    for the default and False for none."""
+    if isinstance(value, bool):
+        return DispatchMode.PROCESS if value else DispatchMode.OFF
+    try:
+        return DispatchMode(str(value))
+    except ValueError:
+        names = ", ".join(mode.value for mode in DispatchMode)
+        raise ConfigurationError(f"dispatch must be one of {names}; got {value!r}") from None

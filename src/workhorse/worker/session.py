@@ -25,11 +25,12 @@ from workhorse.backends import base as b
 from workhorse.backoff import Backoff
 from workhorse.dbcall import DbCall
 from workhorse.events.dispatcher import Dispatcher, needs_leader
+from workhorse.events.process import DispatchCommand, DispatchProcess
 from workhorse.observability.worker_hooks import WorkerTelemetry
 from workhorse.scheduling.maintenance import Maintenance, MaintenanceConfig
 from workhorse.worker.cancels import CancelWatch
 from workhorse.worker.completer import Completer
-from workhorse.worker.config import WorkerConfig
+from workhorse.worker.config import DispatchMode, WorkerConfig
 from workhorse.worker.control import Control
 from workhorse.worker.execution import Executor
 from workhorse.worker.fetcher import Fetcher
@@ -110,9 +111,7 @@ class Session:
             if config.maintenance
             else None
         )
-        self._dispatcher = (
-            self._new_dispatcher() if config.dispatch and self._maintenance is not None else None
-        )
+        self._dispatcher = self._new_dispatcher()
         self._cleaning = False
         self._clean_up_by = 0.0
 
@@ -141,8 +140,22 @@ class Session:
             forget=self.executor.forget_lost,
         )
 
-    def _new_dispatcher(self) -> Dispatcher:
-        """The outbox's dispatcher; on SQLite it dispatches only while this worker leads."""
+    def _new_dispatcher(self) -> Dispatcher | DispatchProcess | None:
+        """The outbox's dispatcher as ``config.dispatch`` asks (none without maintenance)."""
+        mode = self._config.dispatch
+        if mode is DispatchMode.OFF or self._maintenance is None:
+            return None
+        if mode is DispatchMode.PROCESS and not needs_leader(self._backend.url):
+            command = DispatchCommand(database_url=self._app.database_url)
+            return DispatchProcess(command, wanted=self._destinations_exist)
+        return self._inline_dispatcher()
+
+    async def _destinations_exist(self) -> bool:
+        return bool(await self._db(self._backend.destination_list, b.DestinationListParams()))
+
+    def _inline_dispatcher(self) -> Dispatcher:
+        """The outbox's dispatcher on this loop; on SQLite it dispatches only while this worker
+        leads."""
         maintenance = self._maintenance
         active = (lambda: maintenance.leading) if maintenance is not None else (lambda: False)
         return Dispatcher(

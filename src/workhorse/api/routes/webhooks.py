@@ -17,7 +17,7 @@ from workhorse.api.types import Name
 from workhorse.app import Workhorse
 from workhorse.backends import base as b
 from workhorse.errors import ConfigurationError
-from workhorse.events.manage import JOB_EVENT_TYPES, NewWebhook
+from workhorse.events.manage import EVENT_TYPES, NewWebhook
 from workhorse.events.targets import PrivateTargetError
 
 router = APIRouter(tags=["webhooks"])
@@ -28,8 +28,16 @@ _PORT = "([1-9][0-9]{0,3}|[1-5][0-9]{4}|6[0-4][0-9]{3}|65[0-4][0-9]{2}|655[0-2][
 """1 to 65535: the schema states every URL it accepts can be used (IPv6 literals are not)."""
 
 IdPath = Annotated[int, Path(ge=1, le=_MAX_ID)]
-EventType = Literal["job.succeeded", "job.dead", "job.cancelled", "job.retrying"]
-assert set(EventType.__args__) == set(JOB_EVENT_TYPES)  # type: ignore[attr-defined]
+EventType = Literal[
+    "job.succeeded",
+    "job.dead",
+    "job.cancelled",
+    "job.retrying",
+    "workflow.succeeded",
+    "workflow.failed",
+    "workflow.cancelled",
+]
+assert set(EventType.__args__) == set(EVENT_TYPES)  # type: ignore[attr-defined]
 DeliveryStateName = Literal["pending", "delivered", "failed"]
 
 

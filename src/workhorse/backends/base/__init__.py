@@ -25,6 +25,7 @@ from workhorse.backends.base.events import (
     DestinationUpdateParams,
     Event,
     EventListParams,
+    EventPruneParams,
     EventReceiveParams,
     ReceivedEvent,
 )
@@ -143,6 +144,7 @@ __all__ = [
     "ErrorRecord",
     "Event",
     "EventListParams",
+    "EventPruneParams",
     "EventReceiveParams",
     "ExpiredJob",
     "IdempotencyInsertParams",

@@ -217,6 +217,16 @@ class BacklogCount:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class EventPruneParams:
+    """Delete up to ``limit`` events that occurred before ``occurred_before`` and that no
+    destination still waits for (every delivery delivered or failed), with their deliveries
+    and delivery log."""
+
+    occurred_before: datetime
+    limit: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventReceiveParams:
     """Record event ``event_id`` of ``tenant`` and insert ``jobs`` for it, once: a second call
     with the same (tenant, event_id) inserts nothing."""

@@ -33,6 +33,7 @@ from workhorse.backends.base.events import (
     DestinationUpdateParams,
     Event,
     EventListParams,
+    EventPruneParams,
     EventReceiveParams,
     ReceivedEvent,
 )
@@ -394,6 +395,11 @@ class Backend(Protocol):
 
     def delivery_backlog(self, params: DeliveryBacklogParams) -> list[BacklogCount]:
         """Pending deliveries per destination kind, and the oldest one's creation time."""
+
+    def event_prune(self, params: EventPruneParams) -> int:
+        """Delete old events that every destination is done with (delivered, or given up on),
+        with their deliveries and delivery log; an event with a pending delivery stays, however
+        old. Returns how many events went."""
 
     def event_receive(self, params: EventReceiveParams) -> ReceivedEvent:
         """Record an incoming event and insert its jobs atomically, once per (tenant, event

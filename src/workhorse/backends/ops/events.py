@@ -20,6 +20,20 @@ def record(tx: Tx, job_ids: Sequence[int], now: Any) -> None:
     if not job_ids:
         return
     events = tx.all("event_record", {"ids": tx.values.array(sorted(job_ids)), "now": now})
+    _fan_out(tx, events, now)
+
+
+def record_workflows(tx: Tx, workflow_ids: Sequence[int], now: Any) -> None:
+    """In the transaction that settled ``workflow_ids`` (those still running are skipped): their
+    events and deliveries, for the destinations that subscribe to them."""
+    if not workflow_ids:
+        return
+    query = {"ids": tx.values.array(sorted(workflow_ids)), "now": now}
+    _fan_out(tx, tx.all("workflow_event_record", query), now)
+
+
+def _fan_out(tx: Tx, events: list[Row], now: Any) -> None:
+    """One pending delivery per subscribed destination of each event just written."""
     if events:
         ids = tx.values.array(row["id"] for row in events)
         tx.count("event_fan_out", {"ids": ids, "now": now})
@@ -67,6 +81,8 @@ def destination_update(store: Store, params: b.DestinationUpdateParams) -> b.Des
 
 
 def delivery_claim(store: Store, params: b.DeliveryClaimParams) -> list[b.ClaimedDelivery]:
+    """Claims commit lazily (``delivery_lazy_commit``): one lost in a crash leaves its deliveries
+    due, to be claimed again."""
     v = store.values
     query = {
         "now": v.time(params.now),
@@ -75,6 +91,7 @@ def delivery_claim(store: Store, params: b.DeliveryClaimParams) -> list[b.Claime
         "token": params.token,
     }
     with store.transaction() as tx:
+        tx.all("delivery_lazy_commit")
         ids = [row["id"] for row in tx.all("delivery_claim", query)]
         if not ids:
             return []
@@ -85,13 +102,15 @@ def delivery_claim(store: Store, params: b.DeliveryClaimParams) -> list[b.Claime
 def delivery_finish_many(store: Store, params: b.DeliveryFinishManyParams) -> list[int]:
     """The outcomes whose claim token still matches, in one statement; their attempts logged
     in another; destinations disabled where asked. Returns the ids written (the others were
-    fenced off)."""
+    fenced off). Commits lazily: an outcome lost in a crash means a delivery sent again, which
+    at-least-once delivery allows (receivers de-duplicate by event id)."""
     if not params.outcomes:
         return []
     v = store.values
     now = v.time(params.now)
     outcomes = dumps([_outcome(o, v) for o in params.outcomes])
     with store.transaction() as tx:
+        tx.all("delivery_lazy_commit")
         written = tx.all("delivery_finish", {"outcomes": outcomes, "now": now})
         if not written:
             return []
@@ -166,6 +185,12 @@ def delivery_backlog(store: Store, params: b.DeliveryBacklogParams) -> list[b.Ba
         )
         for r in found
     ]
+
+
+def event_prune(store: Store, params: b.EventPruneParams) -> int:
+    query = {"occurred_before": store.values.time(params.occurred_before), "limit": params.limit}
+    with store.transaction() as tx:
+        return tx.count("event_prune", query)
 
 
 def event_receive(store: Store, params: b.EventReceiveParams) -> b.ReceivedEvent:

@@ -16,6 +16,7 @@ from typing import Any
 import orjson
 
 from workhorse.backends import base as b
+from workhorse.backends.ops import events
 from workhorse.backends.store import Row, Store, Tx
 from workhorse.errors import DependencyError
 from workhorse.jobs import TERMINAL_STATES, JobState
@@ -83,6 +84,7 @@ def link(
     store.notify(tx, {job.queue for job in queued})
     born_ended = [_ended_link(link) for link in links if link["finished"]]
     if born_ended:
+        events.record(tx, [job.id for job in born_ended], tx.values.time(now))
         after_end(tx, born_ended, now)
 
 
@@ -179,22 +181,33 @@ def ended(row: Row, v: Any) -> Ended:
 
 def after_end(tx: Tx, jobs: Sequence[Ended], now: datetime) -> None:
     """What the end of ``jobs`` changes, in their transaction: their dependents are released (the
-    last parent succeeded) or cancelled down the graph (a parent failed), their workflows' counts
-    move (settling a workflow whose last step ended), and waiters are told."""
+    last parent succeeded) or cancelled down the graph (a parent failed, each cancelled one's
+    event written), their workflows' counts move (settling a workflow whose last step ended, its
+    event written), and waiters are told. The caller writes the events of ``jobs`` themselves,
+    before this (so a workflow's event follows its steps')."""
     if not jobs:
         return
     time = tx.values.time(now)
-    with_children = [{"id": j.id, "state": j.state.value} for j in jobs if j.has_children]
-    cancelled: list[Row] = []
-    if with_children:
-        changed = tx.all("job_release_dependents", {"ended": _json(with_children), "now": time})
-        cancelled = [row for row in changed if row["state"] == JobState.CANCELLED]
+    cancelled = _release_dependents(tx, jobs, time)
     steps = [{"workflow_id": j.workflow_id, "state": j.state.value} for j in jobs]
     steps += [{"workflow_id": r["workflow_id"], "state": r["state"]} for r in cancelled]
     steps = [step for step in steps if step["workflow_id"] is not None]
     if steps:
-        tx.all("workflow_settle_steps", {"steps": _json(steps), "now": time})
+        settled = tx.all("workflow_settle_steps", {"steps": _json(steps), "now": time})
+        events.record_workflows(tx, [row["id"] for row in settled], time)
     notify_ended(tx, [j.id for j in jobs] + [row["id"] for row in cancelled])
+
+
+def _release_dependents(tx: Tx, jobs: Sequence[Ended], time: Any) -> list[Row]:
+    """Release or cancel the dependents of ``jobs``; returns those cancelled (their events
+    written)."""
+    with_children = [{"id": j.id, "state": j.state.value} for j in jobs if j.has_children]
+    if not with_children:
+        return []
+    changed = tx.all("job_release_dependents", {"ended": _json(with_children), "now": time})
+    cancelled = [row for row in changed if row["state"] == JobState.CANCELLED]
+    events.record(tx, [row["id"] for row in cancelled], time)
+    return cancelled
 
 
 def notify_ended(tx: Tx, ids: Iterable[int]) -> None:

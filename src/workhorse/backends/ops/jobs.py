@@ -100,8 +100,8 @@ def job_cancel(store: Store, params: b.JobCancelParams) -> b.JobChange | None:
         changed = tx.count("job_cancel", query) > 0
         row = tx.one("job_get", query)
         if changed and row is not None:
-            graph.after_end(tx, [graph.ended(row, tx.values)], params.now)
             events.record(tx, [params.id], query["now"])
+            graph.after_end(tx, [graph.ended(row, tx.values)], params.now)
         return _change(tx, row, changed)
 
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 from workhorse.backends import base as b
 from workhorse.backends import rows
-from workhorse.backends.ops import graph
+from workhorse.backends.ops import events, graph
 from workhorse.backends.store import Store, Tx
 from workhorse.workflows import Workflow
 
@@ -51,12 +51,13 @@ def workflow_list(store: Store, params: b.WorkflowListParams) -> list[Workflow]:
 
 def workflow_cancel(store: Store, params: b.WorkflowCancelParams) -> Workflow | None:
     """Cancel every step that has not ended (running ones are interrupted at their worker's next
-    heartbeat); the workflow settles with its last step."""
+    heartbeat), each with its event; the workflow settles with its last step."""
     query = {"id": params.id, "now": store.values.time(params.now)}
     with store.transaction() as tx:
         if _workflow(tx, params.id, params.tenant) is None:
             return None
         cancelled = tx.all("workflow_cancel_steps", query)
+        events.record(tx, [row["id"] for row in cancelled], query["now"])
         graph.after_end(tx, [graph.ended(row, tx.values) for row in cancelled], params.now)
         return _workflow(tx, params.id, params.tenant)
 

@@ -112,7 +112,8 @@ SELECT EXISTS (
 -- In the same statement, so in the same transaction: the dependents of jobs that ended are
 -- released or cancelled (`ended` holds only jobs with children: for the others it is empty and
 -- that work is a scan of nothing), their workflows' counts move, and waiters are told.
--- Their events (the outbox) are written in the same statement too.
+-- Their events (the outbox) are written in the same statement too: the outcomes', the cancelled
+-- dependents' and those of the workflows that settled.
 WITH RECURSIVE done AS (
     UPDATE workhorse_jobs AS j
     SET state = o.state,
@@ -168,23 +169,6 @@ WITH RECURSIVE done AS (
         mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
                          ELSE (1 - %(cost_weight)s) * t.mean_cost
                               + %(cost_weight)s * excluded.mean_cost END
-), event AS (
-    -- The outbox: event_record and event_fan_out, on the rows just written (a sibling statement
-    -- would not see them). Without a subscribed destination, nothing is written.
-    INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
-    SELECT j.tenant, 'job.' || j.state, j.id, %(now)s,
-        -- include: event_job
-    FROM done AS j
-    WHERE
-      -- include: event_subscribed
-    ORDER BY j.id
-    RETURNING id, tenant, type, job_id
-), fan_out AS (
-    INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at, created_at)
-    SELECT e.id, d.id, e.tenant, e.job_id, %(now)s, %(now)s
-    FROM event AS e JOIN workhorse_destinations AS d ON
-        -- include: event_destination
-    ORDER BY e.id, d.id
 ), ended AS (
     SELECT id, state FROM done
     WHERE has_children AND state IN ('succeeded', 'dead', 'cancelled')
@@ -203,6 +187,45 @@ WITH RECURSIVE done AS (
     SELECT id FROM changed WHERE state = 'cancelled'
 ),
 -- include: ended_notify
+, ended_jobs AS (
+    -- The jobs whose events this statement writes: every outcome, and the dependents it
+    -- cancelled down the graph (`changed` returns whole rows; `done` has two columns more).
+    SELECT * FROM done
+    UNION ALL
+    SELECT *, NULL::float8, NULL::jsonb FROM changed WHERE state = 'cancelled'
+), event AS (
+    -- The outbox: event_record and event_fan_out, on the rows just written (a sibling statement
+    -- would not see them). Without a subscribed destination, nothing is written.
+    INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
+    SELECT j.tenant, 'job.' || j.state, j.id, %(now)s,
+        -- include: event_job
+    FROM ended_jobs AS j
+    WHERE
+      -- include: event_subscribed
+    ORDER BY j.id
+    RETURNING id, tenant, type, job_id
+), workflow_now AS (
+    SELECT * FROM settled WHERE state <> 'running'
+), step_now AS (
+    -- The steps of the workflows that settled, as this statement left them (its own updates are
+    -- invisible to a read of the table in the same statement).
+    SELECT s.id, s.workflow_id, s.step_key, s.task, s.started_at,
+           coalesce(d.state, c.state, s.state) AS state,
+           coalesce(d.finished_at, c.finished_at, s.finished_at) AS finished_at
+    FROM workhorse_jobs AS s
+    LEFT JOIN done AS d ON d.id = s.id
+    LEFT JOIN changed AS c ON c.id = s.id
+    WHERE s.workflow_id IN (SELECT id FROM workflow_now)
+), workflow_event AS (
+    -- include: workflow_event_insert
+), fan_out AS (
+    INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at, created_at)
+    SELECT e.id, d.id, e.tenant, e.job_id, %(now)s, %(now)s
+    FROM (SELECT * FROM event UNION ALL SELECT * FROM workflow_event) AS e
+    JOIN workhorse_destinations AS d ON
+        -- include: event_destination
+    ORDER BY e.id, d.id
+)
 SELECT id, (SELECT count(*) FROM told) + (SELECT count(*) FROM woken) AS signals FROM done
 
 -- name: job_heartbeat
@@ -801,7 +824,7 @@ doomed(id, root) AS (
         FROM freed AS f FULL JOIN doomed_once AS d ON d.id = f.id
     ) AS x
     WHERE c.id = x.id AND c.state = 'blocked'
-    RETURNING c.id, c.queue, c.state, c.workflow_id
+    RETURNING c.*
 ), woken AS (
     SELECT pg_notify('workhorse_jobs.' || current_schema(), queue)
     FROM (SELECT DISTINCT queue FROM changed WHERE state = 'queued') AS q
@@ -829,7 +852,7 @@ settled AS (
         FROM ended_steps GROUP BY workflow_id
     ) AS s
     WHERE w.id = s.workflow_id
-    RETURNING w.id
+    RETURNING w.*
 )
 
 -- fragment: ended_notify
@@ -858,7 +881,7 @@ WITH ended_steps AS (
     FROM jsonb_to_recordset(%(steps)s::jsonb) AS e(workflow_id bigint, state text)
 ),
 -- include: workflow_settle
-SELECT id FROM settled
+SELECT id, state FROM settled
 
 -- name: job_notify_ended
 -- Tell waiters that the jobs :ids ended (once the transaction commits).
@@ -1024,6 +1047,49 @@ EXISTS (
 (d.tenant IS NULL OR d.tenant = e.tenant) AND d.disabled_at IS NULL
 AND (d.event_types IS NULL OR d.event_types ? e.type)
 
+-- fragment: workflow_event_insert
+-- The events of the workflows in a CTE `workflow_now` (whole rows, each settled) for subscribed
+-- tenants and types: each workflow as the API shows it, with its steps from a CTE
+-- `step_now(id, workflow_id, step_key, task, state, started_at, finished_at)` summarised as the
+-- API does (over 64 KiB of steps: null, named in truncated).
+INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
+SELECT w.tenant, 'workflow.' || w.state, NULL, %(now)s,
+    jsonb_build_object(
+        'id', w.id, 'tenant', w.tenant, 'name', w.name, 'state', w.state,
+        'steps_total', w.steps, 'steps_left', w.steps_left, 'steps_dead', w.steps_dead,
+        'steps_cancelled', w.steps_cancelled, 'created_at', w.created_at,
+        'finished_at', w.finished_at,
+        'steps', CASE WHEN octet_length(s.steps::text) <= 65536 THEN s.steps END,
+        'truncated', CASE WHEN octet_length(s.steps::text) > 65536 THEN '["steps"]'::jsonb
+                          ELSE '[]'::jsonb END)
+FROM workflow_now AS w
+CROSS JOIN LATERAL (
+    SELECT coalesce(jsonb_agg(jsonb_build_object(
+        'key', t.step_key, 'job_id', t.id, 'task', t.task, 'state', t.state,
+        'after', (SELECT coalesce(jsonb_agg(e.parent ORDER BY e.parent), '[]'::jsonb)
+                  FROM workhorse_job_edges AS e WHERE e.child = t.id),
+        'started_at', t.started_at, 'finished_at', t.finished_at) ORDER BY t.id), '[]'::jsonb)
+        AS steps
+    FROM step_now AS t WHERE t.workflow_id = w.id
+) AS s
+WHERE EXISTS (
+    SELECT 1 FROM workhorse_destinations AS d
+    WHERE (d.tenant IS NULL OR d.tenant = w.tenant) AND d.disabled_at IS NULL
+      AND (d.event_types IS NULL OR d.event_types ? ('workflow.' || w.state))
+)
+ORDER BY w.id
+RETURNING id, tenant, type, job_id
+
+-- name: workflow_event_record
+-- The events of workflows :ids that settled earlier in this transaction.
+WITH workflow_now AS (
+    SELECT * FROM workhorse_workflows WHERE id = ANY(%(ids)s::bigint[]) AND state <> 'running'
+), step_now AS (
+    SELECT id, workflow_id, step_key, task, state, started_at, finished_at FROM workhorse_jobs
+    WHERE workflow_id = ANY(%(ids)s::bigint[])
+)
+-- include: workflow_event_insert
+
 -- name: event_record
 -- The events of jobs that changed state in this transaction, for subscribed tenants and types.
 INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
@@ -1088,16 +1154,33 @@ WHERE id = %(id)s AND disabled_at IS NULL
 -- destination (a job's events arrive in order). next_at becomes the claim's lease: a dispatcher
 -- that dies leaves its deliveries due again when it ends. SKIP LOCKED: dispatchers never wait on
 -- each other, and never take the same row.
-WITH due AS (
-    SELECT d.id FROM workhorse_deliveries AS d
-    JOIN workhorse_destinations AS t ON t.id = d.destination_id
-    WHERE d.state = 'pending' AND d.next_at <= %(now)s AND t.disabled_at IS NULL
-      AND NOT EXISTS (
-          SELECT 1 FROM workhorse_deliveries AS p
-          WHERE p.state = 'pending' AND p.destination_id = d.destination_id
-            AND p.job_id = d.job_id AND p.event_id < d.event_id)
-    ORDER BY d.next_at, d.id
+-- Planner lesson: joined to the destinations and sorted as a whole, the due rows were all read
+-- and sorted on every claim (tens of milliseconds of CPU per claim with a few thousand waiting, in
+-- the database, where no lower priority of the dispatcher's process reaches). Walking each
+-- enabled destination's rows in index order under a LIMIT reads at most `limit` rows of each
+-- (plus those held back by their job's order), however long the outbox is; deliveries of a
+-- disabled destination are never read. The job's order is checked as a min() per row read, which
+-- only the order index (destination, job, event) answers in one probe: a NOT EXISTS became an
+-- anti join that, on a table filled faster than it is analyzed, scanned every pending row of the
+-- destination for each row read.
+WITH candidate AS (
+    SELECT c.id, c.next_at FROM workhorse_destinations AS t
+    CROSS JOIN LATERAL (
+        SELECT d.id, d.next_at FROM workhorse_deliveries AS d
+        WHERE d.destination_id = t.id AND d.state = 'pending' AND d.next_at <= %(now)s
+          AND (d.job_id IS NULL OR d.event_id = (
+              SELECT min(p.event_id) FROM workhorse_deliveries AS p
+              WHERE p.state = 'pending' AND p.destination_id = d.destination_id
+                AND p.job_id = d.job_id))
+        ORDER BY d.next_at, d.id
+        LIMIT %(limit)s
+    ) AS c
+    WHERE t.disabled_at IS NULL
+    ORDER BY c.next_at, c.id
     LIMIT %(limit)s
+), due AS (
+    SELECT d.id FROM workhorse_deliveries AS d JOIN candidate USING (id)
+    WHERE d.state = 'pending' AND d.next_at <= %(now)s
     FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE workhorse_deliveries AS d
@@ -1105,6 +1188,12 @@ SET attempts = d.attempts + 1, next_at = %(lease_until)s, claim_token = %(token)
 FROM due
 WHERE d.id = due.id
 RETURNING d.id
+
+-- name: delivery_lazy_commit
+-- The dispatcher's transactions do not wait for their commit to reach the disk: losing one in a
+-- crash costs a delivery sent again (at least once), never an event. Their WAL flushes would
+-- otherwise queue with the jobs' commits on the same disk.
+SET LOCAL synchronous_commit = off
 
 -- name: delivery_claimed
 SELECT d.id, d.attempts,
@@ -1175,6 +1264,21 @@ FROM workhorse_deliveries AS d JOIN workhorse_destinations AS t ON t.id = d.dest
 WHERE d.state = 'pending' AND d.created_at <= %(now)s
 GROUP BY t.kind
 ORDER BY t.kind
+
+-- name: event_prune
+-- Old events no destination waits for any more; their deliveries and delivery log go with them
+-- (ON DELETE CASCADE). A pending delivery (a broker still down, an endpoint disabled) keeps its
+-- event. A redelivery by hand that races this delete loses to it: the event goes, as it would
+-- have a moment earlier.
+DELETE FROM workhorse_events
+WHERE id IN (
+    SELECT e.id FROM workhorse_events AS e
+    WHERE e.occurred_at < %(occurred_before)s
+      AND NOT EXISTS (SELECT 1 FROM workhorse_deliveries AS d
+                      WHERE d.event_id = e.id AND d.state = 'pending')
+    ORDER BY e.occurred_at
+    LIMIT %(limit)s
+)
 
 -- name: event_receive
 -- The first receipt of an event id wins; a redelivery (even a racing one) inserts nothing.

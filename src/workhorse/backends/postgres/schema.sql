@@ -311,7 +311,8 @@ CREATE TABLE workhorse_deliveries (
     delivered_at   timestamptz,
     created_at     timestamptz NOT NULL
 );
-CREATE INDEX workhorse_deliveries_due ON workhorse_deliveries (next_at) WHERE state = 'pending';
+CREATE INDEX workhorse_deliveries_due
+    ON workhorse_deliveries (destination_id, next_at, id) WHERE state = 'pending';
 CREATE INDEX workhorse_deliveries_order
     ON workhorse_deliveries (destination_id, job_id, event_id) WHERE state = 'pending';
 CREATE INDEX workhorse_deliveries_tenant ON workhorse_deliveries (tenant, id);

@@ -31,8 +31,8 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
         finished = tx.all("job_finish_many", query)
         _add_usage(tx, finished, now, params.usage_window.total_seconds())
         usage_add(tx, [_with_run_time(row, now) for row in finished], measured, params.now)
-        graph.after_end(tx, _with_effects(finished, tx), params.now)
         events.record(tx, [row["id"] for row in finished], now)
+        graph.after_end(tx, _with_effects(finished, tx), params.now)
     return sorted(row["id"] for row in finished)
 
 

@@ -661,7 +661,7 @@ FROM (
     FROM ended_steps GROUP BY workflow_id
 ) AS s
 WHERE w.id = s.workflow_id
-RETURNING id
+RETURNING id, state
 
 -- name: job_notify_ended
 -- Waiters on SQLite watch the database's data_version, which every commit changes: nothing to send.
@@ -823,6 +823,45 @@ WHERE j.id IN (SELECT value FROM json_each(:ids))
 ORDER BY j.id
 RETURNING id
 
+-- name: workflow_event_record
+-- The events of workflows :ids that settled earlier in this transaction, for subscribed tenants
+-- and types: each workflow as the API shows it, its steps summarised as the API does (over
+-- 64 KiB of steps: null, named in truncated).
+WITH workflow_now AS (
+    SELECT w.*, (
+        SELECT coalesce(json_group_array(json(t.step)), '[]') FROM (
+            SELECT json_object(
+                'key', j.step_key, 'job_id', j.id, 'task', j.task, 'state', j.state,
+                'after', (SELECT json_group_array(parent) FROM (
+                              SELECT e.parent FROM workhorse_job_edges AS e
+                              WHERE e.child = j.id ORDER BY e.parent)),
+                'started_at', j.started_at, 'finished_at', j.finished_at) AS step
+            FROM workhorse_jobs AS j WHERE j.workflow_id = w.id ORDER BY j.id
+        ) AS t
+    ) AS step_list
+    FROM workhorse_workflows AS w
+    WHERE w.id IN (SELECT value FROM json_each(:ids)) AND w.state <> 'running'
+)
+INSERT INTO workhorse_events (tenant, type, job_id, occurred_at, data)
+SELECT w.tenant, 'workflow.' || w.state, NULL, :now,
+    json_object(
+        'id', w.id, 'tenant', w.tenant, 'name', w.name, 'state', w.state,
+        'steps_total', w.steps, 'steps_left', w.steps_left, 'steps_dead', w.steps_dead,
+        'steps_cancelled', w.steps_cancelled, 'created_at', w.created_at,
+        'finished_at', w.finished_at,
+        'steps', CASE WHEN length(CAST(w.step_list AS BLOB)) <= 65536 THEN json(w.step_list) END,
+        'truncated', json(CASE WHEN length(CAST(w.step_list AS BLOB)) > 65536 THEN '["steps"]'
+                               ELSE '[]' END))
+FROM workflow_now AS w
+WHERE EXISTS (
+    SELECT 1 FROM workhorse_destinations AS d
+    WHERE (d.tenant IS NULL OR d.tenant = w.tenant) AND d.disabled_at IS NULL
+      AND (d.event_types IS NULL
+           OR EXISTS (SELECT 1 FROM json_each(d.event_types)
+                      WHERE value = 'workflow.' || w.state)))
+ORDER BY w.id
+RETURNING id
+
 -- name: event_fan_out
 -- One pending delivery per destination of each event.
 INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at, created_at)
@@ -889,6 +928,11 @@ WHERE id IN (
     LIMIT :limit
 )
 RETURNING id
+
+-- name: delivery_lazy_commit
+-- PostgreSQL's dispatcher commits without waiting for the disk; SQLite's synchronous setting is
+-- per connection and cannot change inside a transaction: nothing to do.
+SELECT 0 AS lazy WHERE 0
 
 -- name: delivery_claimed
 SELECT d.id, d.attempts,
@@ -961,6 +1005,20 @@ FROM workhorse_deliveries AS d JOIN workhorse_destinations AS t ON t.id = d.dest
 WHERE d.state = 'pending' AND d.created_at <= :now
 GROUP BY t.kind
 ORDER BY t.kind
+
+-- name: event_prune
+-- Old events no destination waits for any more; their deliveries and delivery log go with them
+-- (ON DELETE CASCADE). A pending delivery (a broker still down, an endpoint disabled) keeps its
+-- event.
+DELETE FROM workhorse_events
+WHERE id IN (
+    SELECT e.id FROM workhorse_events AS e
+    WHERE e.occurred_at < :occurred_before
+      AND NOT EXISTS (SELECT 1 FROM workhorse_deliveries AS d
+                      WHERE d.event_id = e.id AND d.state = 'pending')
+    ORDER BY e.occurred_at
+    LIMIT :limit
+)
 
 -- name: event_receive
 -- The first receipt of an event id wins; a redelivery inserts nothing.

@@ -35,6 +35,8 @@ class NatsSender:
         self._connecting = asyncio.Lock()
         """One connection per URL, however many sends start at once."""
         self._streams: dict[tuple[str, str], tuple[float, bool]] = {}
+        self._flushes: dict[str, asyncio.Future[None]] = {}
+        """Per URL, the flush the next publishes wait for, until it goes out."""
 
     async def send(self, destination: b.Destination, event: b.Event, body: bytes) -> SendResult:
         try:
@@ -51,7 +53,22 @@ class NatsSender:
             await client.jetstream().publish(subj, body, timeout=self._timeout, headers=headers)
         else:
             await client.publish(subj, body, headers=headers)
-            await client.flush(timeout=max(1, round(self._timeout)))
+            await self._flush(url, client)
+
+    async def _flush(self, url: str, client: Client) -> None:
+        """Wait for a flush (PING, then the server's PONG) sent after our publish. Sends of one
+        round share one: the first schedules it, those that publish before it goes out wait for
+        the same answer, which confirms all of them (one connection keeps its order)."""
+        flush = self._flushes.get(url)
+        if flush is None:
+            flush = asyncio.ensure_future(self._flush_soon(url, client))
+            self._flushes[url] = flush
+        await asyncio.shield(flush)
+
+    async def _flush_soon(self, url: str, client: Client) -> None:
+        await asyncio.sleep(0)  # let the other sends of this round publish first
+        del self._flushes[url]  # a publish from now on needs the next flush
+        await client.flush(timeout=max(1, round(self._timeout)))
 
     async def _client(self, url: str) -> Client:
         async with self._connecting:
