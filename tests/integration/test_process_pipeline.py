@@ -5,6 +5,7 @@ it starts, it never runs."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import TypeVar
@@ -151,3 +152,27 @@ def test_a_queued_job_given_up_while_its_child_stops_never_runs(workdir: Path) -
 
     in_pool(body)
     assert runs_noted(workdir) == []
+
+
+def test_a_job_queued_behind_one_withdrawn_too_late_runs_elsewhere(workdir: Path) -> None:
+    """The child started the withdrawn job before the withdrawal reached it, so it is stopped;
+    the job queued behind never started, and runs in a fresh child rather than failing."""
+
+    async def body(pool: ProcessPool) -> JSON:
+        ahead = asyncio.create_task(run(pool, "nap", 0.2, job_id=1))
+        late = asyncio.create_task(run(pool, "hang", job_id=2))
+        queued = asyncio.create_task(run(pool, "noted", job_id=3))
+        await sent(pool, 3)
+        # Hold the loop until the second job runs in the child: the pool has not read the
+        # first one's answer yet, so the cancel below withdraws a job that already started.
+        marker = workdir / t.PIDS
+        deadline = time.monotonic() + 10
+        while not marker.exists() and time.monotonic() < deadline:
+            time.sleep(0.001)
+        late.cancel()
+        await ahead
+        return await queued
+
+    pid = in_pool(body)
+    hung, ran = runs_noted(workdir)
+    assert ran == str(pid) != hung

@@ -339,13 +339,15 @@ class ProcessPool:
 
     async def _closed_channel(self, proc: _Child) -> None:
         """The child is gone: its running job fails, the jobs queued behind it go elsewhere."""
-        calls = [call for call in proc.calls if not call.withdrawn]
+        # The first may be a job withdrawn too late (it started): it stays the one that ran.
+        calls = list(proc.calls)
         proc.calls.clear()
         # Those behind the first never started: they run elsewhere (unless given up meanwhile).
-        self._waiting.extendleft(reversed([call for call in calls[1:] if not call.reply.done()]))
+        behind = [call for call in calls[1:] if not call.withdrawn and not call.reply.done()]
+        self._waiting.extendleft(reversed(behind))
         self._retire(proc)
         self._pump()
-        if calls and not calls[0].reply.done():
+        if calls and not calls[0].withdrawn and not calls[0].reply.done():
             head = calls[0]
             self._meter_from_samples(proc, head)
             error = await self._died(proc, head)
