@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from workhorse.backends import base as b
-from workhorse.errors import DependencyError
+from workhorse.errors import DependencyError, InvalidTransitionError
 from workhorse.jobs import JobState
 from workhorse.workflows import WorkflowState
 
@@ -166,3 +166,13 @@ def test_workflow_retry_of_another_tenants_workflow_finds_nothing(jobs: Jobs) ->
     params = b.WorkflowRetryParams(id=workflow_id, now=at(3), tenant="globex")
     assert jobs.backend.workflow_retry(params) is None
     assert _get(jobs, workflow_id).workflow.state is W.FAILED
+
+
+def test_workflow_retry_refuses_when_a_live_job_holds_a_dead_steps_unique_key(jobs: Jobs) -> None:
+    workflow_id = _insert(jobs, new_job(step_key="top", unique_key="nightly"))
+    _run_all(jobs, fail="top")
+    live = jobs.insert(unique_key="nightly")
+    with pytest.raises(InvalidTransitionError, match="unique key"):
+        jobs.backend.workflow_retry(b.WorkflowRetryParams(id=workflow_id, now=at(3)))
+    assert _get(jobs, workflow_id).workflow.state is W.FAILED
+    assert jobs.state(live) is S.QUEUED

@@ -9,6 +9,7 @@ from workhorse.backends import base as b
 from workhorse.backends import rows
 from workhorse.backends.ops import events, graph
 from workhorse.backends.store import Store, Tx
+from workhorse.errors import InvalidTransitionError
 from workhorse.workflows import Workflow
 
 
@@ -66,13 +67,18 @@ def workflow_retry(store: Store, params: b.WorkflowRetryParams) -> Workflow | No
     """Requeue every dead step; the steps their failure cancelled re-open (blocked until the
     retried step succeeds) and the workflow runs again."""
     query = {"id": params.id, "now": store.values.time(params.now)}
-    with store.transaction() as tx:
-        if _workflow(tx, params.id, params.tenant) is None:
-            return None
-        retried = tx.all("workflow_retry_steps", query)
-        store.notify(tx, {row["queue"] for row in retried})
-        graph.reopen(tx, [graph.ended(row, tx.values) for row in retried], params.now)
-        return _workflow(tx, params.id, params.tenant)
+    try:
+        with store.transaction() as tx:
+            if _workflow(tx, params.id, params.tenant) is None:
+                return None
+            retried = tx.all("workflow_retry_steps", query)
+            store.notify(tx, {row["queue"] for row in retried})
+            graph.reopen(tx, [graph.ended(row, tx.values) for row in retried], params.now)
+            return _workflow(tx, params.id, params.tenant)
+    except store.unique_violation:
+        raise InvalidTransitionError(
+            f"workflow {params.id} cannot be retried: a live job has the unique key of a dead step"
+        ) from None
 
 
 def workflow_prune(store: Store, params: b.WorkflowPruneParams) -> int:
