@@ -4,9 +4,12 @@ nothing themselves."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 
-from workhorse.events.process import NICE, DispatchCommand
+import pytest
+
+from workhorse.events.process import NICE, DispatchCommand, DispatchProcess
 from workhorse.serve.supervisor import WorkerCommand
 
 URL = "postgresql://user:secret@db.internal/jobs"
@@ -33,3 +36,27 @@ def test_serve_starts_its_workers_without_a_dispatcher_of_their_own() -> None:
     )
     argv = command.argv(0)
     assert argv[argv.index("--dispatch") + 1] == "off"
+
+
+class _Unstartable(DispatchCommand):
+    def argv(self) -> list[str]:
+        return ["/nonexistent/workhorse-dispatch"]
+
+
+def test_a_dispatcher_child_that_cannot_start_is_retried_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A failed start (no executable, no memory, no process slots) must not end the worker or
+    serve task that keeps the child running."""
+
+    async def main() -> bool:
+        task = asyncio.create_task(DispatchProcess(_Unstartable(database_url=URL)).run())
+        async with asyncio.timeout(10):
+            while not task.done() and "restarting" not in caplog.text:
+                await asyncio.sleep(0.01)
+        alive = not task.done()
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        return alive
+
+    assert asyncio.run(main())

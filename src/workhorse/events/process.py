@@ -100,11 +100,16 @@ class DispatchProcess:
             await asyncio.sleep(WANTED_EVERY)
 
     async def _run_once(self) -> int:
+        """Start the child and wait for its exit status (-1: it could not start)."""
         # A process group of its own: a Ctrl-C in a terminal reaches the parent only, which stops
         # the child in its turn.
-        self._proc = await asyncio.create_subprocess_exec(
-            *self._command.argv(), env=self._command.env(), process_group=0
-        )
+        try:
+            self._proc = await asyncio.create_subprocess_exec(
+                *self._command.argv(), env=self._command.env(), process_group=0
+            )
+        except OSError as exc:  # no process slot, no memory: not a reason to end the caller
+            log.warning("cannot start the event dispatcher (%s)", exc)
+            return -1
         _renice(self._proc.pid, self._command.nice)
         log.info("started event dispatcher pid %d", self._proc.pid)
         return await self._proc.wait()
