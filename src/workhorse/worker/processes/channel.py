@@ -49,15 +49,16 @@ class Inbox:
         self.closed = False
 
     def fill(self, *, block: bool) -> None:
-        """Read what the socket holds; with ``block``, wait for some (or its end)."""
+        """Read all the socket holds; with ``block``, wait for some first (or its end)."""
         flags = 0 if block else socket.MSG_DONTWAIT
-        try:
-            chunk = self._sock.recv(1 << 16, flags)
-        except BlockingIOError:
-            return
-        if not chunk:
-            self.closed = True
-        self._buffer += chunk
+        while not self.closed:
+            try:
+                chunk = self._sock.recv(1 << 16, flags)
+            except BlockingIOError:
+                return
+            self.closed = not chunk
+            self._buffer += chunk
+            flags = socket.MSG_DONTWAIT  # then only what is already there
 
     def take(self) -> list[Any]:
         """The complete messages read so far, in order."""
