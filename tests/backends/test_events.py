@@ -5,11 +5,14 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import psycopg
 import pytest
 
-from workhorse.backends import Backend
+from pgtest import postgres_schema
+from workhorse.backends import Backend, open_backend
 from workhorse.backends import base as b
 from workhorse.backends.ops import events
+from workhorse.backends.postgres.connecting import parse_url
 from workhorse.jobs import JobState
 
 from .support import T0, Jobs, at, new_job, success
@@ -218,6 +221,27 @@ def test_delivery_claim_takes_each_due_delivery_once(backend: Backend, jobs: Job
     assert _claim(backend, seconds=10, token="t2") == []
     again = _claim(backend, seconds=31, token="t3")
     assert [c.attempt for c in again] == [2, 2]
+
+
+def test_postgres_delivery_claim_passes_over_rows_another_dispatcher_holds() -> None:
+    """Rows a racing dispatcher has locked are skipped before the claim's limit: the other
+    dispatcher takes the next due rows instead of nothing."""
+    with postgres_schema() as url:
+        backend = open_backend(url, auto_migrate=True)
+        try:
+            _add(backend)
+            jobs = Jobs(backend)
+            first, second = (jobs.in_state(JobState.SUCCEEDED) for _ in range(2))
+            held = "SELECT id FROM workhorse_deliveries WHERE job_id = %s FOR UPDATE"
+            with psycopg.connect(parse_url(url).conninfo) as other:
+                other.execute(held, [first])  # a transaction left open: the lock is held
+                params = b.DeliveryClaimParams(
+                    now=at(0), limit=1, lease=timedelta(seconds=30), token="t1"
+                )
+                claimed = backend.delivery_claim(params)
+            assert [c.event.job_id for c in claimed] == [second]
+        finally:
+            backend.close()
 
 
 def test_delivery_claim_sends_a_jobs_events_in_order(backend: Backend, jobs: Jobs) -> None:

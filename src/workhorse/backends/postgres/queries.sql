@@ -1152,8 +1152,10 @@ WHERE id = %(id)s AND disabled_at IS NULL
 -- name: delivery_claim
 -- Due deliveries to enabled destinations, each the oldest pending event of its job for its
 -- destination (a job's events arrive in order). next_at becomes the claim's lease: a dispatcher
--- that dies leaves its deliveries due again when it ends. SKIP LOCKED: dispatchers never wait on
--- each other, and never take the same row.
+-- that dies leaves its deliveries due again when it ends. SKIP LOCKED, in each destination's walk
+-- so that locked rows are skipped before its LIMIT: dispatchers never wait on each other, never
+-- take the same row, and a second one finds the rows after the first one's. (A row locked there
+-- but cut by the outer LIMIT is only skipped by others until this statement's transaction ends.)
 -- Planner lesson: joined to the destinations and sorted as a whole, the due rows were all read
 -- and sorted on every claim (tens of milliseconds of CPU per claim with a few thousand waiting, in
 -- the database, where no lower priority of the dispatcher's process reaches). Walking each
@@ -1174,19 +1176,16 @@ WITH candidate AS (
                 AND p.job_id = d.job_id))
         ORDER BY d.next_at, d.id
         LIMIT %(limit)s
+        FOR UPDATE OF d SKIP LOCKED  -- before the LIMIT: racing dispatchers take different rows
     ) AS c
     WHERE t.disabled_at IS NULL
     ORDER BY c.next_at, c.id
     LIMIT %(limit)s
-), due AS (
-    SELECT d.id FROM workhorse_deliveries AS d JOIN candidate USING (id)
-    WHERE d.state = 'pending' AND d.next_at <= %(now)s
-    FOR UPDATE OF d SKIP LOCKED
 )
 UPDATE workhorse_deliveries AS d
 SET attempts = d.attempts + 1, next_at = %(lease_until)s, claim_token = %(token)s
-FROM due
-WHERE d.id = due.id
+FROM candidate
+WHERE d.id = candidate.id
 RETURNING d.id
 
 -- name: delivery_lazy_commit
