@@ -95,12 +95,14 @@ class WorkflowBuilder:
         if not self._specs:
             raise ConfigurationError("a workflow needs at least one step")
         now = self.app.clock()
-        # One span for the submit; every step's execution continues its trace, so a workflow's
-        # steps are one trace.
-        with tracing.enqueue_span(len(self._specs), None) as context:
+        # One span for the submit; every step's execution is its child, so a workflow is a trace.
+        with tracing.workflow_span(self.name, self.tenant, len(self._specs)) as span:
+            context = None if span is None else tracing.capture()
             jobs = [self._new_job(*e, now=now, trace_context=context) for e in self._specs]
             params = b.WorkflowInsertParams(tenant=self.tenant, name=self.name, jobs=jobs, now=now)
             inserted = self.app.backend.workflow_insert(params)
+            if span is not None:
+                span.set_attribute("workhorse.workflow.id", inserted.id)
         self.handles = [JobHandle(row.id, app=self.app) for row in inserted.jobs]
         self.id = inserted.id
         return inserted.id

@@ -206,3 +206,48 @@ def test_server_spans_are_named_by_route_template_and_continue_no_trace_by_defau
         "/healthz",
     ]
     assert all(s.status.status_code is StatusCode.UNSET for s in servers)
+
+
+def test_a_workflow_posted_over_http_is_one_trace_under_the_request(
+    store_url: str, spans: InMemorySpanExporter
+) -> None:
+    trace_id, caller_span = secrets.randbits(128) | 1, secrets.randbits(64) | 1
+    app = _app(store_url)
+    steps = [
+        {"key": "a", "task": "flaky", "args": ["ann"]},
+        {"key": "b", "task": "flaky", "args": ["bob"], "after": ["a"]},
+    ]
+    try:
+        token = create_key(app.backend, tenant="acme", name="t", now=app.clock()).token
+        with running_api(app) as url, WorkerThread(app):
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "traceparent": f"00-{trace_id:032x}-{caller_span:016x}-01",
+            }
+            response = httpx.post(
+                f"{url}/v1/workflows", json={"name": "mail", "steps": steps}, headers=headers
+            )
+            assert response.status_code == 201, response.text
+            workflow_id = response.json()["id"]
+            _wait(
+                lambda: (
+                    len([s for s in spans.get_finished_spans() if s.name == "execute flaky"]) == 4
+                ),
+                "both steps' two attempts",
+            )
+    finally:
+        app.close()
+
+    finished = spans.get_finished_spans()
+    server = _one([s for s in finished if s.kind is SpanKind.SERVER], "server span")
+    submit = _one([s for s in finished if s.kind is SpanKind.PRODUCER], "submit span")
+    assert submit.name == "workhorse.workflow.submit"
+    assert submit.context.trace_id == trace_id
+    assert submit.parent is not None and submit.parent.span_id == server.context.span_id
+    assert submit.attributes is not None
+    assert submit.attributes["workhorse.workflow.id"] == workflow_id
+    assert submit.attributes["workhorse.workflow.tenant"] == "acme"
+    assert submit.attributes["workhorse.workflow.steps"] == 2
+    runs = [s for s in finished if s.kind is SpanKind.CONSUMER]
+    assert len({_attribute(s, "workhorse.job.id") for s in runs}) == 2
+    assert all(s.parent is not None and s.parent.span_id == submit.context.span_id for s in runs)

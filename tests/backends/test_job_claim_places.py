@@ -171,3 +171,19 @@ def test_claims_never_come_back_empty_while_work_is_queued(jobs: Jobs) -> None:
 
 def _tenants_of(claimed: list[b.ClaimedJob]) -> Counter[str]:
     return Counter(job.tenant for job in claimed)
+
+
+def test_many_jobs_queued_again_in_one_statement_write_their_place_once() -> None:
+    """PostgreSQL: a promote (or a release of many children) that queues 200 jobs of one place
+    bumps its ``arrivals`` once and clears its hold, instead of rewriting the row 200 times."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        _enqueue(jobs, "acme")
+        _enqueue(jobs, "acme", 200, run_at=at(10))
+        with _sql(url) as conn:
+            conn.execute("UPDATE workhorse_places SET held_until = now(), arrivals = 7")
+        backend.job_promote(b.JobPromoteParams(now=at(10), limit=500))
+        with _sql(url) as conn:
+            rows = conn.execute("SELECT arrivals, held_until FROM workhorse_places").fetchall()
+        assert rows == [(8, None)]
+        assert len(jobs.claim(limit=500, now=at(10))) == 201

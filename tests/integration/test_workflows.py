@@ -1,5 +1,6 @@
 """Dependencies and workflows with a real worker, on both databases: fan-out and fan-in, a chain,
-a diamond, a dead parent, a cancel; waiting for results, many waiters through one watch."""
+a diamond, a dead parent, a cancel; waiting for results, many waiters through one watch; one
+trace per workflow."""
 
 from __future__ import annotations
 
@@ -12,10 +13,15 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind
 
 from pgtest import postgres_schema
 from workhorse import JobState, Worker, WorkerConfig, Workhorse, current_job
 from workhorse.errors import JobCancelledError, JobFailedError, WaitRefusedError
+from workhorse.observability import tracing
 from workhorse.workflows import WorkflowState
 
 app = Workhorse()
@@ -209,3 +215,46 @@ def _listening_connections(on: Workhorse) -> int | None:
             " WHERE query = 'LISTEN ' || quote_ident('workhorse_ended.' || current_schema())"
         ).fetchone()
     return int(row[0]) if row else 0
+
+
+@pytest.fixture
+def exporter() -> Iterator[InMemorySpanExporter]:
+    exported = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exported))
+    tracing.use_tracer_provider(provider)
+    try:
+        yield exported
+    finally:
+        tracing.use_tracer_provider(None)
+        provider.shutdown()
+
+
+def test_every_steps_run_span_is_a_child_of_the_workflows_submit_span(
+    wf_app: Workhorse, exporter: InMemorySpanExporter
+) -> None:
+    with wf_app.workflow(tenant="acme", name="traced") as wf:
+        root = wf.add(produce.prepare(3), key="root")
+        parts = [wf.add(double.prepare(i), key=f"part-{i}", after=[root]) for i in range(3)]
+        wf.add(total.prepare(), key="sum", after=parts)
+    with running_worker(wf_app):
+        assert wf.result(timeout=60) == {"sum": 18}
+    finished = exporter.get_finished_spans()
+    [submit] = [s for s in finished if s.name == "workhorse.workflow.submit"]
+    assert submit.kind is SpanKind.PRODUCER
+    assert submit.attributes == {
+        "messaging.system": "workhorse",
+        "messaging.operation.type": "send",
+        "messaging.batch.message_count": 5,
+        "workhorse.workflow.id": wf.id,
+        "workhorse.workflow.name": "traced",
+        "workhorse.workflow.tenant": "acme",
+        "workhorse.workflow.steps": 5,
+    }
+    runs = [s for s in finished if s.kind is SpanKind.CONSUMER]
+    assert sorted(int(str((s.attributes or {})["workhorse.job.id"])) for s in runs) == [
+        handle.id for handle in wf.handles
+    ]
+    for run in runs:
+        assert run.context.trace_id == submit.context.trace_id
+        assert run.parent is not None and run.parent.span_id == submit.context.span_id

@@ -6,6 +6,10 @@ is stored with each job, as the propagator's carrier in JSON. Each attempt's ``e
 consumer) is a child of that stored context, so a job and all its retries sit in the enqueuer's
 trace. Claims and completions get spans of their own.
 
+A workflow's submit is one ``workhorse.workflow.submit`` span (a producer, under whatever span
+is current) whose context every step stores, so each step's ``execute`` spans are its children
+and a whole workflow is one trace.
+
 Only the OpenTelemetry API is a dependency. Until an SDK tracer provider is installed (the
 ``otel`` extra, set up by :func:`configure_from_env` from the standard ``OTEL_*`` variables, or
 by the embedding program), :func:`enabled` is False and every helper here returns at once: no
@@ -138,6 +142,24 @@ def _enqueue_span(count: int, task: str | None) -> Iterator[str | None]:
     name = "enqueue" if task is None else f"enqueue {task}"
     with tracer().start_as_current_span(name, kind=SpanKind.PRODUCER, attributes=attributes):
         yield capture()
+
+
+def workflow_span(name: str, tenant: str, steps: int) -> AbstractContextManager[Any]:
+    """Around a workflow's submit: yields its span (None, at no cost, when tracing is off), the
+    current span inside, so :func:`capture` gives the context its steps store."""
+    if not enabled():
+        return nullcontext(None)
+    attributes: dict[str, Any] = {
+        "messaging.system": "workhorse",
+        "messaging.operation.type": "send",
+        "messaging.batch.message_count": steps,
+        "workhorse.workflow.name": name,
+        "workhorse.workflow.tenant": tenant,
+        "workhorse.workflow.steps": steps,
+    }
+    return tracer().start_as_current_span(
+        "workhorse.workflow.submit", kind=SpanKind.PRODUCER, attributes=attributes
+    )
 
 
 def client_span(name: str, attributes: Mapping[str, Any]) -> AbstractContextManager[Any]:

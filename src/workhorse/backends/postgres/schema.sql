@@ -183,12 +183,15 @@ CREATE TRIGGER workhorse_jobs_arrive
     FOR EACH STATEMENT EXECUTE FUNCTION workhorse_places_arrive();
 
 -- A job queued again (promoted, released, retried, redriven): one row at a time, and only for
--- those rows, so claims, finishes and heartbeats do not run it.
+-- those rows, so claims, finishes and heartbeats do not run it. A place is written once per
+-- transaction (then its xmin is the transaction's): many jobs queued again in one statement do
+-- not rewrite the same row once each.
 CREATE FUNCTION workhorse_places_return() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO workhorse_places AS p (queue, tenant) VALUES (NEW.queue, NEW.tenant)
     ON CONFLICT (queue, tenant) DO UPDATE
-    SET arrivals = p.arrivals + 1, held_until = NULL;
+    SET arrivals = p.arrivals + 1, held_until = NULL
+    WHERE p.xmin <> pg_current_xact_id()::xid OR p.held_until IS NOT NULL;
     RETURN NULL;
 END
 $$;

@@ -730,10 +730,12 @@ FROM json_each(:jobs) AS l
 WHERE j.id = l.value ->> 'id'
 
 -- name: job_parent_results
+-- In the order of workhorse_job_edges_child (child, parent): no sort, even for a fan-in over
+-- thousands of parents.
 SELECT p.id, p.step_key, p.result FROM workhorse_job_edges AS e
 JOIN workhorse_jobs AS p ON p.id = e.parent
 WHERE e.child = :id
-ORDER BY p.id
+ORDER BY e.parent
 
 -- name: job_has_ancestor
 -- Whether :ancestor is :id's parent, or a parent's, up the graph.
