@@ -97,10 +97,9 @@ class PostgresBackend(SqlBackend[PostgresStore]):
 
 
 def _claim_pipelined(tx: PostgresTx, params: b.JobClaimParams) -> list[b.ClaimedJob]:
-    """The claim in pipeline mode: BEGIN travels with the first statement of its transaction
-    and COMMIT with the last, whose answer nothing waits for. Four round trips instead of six
-    (front, running, take, settle and commit) for the common claim. Not through PgBouncer:
-    before 1.20 it may hand the server connection on between a pipeline's transactions."""
+    """The claim in pipeline mode: BEGIN travels with the first statement of its transaction,
+    and nothing waits for the settle's answer before the COMMIT. Not through PgBouncer: before
+    1.20 it may hand the server connection on between a pipeline's transactions."""
     with tx.conn.pipeline():
         return claim(PostgresClaims(tx), params)
 
