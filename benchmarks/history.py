@@ -114,13 +114,14 @@ def load(server_url: str, schema: str, url: str, args: argparse.Namespace, finis
     started = time.perf_counter()
     with psycopg.connect(url, autocommit=True) as conn:
         params = {"tenants": args.tenants, "span": args.days * 86400.0}
-        conn.execute(BACKLOG_SQL, {**params, "count": args.backlog})
         step = 1_000_000  # in slices, so one statement's WAL and memory stay bounded
         for first in range(0, finished, step):
             count = min(step, finished - first)
             slice_ = {**params, "count": count, "first": first, "total": finished}
             conn.execute(HISTORY_SQL, slice_)
             _log(f"{schema}: {first + count:,} of {finished:,} finished jobs loaded")
+        # The backlog after the history, as in life: queued jobs are newer than finished ones.
+        conn.execute(BACKLOG_SQL, {**params, "count": args.backlog})
     backend.storage_vacuum()
     backend.close()
     return round(time.perf_counter() - started, 1)

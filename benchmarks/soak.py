@@ -4,11 +4,13 @@ Starts --workers `workhorse worker` processes and one `workhorse api` process on
 its own children, then offers --rate jobs/s for --minutes minutes (bulk calls every 50 ms from
 this process, plus one job per tick through POST /v1/jobs):
 
-- 90 % no-ops; 5 % fail their first attempt and succeed on the retry; 5 % are scheduled a minute
-  out and cancelled over the API (POST /v1/jobs/{id}/cancel) 10 s later;
+- 94 % no-ops; 5 % fail their first attempt and succeed on the retry; 1 % are scheduled a minute
+  out and cancelled over the API (POST /v1/jobs/{id}/cancel) 10 s later (a cancel that arrives
+  after its job ran, 409, is counted as late, and the job must then have succeeded once);
 - every --restart-every minutes one worker (in turn) is stopped with SIGTERM and a new one started;
 - every --sample seconds: each worker's and the API's RSS, the jobs finished since the last
-  sample, and (PostgreSQL) dead tuples in the jobs and places tables.
+  sample, and dead tuples in the jobs and places tables (bounded only if autovacuum runs: where
+  the server has it off, --vacuum-every runs VACUUM ANALYZE from the soak instead).
 
 At the end it stops offering, cancels what is still scheduled, waits (at most --drain-timeout
 seconds) for the queue to drain, and counts every job by task and state: nothing may be lost (a
@@ -137,6 +139,12 @@ def _rss_mib(pid: int) -> float | None:
     return None
 
 
+class Refused(RuntimeError):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class Api:
     """Keep-alive HTTP to the soak's API on loopback."""
 
@@ -149,7 +157,7 @@ class Api:
         response = self._conn.getresponse()
         data = response.read()
         if response.status not in (200, 201):
-            raise RuntimeError(f"POST {path}: {response.status} {data[:200]!r}")
+            raise Refused(response.status, f"POST {path}: {response.status} {data[:200]!r}")
         answer: dict[str, Any] = json.loads(data)
         return answer
 
@@ -194,12 +202,15 @@ class Load:
 
 
 def _kind(n: int) -> str:
-    """Job n's task: 18 no-ops, one retried, one cancelled in every 20."""
-    return {18: "soak_flaky", 19: "soak_cancelled"}.get(n % 20, "soak_ok")
+    """Job n's task: in every 100, 94 no-ops, 5 retried, 1 cancelled."""
+    return {98: "soak_cancelled"}.get(n % 100, "soak_flaky" if n % 20 == 19 else "soak_ok")
 
 
-def cancel_loop(api: Api, cancels: queue.Queue[tuple[float, int]], stop: threading.Event) -> None:
-    """Cancel each job over the API once its time comes; at ``stop``, whatever is left at once."""
+def cancel_loop(
+    api: Api, cancels: queue.Queue[tuple[float, int]], stop: threading.Event, late: list[int]
+) -> None:
+    """Cancel each job over the API once its time comes; at ``stop``, whatever is left at once.
+    A job that ended before its cancel arrived goes to ``late``."""
     while True:
         try:
             at, job_id = cancels.get(timeout=0.2)
@@ -209,7 +220,12 @@ def cancel_loop(api: Api, cancels: queue.Queue[tuple[float, int]], stop: threadi
             continue
         while not stop.is_set() and time.monotonic() < at:
             time.sleep(min(0.1, at - time.monotonic()))
-        api.post(f"/v1/jobs/{job_id}/cancel")
+        try:
+            api.post(f"/v1/jobs/{job_id}/cancel")
+        except Refused as exc:
+            if exc.status != 409:  # 409: it ran before its cancel came (the API fell behind)
+                raise
+            late.append(job_id)
 
 
 class Samples:
@@ -262,12 +278,13 @@ class Samples:
 
 EXPECTED = {"soak_ok": ("succeeded", 1), "soak_flaky": ("succeeded", 2),
             "soak_cancelled": ("cancelled", 0)}  # fmt: skip
-"""Each task's end state and attempts."""
+"""Each task's end state and attempts. A job whose cancel came late (409) must have succeeded
+once instead."""
 
 
-def tally(url: str, sent: Counter[str]) -> dict[str, Any]:
+def tally(url: str, sent: Counter[str], late: int) -> dict[str, Any]:
     """Every job of the soak by task: sent, in its expected end state, lost (not there, or in
-    another state), run more often than expected."""
+    another state), run more often than expected; ``late`` cancels count as succeeded."""
     with psycopg.connect(url) as conn:
         rows = conn.execute(
             "SELECT task, state, attempts, count(*) FROM workhorse_jobs WHERE queue = %s"
@@ -278,10 +295,15 @@ def tally(url: str, sent: Counter[str]) -> dict[str, Any]:
                                                "other": 0} for task, n in sent.items()}  # fmt: skip
     for task, state, attempts, count in rows:
         want_state, want_attempts = EXPECTED[task]
+        if task == "soak_cancelled" and state == "succeeded":
+            want_state, want_attempts = state, 1
         entry = found[task]
         entry["ok" if state == want_state else "other"] += count
         if attempts > want_attempts:
             entry["extra_attempts"] += count
+    found["soak_cancelled"]["late_cancels"] = late
+    ran = sum(c for t, st, _, c in rows if t == "soak_cancelled" and st == "succeeded")
+    found["soak_cancelled"]["ran_without_late_cancel"] = max(0, ran - late)
     for entry in found.values():
         entry["lost"] = entry["sent"] - entry["ok"]
     return found
@@ -296,6 +318,13 @@ def main() -> None:
     parser.add_argument("--restart-every", type=float, default=5.0, help="minutes")
     parser.add_argument("--sample", type=float, default=10.0, help="seconds")
     parser.add_argument("--drain-timeout", type=float, default=300.0, help="seconds")
+    parser.add_argument(
+        "--vacuum-every",
+        type=float,
+        default=0.0,
+        help="seconds between VACUUM ANALYZE runs of the soak's own, standing in for autovacuum "
+        "on a server that has it off (0: none)",
+    )
     args = parser.parse_args()
     url = args.database_url
     app.database_url = url
@@ -315,6 +344,12 @@ def main() -> None:
     sys.exit(1 if any(entry["lost"] for entry in report["jobs"].values()) else 0)
 
 
+def _autovacuum(url: str) -> str:
+    with psycopg.connect(url) as conn:
+        row = conn.execute("SHOW autovacuum").fetchone()
+        return str(row[0]) if row else "unknown"
+
+
 def _leftovers(url: str) -> bool:
     with psycopg.connect(url) as conn:
         row = conn.execute(
@@ -329,8 +364,11 @@ def soak(args: argparse.Namespace, children: Children) -> dict[str, Any]:
     api.ready(time.monotonic() + 60)
     cancels: queue.Queue[tuple[float, int]] = queue.Queue()
     stop = threading.Event()
+    late: list[int] = []
     canceller = threading.Thread(
-        target=cancel_loop, args=(Api(children.port, children.token), cancels, stop), daemon=True
+        target=cancel_loop,
+        args=(Api(children.port, children.token), cancels, stop, late),
+        daemon=True,
     )
     canceller.start()
     load, samples = Load(args.rate, cancels), Samples(args.database_url)
@@ -340,10 +378,18 @@ def soak(args: argparse.Namespace, children: Children) -> dict[str, Any]:
     drained = wait_drained(args.database_url, args.drain_timeout)
     samples.take(samples.rows[-1]["t"] + 1 if samples.rows else 0, children)
     samples.close()
-    return {"minutes": args.minutes, "rate": args.rate, "offered_per_s": round(
-        sum(load.sent.values()) / (args.minutes * 60)), "restarts_s": restarts,
-        "drained": drained, "samples": samples.rows, "memory": memory(samples.rows),
-        "jobs": tally(args.database_url, load.sent)}  # fmt: skip
+    return {
+        "minutes": args.minutes,
+        "rate": args.rate,
+        "offered_per_s": round(sum(load.sent.values()) / (args.minutes * 60)),
+        "autovacuum": _autovacuum(args.database_url),
+        "vacuum_every": args.vacuum_every,
+        "restarts_s": restarts,
+        "drained": drained,
+        "samples": samples.rows,
+        "memory": memory(samples.rows),
+        "jobs": tally(args.database_url, load.sent, len(late)),
+    }
 
 
 def offer(
@@ -354,9 +400,13 @@ def offer(
     start = time.monotonic()
     end = start + args.minutes * 60
     next_sample, next_restart = start + args.sample, start + args.restart_every * 60
+    next_vacuum = start + args.vacuum_every if args.vacuum_every else float("inf")
     restarts: list[float] = []
     while (now := time.monotonic()) < end:
         load.tick(now - start, api)
+        if now >= next_vacuum:
+            app.admin.storage_vacuum()
+            next_vacuum += args.vacuum_every
         if now >= next_sample:
             samples.take(now - start, children)
             next_sample += args.sample
