@@ -327,6 +327,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     url = args.database_url
+    # SIGTERM unwinds like Ctrl-C, so the children are stopped on the way out.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     app.database_url = url
     app.open()
     app.migrate()
