@@ -107,6 +107,12 @@ class Children:
         for proc in [*self.workers, *([self.api] if self.api else [])]:
             _stop(proc)
 
+    def exit_codes(self) -> dict[str, int | None]:
+        """Each child's exit status, None while it runs."""
+        named = {f"worker-{i}": proc for i, proc in enumerate(self.workers)}
+        procs = {**named, "api": self.api} if self.api else named
+        return {name: proc.poll() for name, proc in procs.items()}
+
     def pids(self) -> dict[str, int]:
         named = {f"worker-{i}": proc.pid for i, proc in enumerate(self.workers)}
         return {**named, "api": self.api.pid} if self.api else named
@@ -226,6 +232,9 @@ def cancel_loop(
             if exc.status != 409:  # 409: it ran before its cancel came (the API fell behind)
                 raise
             late.append(job_id)
+        except (OSError, http.client.HTTPException) as exc:  # the API is gone: offer() says so
+            print(f"cancels stopped: {exc!r}", file=sys.stderr, flush=True)
+            return
 
 
 class Samples:
@@ -374,7 +383,13 @@ def soak(args: argparse.Namespace, children: Children) -> dict[str, Any]:
     )
     canceller.start()
     load, samples = Load(args.rate, cancels), Samples(args.database_url)
-    restarts = offer(args, children, api, load, samples)
+    aborted = None
+    try:
+        restarts = offer(args, children, api, load, samples)
+    except (OSError, http.client.HTTPException) as exc:  # a child gone: report it, still count
+        restarts, aborted = [], f"{exc!r} at {samples.rows[-1]['t'] if samples.rows else 0}s"
+        aborted += f"; exit codes: {children.exit_codes()}"
+        print(aborted, file=sys.stderr, flush=True)
     stop.set()
     canceller.join(timeout=args.drain_timeout)
     drained = wait_drained(args.database_url, args.drain_timeout)
@@ -387,6 +402,7 @@ def soak(args: argparse.Namespace, children: Children) -> dict[str, Any]:
         "autovacuum": _autovacuum(args.database_url),
         "vacuum_every": args.vacuum_every,
         "restarts_s": restarts,
+        "aborted": aborted,
         "drained": drained,
         "samples": samples.rows,
         "memory": memory(samples.rows),
