@@ -14,6 +14,7 @@ import pytest
 
 from pgtest import postgres_schema
 from workhorse.backends import open_backend
+from workhorse.backends.base import JobListParams
 
 KEYS = {
     "backend",
@@ -119,3 +120,49 @@ def test_a_terminal_gets_a_progress_bar_on_stderr() -> None:
     assert json.loads(done.stdout)["lost"] == 0, "stdout stays one JSON object"
     assert b"run 1/1 enqueue" in drawn
     assert b"run 1/1 drain" in drawn
+
+
+ENQUEUE_KEYS = {
+    "backend",
+    "mode",
+    "transport",
+    "jobs",
+    "producers",
+    "tenants",
+    "enqueue_per_s",
+    "call_ms",
+    "lost",
+    "cpu_s",
+    "runs",
+}
+
+
+@pytest.mark.slow
+def test_enqueue_mode_counts_single_enqueues_from_concurrent_producers() -> None:
+    done = _bench("--mode", "enqueue", "--jobs", "60", "--producers", "3", "--tenants", "2")
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert set(result) == ENQUEUE_KEYS
+    assert (result["mode"], result["transport"], result["jobs"]) == ("enqueue", "python", 60)
+    assert (result["producers"], result["tenants"], result["lost"]) == (3, 2, 0)
+    assert set(result["call_ms"]) == {"p50", "p95", "p99", "max"}
+    assert 0 < result["call_ms"]["p50"] <= result["call_ms"]["max"]
+    assert result["enqueue_per_s"] > 0 and len(result["runs"]) == 1
+
+
+@pytest.mark.slow
+def test_enqueue_mode_over_http_on_postgres() -> None:
+    with postgres_schema() as url:
+        open_backend(url, auto_migrate=True).close()
+        done = _bench(
+            "--database-url", url, "--mode", "enqueue", "--http", "--jobs", "40", "--producers", "2"
+        )
+        backend = open_backend(url)
+        jobs = backend.job_list(JobListParams(limit=100))
+        backend.close()
+    assert done.returncode == 0, done.stderr
+    result = json.loads(done.stdout)
+    assert (result["backend"], result["transport"], result["lost"]) == ("postgresql", "http", 0)
+    # 40 measured jobs and one warm-up job per producer, every one stored
+    assert len(jobs) == 42
+    assert result["enqueue_per_s"] > 0

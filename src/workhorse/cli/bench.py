@@ -15,7 +15,7 @@ import click
 from rich.console import Console
 from rich.progress import Progress, TaskID
 
-from workhorse.bench import latency, mixed, noisy, throughput, workflow
+from workhorse.bench import enqueue, latency, mixed, noisy, throughput, workflow
 from workhorse.bench.throughput import RunResult
 from workhorse.cli._common import friendly_errors
 
@@ -28,7 +28,7 @@ from workhorse.cli._common import friendly_errors
 )
 @click.option(
     "--mode",
-    type=click.Choice(["throughput", "latency", "noisy-neighbor", "workflow"]),
+    type=click.Choice(["throughput", "latency", "noisy-neighbor", "workflow", "enqueue"]),
     default="throughput",
     show_default=True,
 )
@@ -64,7 +64,8 @@ from workhorse.cli._common import friendly_errors
     type=click.IntRange(min=1),
     default=1,
     show_default=True,
-    help="throughput: spread the jobs round-robin over this many tenants.",
+    help="throughput: spread the jobs round-robin over this many tenants; enqueue: producer i "
+    "enqueues for tenant i modulo this.",
 )
 @click.option(
     "--mixed",
@@ -84,6 +85,18 @@ from workhorse.cli._common import friendly_errors
     type=click.IntRange(min=1),
     help="throughput: child processes per worker (default: the number of CPUs).",
 )
+@click.option(
+    "--producers",
+    type=click.IntRange(min=1),
+    default=8,
+    show_default=True,
+    help="enqueue: producer processes, each enqueueing one job per call.",
+)
+@click.option(
+    "--http",
+    is_flag=True,
+    help="enqueue: POST /v1/jobs to a `workhorse api` process instead of enqueue() in Python.",
+)
 @click.option("--runs", type=click.IntRange(min=1), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @friendly_errors
@@ -101,6 +114,8 @@ def bench(
     mixed: bool,
     isolation: str,
     processes: int | None,
+    producers: int,
+    http: bool,
     runs: int,
     as_json: bool,
 ) -> None:
@@ -110,12 +125,17 @@ def bench(
     workflow: one parent -> JOBS children -> one fan-in step, against JOBS independent jobs;
     and how long result() takes to return after a job's end.
     latency: offer RATE jobs/s for DURATION seconds to running workers; ready -> start latency.
+    enqueue: PRODUCERS processes enqueue JOBS between them, one job per call (--http: over the
+    API); no workers run.
     """
     if mode == "noisy-neighbor" and mixed:
         _mixed(database_url, workers, concurrency, as_json)
         return
     if mode == "noisy-neighbor":
         _noisy(database_url, jobs, burst, workers, concurrency, job_ms or 10.0, as_json)
+        return
+    if mode == "enqueue":
+        _enqueue(database_url, jobs, producers, http, tenants, runs, as_json)
         return
     if mode == "workflow":
         _workflow(database_url, jobs, workers, concurrency, runs, as_json)
@@ -292,5 +312,48 @@ def _workflow(
         "workers": workers,
         "concurrency": concurrency,
         **workflow.medians(results),
+    }
+    click.echo(json.dumps(summary) if as_json else _human(summary))
+
+
+def _enqueue(
+    database_url: str | None,
+    jobs: int,
+    producers: int,
+    http: bool,
+    tenants: int,
+    runs: int,
+    as_json: bool,
+) -> None:
+    with tempfile.TemporaryDirectory(prefix="workhorse-bench-") as tmp:
+        url = database_url or f"sqlite:///{tmp}/bench.db"
+        results = []
+        for run in range(runs):
+            result = enqueue.run_once(
+                url, jobs=jobs, producers=producers, http=http, tenants=tenants
+            )
+            results.append(asdict(result))
+            if not as_json:
+                click.echo(
+                    f"run {run + 1}: {result.enqueue_per_s:,.0f} jobs/s, call p50 "
+                    f"{result.call_ms['p50']:.2f} ms, p99 {result.call_ms['p99']:.2f} ms, "
+                    f"lost {result.lost}",
+                    err=True,
+                )
+    summary = {
+        "backend": url.split(":", 1)[0],
+        "mode": "enqueue",
+        "transport": "http" if http else "python",
+        "jobs": jobs,
+        "producers": producers,
+        "tenants": tenants,
+        "enqueue_per_s": statistics.median(row["enqueue_per_s"] for row in results),
+        "call_ms": {
+            key: statistics.median(row["call_ms"][key] for row in results)
+            for key in results[0]["call_ms"]
+        },
+        "lost": sum(row["lost"] for row in results),
+        "cpu_s": statistics.median(row["cpu_s"] for row in results),
+        "runs": [row["enqueue_per_s"] for row in results],
     }
     click.echo(json.dumps(summary) if as_json else _human(summary))
