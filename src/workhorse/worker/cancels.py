@@ -77,7 +77,12 @@ class CancelWatch:
 
     async def _register(self, job_id: int) -> None:
         # Registering opens the watch the first time (a connection): off the loop.
-        await asyncio.to_thread(self._waiters.register, job_id, self._wake)
+        try:
+            await asyncio.to_thread(self._waiters.register, job_id, self._wake)
+        except Exception as exc:  # the database is away: the heartbeat sees the cancel, later
+            log.warning("cannot watch job %d for a cancel (%s)", job_id, exc)
+            self._watched.discard(job_id)
+            return
         if job_id not in self._watched:  # its attempt ended meanwhile
             self._waiters.unregister(job_id, self._wake)
             return
