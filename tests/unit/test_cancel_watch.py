@@ -44,7 +44,8 @@ def test_a_watch_that_cannot_open_leaves_the_job_to_the_heartbeat(
         watch.started(7)
         await asyncio.sleep(0.2)
         watch.forget(7)
-        return cast(Any, watch)._watched
+        watched: set[int] = cast(Any, watch)._watched
+        return watched
 
     with caplog.at_level(logging.WARNING, logger="workhorse.worker"):
         watched = asyncio.run(run())
