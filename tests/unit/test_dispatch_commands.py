@@ -9,6 +9,8 @@ import os
 
 import pytest
 
+from workhorse.backoff import Backoff
+from workhorse.events import process
 from workhorse.events.process import NICE, DispatchCommand, DispatchProcess
 from workhorse.serve.supervisor import WorkerCommand
 
@@ -60,3 +62,40 @@ def test_a_dispatcher_child_that_cannot_start_is_retried_not_raised(
         return alive
 
     assert asyncio.run(main())
+
+
+class _Exits(DispatchCommand):
+    def argv(self) -> list[str]:
+        return ["/bin/true"]
+
+
+@pytest.mark.parametrize(("healthy_after", "resets"), [(0.0, True), (3600.0, False)])
+def test_a_child_that_ran_long_enough_restarts_from_the_first_backoff_step(
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+    healthy_after: float,
+    resets: bool,
+) -> None:
+    """A crash after a long healthy run is a first crash again: the restart delay does not keep
+    the length it reached after crashes long ago."""
+    monkeypatch.setattr(process, "HEALTHY_RUN", healthy_after)
+    steps: list[int] = []
+
+    class _Counted(Backoff):
+        def next(self) -> float:
+            steps.append(self.failures)
+            super().next()
+            return 0.01
+
+    monkeypatch.setattr(process, "Backoff", _Counted)
+
+    async def main() -> None:
+        task = asyncio.create_task(DispatchProcess(_Exits(database_url=URL)).run())
+        async with asyncio.timeout(20):
+            while len(steps) < 3:
+                await asyncio.sleep(0.01)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(main())
+    assert steps[:3] == ([0, 0, 0] if resets else [0, 1, 2])

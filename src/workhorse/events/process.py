@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import sys
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ log = logging.getLogger("workhorse.events")
 STOP_WAIT = 15.0
 """Seconds a stopping child has to finish its round (webhook sends time out after 10 s) before
 it is killed."""
+HEALTHY_RUN = 300.0
+"""Seconds a child must have run for its exit to restart the backoff from its first step."""
 WANTED_EVERY = 5.0
 """Seconds between checks whether any destination exists, before the child is started."""
 NICE = 10
@@ -87,7 +90,10 @@ class DispatchProcess:
             await self._until_wanted()
             backoff = Backoff(base=1.0, cap=30.0)
             while True:
+                started = time.monotonic()
                 code = await self._run_once()
+                if time.monotonic() - started >= HEALTHY_RUN:
+                    backoff.reset()  # a crash after a long run is a first crash again
                 delay = backoff.next()
                 log.warning("event dispatcher exited with %s; restarting in %.1fs", code, delay)
                 await asyncio.sleep(delay)
