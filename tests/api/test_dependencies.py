@@ -75,6 +75,15 @@ def test_another_tenants_job_reads_as_unknown(api: Api) -> None:
     assert (admin.status_code, admin.json()["state"]) == (201, "blocked")
 
 
+def test_a_batch_names_at_most_ten_thousand_dependencies(api: Api) -> None:
+    parents = list(range(1, 1001))
+    job = {"task": "add", "args": [1, 1], "after": parents}
+    refused = api.client("acme").post("/v1/jobs/batch", json={"jobs": [job] * 11})
+    assert error_of(refused) == (422, "invalid_request")
+    assert "at most 10000 dependencies" in refused.text
+    assert api.app.list_jobs() == []
+
+
 def test_a_batch_names_parents_too_and_is_stored_whole_or_not_at_all(api: Api) -> None:
     parent = api.enqueue()
     ok = {"task": "add", "args": [1, 1], "after": [parent]}

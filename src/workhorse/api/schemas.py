@@ -24,6 +24,9 @@ from workhorse.jobs import Job, JobState
 
 MAX_BATCH = 1000
 MAX_PARENTS = 1000
+MAX_EDGES = 10_000
+"""Dependencies named by one request, over all its jobs: a batch of 1,000 jobs each after 1,000
+others would write a million edges in one transaction."""
 
 
 class _Request(BaseModel):
@@ -112,6 +115,12 @@ class JobCreate(JobFields):
 
 class JobBatchCreate(_Request):
     jobs: list[JobCreate] = Field(min_length=1, max_length=MAX_BATCH)
+
+    @model_validator(mode="after")
+    def _bounded_edges(self) -> JobBatchCreate:
+        if sum(len(job.after) for job in self.jobs) > MAX_EDGES:
+            raise ValueError(f"at most {MAX_EDGES} dependencies (after) in one request")
+        return self
 
 
 class RedriveRequest(_Request):
