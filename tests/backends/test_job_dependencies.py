@@ -6,9 +6,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import psycopg
 import pytest
 
+from pgtest import postgres_schema
 from workhorse.backends import base as b
+from workhorse.backends import open_backend
+from workhorse.backends.postgres.connecting import parse_url
 from workhorse.errors import DependencyError
 from workhorse.jobs import JobState
 
@@ -146,6 +150,22 @@ def test_parents_of_another_tenant_are_refused_and_nothing_is_stored(jobs: Jobs)
     with pytest.raises(DependencyError, match=rf"parent job\(s\) \[{parent}\] not found"):
         _child(jobs, parent, tenant="globex")
     assert [job.id for job in jobs.all()] == [parent]
+
+
+def test_postgres_another_tenants_parent_is_not_even_locked() -> None:
+    """A child naming another tenant's job neither changes nor locks it: held elsewhere, it makes
+    the child wait no more than a missing job does (a wait would tell of the job)."""
+    with postgres_schema() as url:
+        backend = open_backend(f"{url}&lock_timeout=1s", auto_migrate=True)
+        try:
+            jobs = Jobs(backend)
+            parent = jobs.insert(tenant="acme")
+            with psycopg.connect(parse_url(url).conninfo) as other:
+                other.execute("SELECT 1 FROM workhorse_jobs WHERE id = %s FOR UPDATE", [parent])
+                with pytest.raises(DependencyError, match="not found"):
+                    _child(jobs, parent, tenant="globex")
+        finally:
+            backend.close()
 
 
 def test_a_missing_parent_is_refused(jobs: Jobs) -> None:

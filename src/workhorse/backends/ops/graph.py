@@ -74,7 +74,9 @@ def link(
         return
     born = {row.id for row in inserted if row.created}
     parents_of = {job_id: _parent_ids(job, inserted, born) for job, job_id in new}
-    parents = _mark_parents(tx, {p for ids in parents_of.values() for p in ids})
+    tenant_of = {job_id: job.tenant for job, job_id in new}
+    named = {(p, tenant_of[child]) for child, ids in parents_of.items() for p in ids}
+    parents = _mark_parents(tx, named)
     edges = [[parent, child] for child, ids in parents_of.items() for parent in ids]
     if edges:
         tx.count("job_edges_insert", {"edges": _json(edges)})
@@ -119,12 +121,18 @@ def _not_found(ids: list[int], tenant: str) -> DependencyError:
     )
 
 
-def _mark_parents(tx: Tx, ids: set[int]) -> dict[int, _Parent]:
+def _mark_parents(tx: Tx, named: set[tuple[int, str]]) -> dict[int, _Parent]:
     """Flag the parents as having children (locking them) and read their tenant and state; a
-    parent that does not exist is missing from the result."""
-    if not ids:
+    parent that does not exist, or is not the naming child's tenant's, is missing from the result
+    and never touched (not even locked: a wait on it would tell of another tenant's job)."""
+    if not named:
         return {}
-    rows = tx.all("job_mark_parents", {"ids": tx.values.array(sorted(ids))})
+    pairs = sorted(named)
+    query = {
+        "ids": tx.values.array([job_id for job_id, _ in pairs]),
+        "tenants": tx.values.array([tenant for _, tenant in pairs]),
+    }
+    rows = tx.all("job_mark_parents", query)
     return {row["id"]: _parent(row) for row in rows}
 
 
