@@ -2,10 +2,12 @@
 part that exercises connections, transactions, LISTEN and prepared statements a third time
 through PgBouncer (``THROUGH_PGBOUNCER``).
 
-A store factory gets the test's private temporary directory and provides the URL of a fresh,
-empty store for that one test (and cleans it up afterwards). Adding PostgreSQL means adding one
-entry that creates a database (or schema) per test, skipping when the server is unreachable
-locally and failing in CI (see ``tests/pgtest.py``).
+A store factory gets the test's private temporary directory and whether the test takes the
+migrated ``backend``, and provides the URL of a fresh, empty store for that one test (and
+cleans it up afterwards). Migrated SQLite stores are copies of a template (``tests/migrated.py``);
+the others are migrated by ``backend`` itself. Adding PostgreSQL means adding one entry that
+creates a database (or schema) per test, skipping when the server is unreachable locally and
+failing in CI (see ``tests/pgtest.py``).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Protocol
 
 import pytest
 
+from migrated import sqlite_store as migrated_sqlite
 from pgbouncer import pgbouncer_schema
 from pgtest import postgres_schema
 from workhorse import Workhorse
@@ -28,24 +31,25 @@ from .support import Jobs, at
 
 
 @contextmanager
-def _sqlite_store(tmp_path: Path) -> Iterator[str]:
-    yield f"sqlite:///{tmp_path}/conformance.db"
+def _sqlite_store(tmp_path: Path, migrated: bool) -> Iterator[str]:
+    path = tmp_path / "conformance.db"
+    yield migrated_sqlite(path) if migrated else f"sqlite:///{path}"
 
 
 @contextmanager
-def _postgres_store(tmp_path: Path) -> Iterator[str]:
+def _postgres_store(tmp_path: Path, migrated: bool) -> Iterator[str]:
     with postgres_schema() as url:
         yield url
 
 
 @contextmanager
-def _pgbouncer_store(tmp_path: Path) -> Iterator[str]:
+def _pgbouncer_store(tmp_path: Path, migrated: bool) -> Iterator[str]:
     """PostgreSQL through PgBouncer in transaction pooling mode: no session state may leak."""
     with pgbouncer_schema() as url:
         yield url
 
 
-STORES: dict[str, Callable[[Path], AbstractContextManager[str]]] = {
+STORES: dict[str, Callable[[Path, bool], AbstractContextManager[str]]] = {
     "sqlite": _sqlite_store,
     "postgres": _postgres_store,
     "pgbouncer": _pgbouncer_store,
@@ -94,7 +98,8 @@ class OpenStore(Protocol):
 @pytest.fixture
 def backend_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """The URL of a fresh store of each backend kind."""
-    with STORES[request.param](tmp_path) as url:
+    migrated = "backend" in request.fixturenames
+    with STORES[request.param](tmp_path, migrated) as url:
         yield url
 
 
