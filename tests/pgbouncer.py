@@ -3,8 +3,9 @@
 PgBouncer 1.18 passes no ``options`` startup parameter, so a test cannot pick its schema with
 ``-csearch_path`` as ``pgtest`` does. Instead the bouncer serves a few database names ("slots"),
 each a connection to the test database whose ``connect_query`` sets the search path to a
-schema of the same name; a test takes a free slot, gets its schema created empty, and drops it
-at the end. The bouncer runs as the current user (as ``postgres`` when that is root, which it
+schema of its own (named after the slot and this bouncer, so that test runs sharing the server
+never share one); a test takes a free slot, gets its schema created empty, and drops it at the
+end. The bouncer runs as the current user (as ``postgres`` when that is root, which it
 refuses) from a directory of its own, on a free loopback port, and is stopped when the test
 session ends. The shared server is only connected to, never reconfigured.
 """
@@ -18,6 +19,7 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import cache
@@ -44,14 +46,19 @@ def _slot(index: int) -> str:
     return f"wh_pgbouncer_{os.getpid()}_{index}"
 
 
-def _config(port: int, root: Path) -> str:
+def _schema(token: str, index: int) -> str:
+    return f"wh_pgbouncer_{token}_{index}"
+
+
+def _config(port: int, root: Path, token: str) -> str:
     server = urlsplit(SERVER_URL)
     target = (
         f"host={server.hostname or '127.0.0.1'} port={server.port or 5432} "
         f"dbname={server.path.lstrip('/') or 'test'} user={server.username or 'postgres'}"
     )
     databases = "\n".join(
-        f"{_slot(i)} = {target} connect_query='SET search_path = {_slot(i)}'" for i in range(SLOTS)
+        f"{_slot(i)} = {target} connect_query='SET search_path = {_schema(token, i)}'"
+        for i in range(SLOTS)
     )
     return f"""[databases]
 {databases}
@@ -78,8 +85,9 @@ class Bouncer:
         self.root = Path(tempfile.mkdtemp(prefix="wh-pgbouncer-"))
         self.root.chmod(0o755)
         self.port = _free_port()
+        self.token = uuid.uuid4().hex[:8]
         (self.root / "users.txt").write_text('"postgres" ""\n')
-        (self.root / "pgbouncer.ini").write_text(_config(self.port, self.root))
+        (self.root / "pgbouncer.ini").write_text(_config(self.port, self.root, self.token))
         as_user: list[str] = []
         if os.geteuid() == 0:  # PgBouncer refuses to run as root
             shutil.chown(self.root, "postgres")
@@ -106,6 +114,9 @@ class Bouncer:
 
     def url(self, slot: int) -> str:
         return f"postgresql://postgres@127.0.0.1:{self.port}/{_slot(slot)}"
+
+    def schema(self, slot: int) -> str:
+        return _schema(self.token, slot)
 
     def stop(self) -> None:
         self._process.terminate()
@@ -149,10 +160,10 @@ def pgbouncer_schema() -> Iterator[str]:
     """A URL through PgBouncer (``?pgbouncer=on``) to a fresh, empty schema of its own."""
     running = bouncer()
     slot = running.free.pop(0)
-    _reset(_slot(slot))
+    _reset(running.schema(slot))
     try:
         yield running.url(slot) + "?pgbouncer=on"
     finally:
         with psycopg.connect(SERVER_URL, autocommit=True) as conn:
-            conn.execute(f'DROP SCHEMA IF EXISTS "{_slot(slot)}" CASCADE'.encode())
+            conn.execute(f'DROP SCHEMA IF EXISTS "{running.schema(slot)}" CASCADE'.encode())
         running.free.append(slot)

@@ -1,4 +1,5 @@
-"""Fixtures: the API served over real HTTP on SQLite and on PostgreSQL, one store per test."""
+"""Fixtures: the API served over real HTTP on SQLite and on PostgreSQL, one fresh, migrated store
+per test (on SQLite a copy of a migrated template: ``tests/migrated.py``)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from migrated import sqlite_store as migrated_sqlite
 from pgtest import postgres_schema
 from workhorse.backends import open_backend
 
@@ -16,9 +18,7 @@ from .support import Api, Clock, join_stopped_servers, served_api
 
 @contextmanager
 def _sqlite_store(tmp_path: Path) -> Iterator[str]:
-    url = f"sqlite:///{tmp_path}/api.db"
-    open_backend(url).close()
-    yield url
+    yield migrated_sqlite(tmp_path / "api.db")
 
 
 @contextmanager

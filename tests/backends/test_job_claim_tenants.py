@@ -415,6 +415,7 @@ def _race(open_store: OpenStore, limit: int, rounds: int) -> list[b.ClaimedJob]:
         return [job for batch in pool.map(claimer, range(CLAIMERS)) for job in batch]
 
 
+@pytest.mark.pgbouncer
 @pytest.mark.parametrize("limit", [1, 3])
 def test_racing_claimers_never_pass_max_running(
     jobs: Jobs, open_store: OpenStore, limit: int
@@ -431,6 +432,7 @@ def test_racing_claimers_never_pass_max_running(
     assert _tenants(claimed) + _tenants(rest) == {"acme": 3, "globex": 10}
 
 
+@pytest.mark.pgbouncer
 def test_racing_claimers_admit_one_job_per_concurrency_key(
     jobs: Jobs, open_store: OpenStore
 ) -> None:
@@ -449,6 +451,7 @@ def test_racing_claimers_admit_one_job_per_concurrency_key(
     }
 
 
+@pytest.mark.pgbouncer
 def test_racing_claimers_never_spend_more_than_the_burst(jobs: Jobs, open_store: OpenStore) -> None:
     _configure(jobs.backend, "acme", rate=1.0, burst=4.0)
     _enqueue(jobs, "acme", 60)

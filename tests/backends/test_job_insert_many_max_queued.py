@@ -127,6 +127,7 @@ def test_a_retry_that_goes_back_to_the_queue_counts_again(jobs: Jobs) -> None:
 RACERS = 8
 
 
+@pytest.mark.pgbouncer
 def test_racing_inserts_never_pass_max_queued(jobs: Jobs, open_store: OpenStore) -> None:
     _configure(jobs.backend, "acme", max_queued=10)
     backends = [open_store() for _ in range(RACERS)]

@@ -78,6 +78,7 @@ def test_periodic_fire_past_the_tenants_max_queued_is_refused_and_keeps_the_slot
     assert len(Jobs(backend).all()) == 1
 
 
+@pytest.mark.pgbouncer
 def test_periodic_fire_racing_schedulers_fire_a_slot_once(open_store: OpenStore) -> None:
     schedulers = [open_store() for _ in range(6)]
     _fire(schedulers[0], at(0), job=None)
