@@ -41,9 +41,8 @@ def _free_port() -> int:
 
 
 def _slot(index: int) -> str:
-    """A schema name of this test session's own: sessions running at once (several checkouts,
-    pytest-xdist workers) on the shared server never drop each other's schemas."""
-    return f"wh_pgbouncer_{os.getpid()}_{index}"
+    """A database name the bouncer serves (its own namespace: the schema behind it is unique)."""
+    return f"wh_pgbouncer_{index}"
 
 
 def _schema(token: str, index: int) -> str:
