@@ -61,6 +61,16 @@ include-method = "POST"
 checks.positive_data_acceptance.expected-statuses = [
     "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"
 ]
+
+# A job's `workflow_id` is null unless it is a workflow's step; the stateful phase infers a link
+# from it to GET /v1/workflows/{workflow_id} and sends that null as the path ("/v1/workflows/None"),
+# which is no integer and is refused (422) though the link calls it valid.
+[[operations]]
+include-path = "/v1/workflows/{workflow_id}"
+include-method = "GET"
+checks.positive_data_acceptance.expected-statuses = [
+    "2xx", "3xx", "401", "403", "404", "409", "422", "429", "5xx"
+]
 """
 
 

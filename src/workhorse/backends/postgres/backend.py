@@ -24,7 +24,7 @@ from workhorse.backends.postgres.listener import (
     PostgresEndedWatch,
     PostgresListener,
 )
-from workhorse.backends.postgres.statements import PostgresTx, caller_connection
+from workhorse.backends.postgres.statements import caller_connection
 from workhorse.backends.postgres.store import PostgresStore
 from workhorse.backends.sql_backend import SqlBackend
 from workhorse.clock import require_aware
@@ -88,20 +88,10 @@ class PostgresBackend(SqlBackend[PostgresStore]):
             return self._store.insert_in(tx, params.jobs, params.now)
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
-        if self._store.settings.pgbouncer:
-            return self._store.run(lambda tx: claim(PostgresClaims(tx), params))
-        return self._store.run(lambda tx: _claim_pipelined(tx, params))
+        return self._store.run(lambda tx: claim(PostgresClaims(tx), params))
 
     def job_finish_many(self, params: b.JobFinishManyParams) -> list[int]:
         return finish.job_finish_many(self._store, params)
-
-
-def _claim_pipelined(tx: PostgresTx, params: b.JobClaimParams) -> list[b.ClaimedJob]:
-    """The claim in pipeline mode: BEGIN travels with the first statement of its transaction,
-    and nothing waits for the settle's answer before the COMMIT. Not through PgBouncer: before
-    1.20 it may hand the server connection on between a pipeline's transactions."""
-    with tx.conn.pipeline():
-        return claim(PostgresClaims(tx), params)
 
 
 def _listen_conninfo(listen_url: str | None, store: PostgresStore) -> str | None:

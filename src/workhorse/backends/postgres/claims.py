@@ -28,8 +28,7 @@ class PostgresClaims:
         return [rows.place(row, VALUES) for row in self._tx.all("claim_places", query)]
 
     def places_settle(self, settled: Sequence[Settled]) -> None:
-        """One statement, whose answer nothing waits for: in a pipeline, it goes with the
-        COMMIT."""
+        """One statement, whose answer nothing reads."""
         if settled:
             query = {
                 "queues": [s.queue for s in settled],

@@ -7,7 +7,6 @@ from contextlib import contextmanager
 from typing import Any
 
 import psycopg
-from psycopg import pq
 from psycopg.pq import TransactionStatus
 from psycopg.rows import dict_row
 
@@ -33,9 +32,7 @@ class PostgresTx:
 
     def all(self, name: str, params: Params | None = None) -> list[Row]:
         cursor = self._run(name, params)
-        if cursor.description is None and not self._pipelined():
-            return []  # a statement that returns no rows
-        return cursor.fetchall()  # in a pipeline, the answer arrives when fetched
+        return cursor.fetchall() if cursor.description is not None else []
 
     def one(self, name: str, params: Params | None = None) -> Row | None:
         return self._run(name, params).fetchone()
@@ -44,11 +41,8 @@ class PostgresTx:
         return self._run(name, params).rowcount
 
     def send(self, name: str, params: Params | None = None) -> None:
-        """A statement whose answer is not read: in a pipeline, nothing waits for it."""
+        """A statement whose answer is not read."""
         self._run(name, params)
-
-    def _pipelined(self) -> bool:
-        return self.conn.pgconn.pipeline_status != pq.PipelineStatus.OFF
 
     def script(self, sql: str) -> None:
         self.conn.execute(sql.encode())  # bytes: run as written, several statements at once
