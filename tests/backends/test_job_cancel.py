@@ -33,7 +33,7 @@ def test_job_cancel_of_a_running_job_fences_off_its_worker(jobs: Jobs) -> None:
     job = jobs.running(worker="w1")
     assert _cancel(jobs, job.id) is not None
     assert jobs.finish(success(job), now=at(6)) == []
-    heartbeat = b.JobHeartbeatParams(worker_id="w1", lease_for=LEASE, now=at(6))
+    heartbeat = b.JobHeartbeatParams(worker_id="w1", ids=[job.id], lease_for=LEASE, now=at(6))
     assert jobs.backend.job_heartbeat(heartbeat) == []
     release = b.JobReleaseParams(
         ids=[job.id], lease_token_by_id={job.id: job.lease_token}, now=at(6)

@@ -144,7 +144,7 @@ def test_job_finish_many_only_expired_loses_to_a_heartbeat(jobs: Jobs) -> None:
     job = jobs.running(worker="w1", now=at(0))
     [expired] = jobs.backend.job_list_expired(b.JobListExpiredParams(now=at(31), limit=10))
     assert expired.id == job.id
-    heartbeat = b.JobHeartbeatParams(worker_id="w1", lease_for=LEASE, now=at(31))
+    heartbeat = b.JobHeartbeatParams(worker_id="w1", ids=[job.id], lease_for=LEASE, now=at(31))
     assert jobs.backend.job_heartbeat(heartbeat) == [job.id]
     reaped = failure(job, run_at=at(100))
     assert jobs.finish(reaped, now=at(31) + timedelta(seconds=1), only_expired=True) == []

@@ -51,7 +51,9 @@ def test_job_list_expired_skips_heartbeated_and_finished_jobs(jobs: Jobs) -> Non
     kept = jobs.running(worker="w1", now=at(0))
     done = jobs.running(worker="w2", now=at(0))
     jobs.backend.job_heartbeat(
-        b.JobHeartbeatParams(worker_id="w1", lease_for=timedelta(seconds=30), now=at(25))
+        b.JobHeartbeatParams(
+            worker_id="w1", ids=[kept.id], lease_for=timedelta(seconds=30), now=at(25)
+        )
     )
     jobs.finish(success(done), now=at(25))
     assert _expired(jobs, 40) == []
@@ -84,7 +86,9 @@ def test_reap_fences_off_the_lost_worker(jobs: Jobs) -> None:
     job = jobs.running(worker="w1", now=at(0))
     assert _reap(jobs, 31) == 1
     assert jobs.finish(success(job), now=at(32)) == []
-    lost = b.JobHeartbeatParams(worker_id="w1", lease_for=timedelta(seconds=30), now=at(32))
+    lost = b.JobHeartbeatParams(
+        worker_id="w1", ids=[job.id], lease_for=timedelta(seconds=30), now=at(32)
+    )
     assert jobs.backend.job_heartbeat(lost) == []
     assert jobs.state(job.id) is JobState.RETRYING
 

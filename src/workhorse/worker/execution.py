@@ -120,6 +120,10 @@ class Executor:
                 return
             self._start(self.ready.popleft()[0])
 
+    def holding(self) -> set[int]:
+        """The jobs this worker holds: claimed ahead, and running."""
+        return {job.id for job, _ in self.ready} | set(self.running)
+
     def forget_lost(self, held: set[int], since: float) -> list[b.ClaimedJob]:
         """Drop and stop the jobs claimed before ``since`` that are not in ``held`` (cancelled,
         or reaped after the lease expired); returns them."""

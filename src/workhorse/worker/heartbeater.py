@@ -7,7 +7,7 @@ import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from datetime import timedelta
 
 from workhorse.backends import base as b
@@ -48,6 +48,7 @@ class Heartbeater:
         interval: timedelta,
         telemetry: WorkerTelemetry,
         forget: Forget,
+        holding: Callable[[], Collection[int]],
     ) -> None:
         """``registration`` is the worker's registry row; each beat writes it with a new ``now``."""
         self._backend = backend
@@ -58,6 +59,7 @@ class Heartbeater:
         self._interval = interval.total_seconds()
         self._telemetry = telemetry
         self._forget = forget
+        self._holding = holding
         self._soon = asyncio.Event()
 
     def soon(self) -> None:
@@ -89,7 +91,10 @@ class Heartbeater:
         """Extend the leases, refresh the registry row, forget the jobs no longer held."""
         started = time.monotonic()
         params = b.JobHeartbeatParams(
-            worker_id=self._registration.id, lease_for=self._lease, now=self._clock()
+            worker_id=self._registration.id,
+            ids=sorted(self._holding()),
+            lease_for=self._lease,
+            now=self._clock(),
         )
         held = set(await self._db(self._backend.job_heartbeat, params))
         await self.register()

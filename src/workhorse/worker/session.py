@@ -138,6 +138,7 @@ class Session:
             interval=config.heartbeat,
             telemetry=telemetry,
             forget=self.executor.forget_lost,
+            holding=self.executor.holding,
         )
 
     def _new_dispatcher(self) -> Dispatcher | DispatchProcess | None:

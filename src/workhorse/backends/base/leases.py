@@ -122,7 +122,12 @@ class JobFinishManyParams:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class JobHeartbeatParams:
+    """Extend the leases of the running jobs ``ids`` that ``worker_id`` holds. A job the worker
+    holds in the database but does not know (claimed by a claim whose answer was lost) is left to
+    its lease: it expires, and the reaper gives the job another attempt."""
+
     worker_id: str
+    ids: Sequence[int]
     lease_for: timedelta
     now: datetime
 

@@ -20,6 +20,7 @@ def job_poll(store: Store, params: b.JobPollParams) -> bool:
 def job_heartbeat(store: Store, params: b.JobHeartbeatParams) -> list[int]:
     query = {
         "worker_id": params.worker_id,
+        "ids": store.values.array(sorted(params.ids)),
         "lease_expires_at": store.values.time(params.now + params.lease_for),
         "now": store.values.time(params.now),
     }

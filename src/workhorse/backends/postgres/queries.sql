@@ -229,9 +229,11 @@ WITH RECURSIVE done AS (
 SELECT id, (SELECT count(*) FROM told) + (SELECT count(*) FROM woken) AS signals FROM done
 
 -- name: job_heartbeat
+-- Only the jobs the worker names: one it holds here but does not know (a claim whose answer was
+-- lost) keeps no lease alive, and the reaper hands it on when it expires.
 UPDATE workhorse_jobs
 SET lease_expires_at = %(lease_expires_at)s, updated_at = %(now)s
-WHERE state = 'running' AND worker_id = %(worker_id)s
+WHERE state = 'running' AND worker_id = %(worker_id)s AND id = ANY(%(ids)s::bigint[])
 RETURNING id
 
 -- name: job_release

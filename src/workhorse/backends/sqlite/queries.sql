@@ -86,9 +86,10 @@ WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
 RETURNING id, tenant, task, queue, state, started_at, has_children, workflow_id
 
 -- name: job_heartbeat
+-- Only the jobs the worker names (see the PostgreSQL block).
 UPDATE workhorse_jobs
 SET lease_expires_at = :lease_expires_at, updated_at = :now
-WHERE state = 'running' AND worker_id = :worker_id
+WHERE state = 'running' AND worker_id = :worker_id AND id IN (SELECT value FROM json_each(:ids))
 RETURNING id
 
 -- name: job_release
