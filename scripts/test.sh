@@ -32,4 +32,7 @@ for arg in "$@"; do
         *) if [ -e "${arg%%::*}" ]; then threshold=(--cov-fail-under=0); fi ;;
     esac
 done
-exec .venv/bin/pytest --cov --cov-report=term:skip-covered "${threshold[@]}" "$@"
+# Two pytest-xdist workers, a test file each at a time: the suite waits on processes and
+# databases more than on the CPU (WORKHORSE_TEST_WORKERS=0 runs it in one process).
+exec .venv/bin/pytest -n "${WORKHORSE_TEST_WORKERS:-2}" --dist loadfile \
+    --cov --cov-report=term:skip-covered "${threshold[@]}" "$@"
