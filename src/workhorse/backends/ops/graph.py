@@ -125,15 +125,14 @@ def _mark_parents(tx: Tx, named: set[tuple[int, str]]) -> dict[int, _Parent]:
     """Flag the parents as having children (locking them) and read their tenant and state; a
     parent that does not exist, or is not the naming child's tenant's, is missing from the result
     and never touched (not even locked: a wait on it would tell of another tenant's job)."""
-    if not named:
-        return {}
-    pairs = sorted(named)
-    query = {
-        "ids": tx.values.array([job_id for job_id, _ in pairs]),
-        "tenants": tx.values.array([tenant for _, tenant in pairs]),
-    }
-    rows = tx.all("job_mark_parents", query)
-    return {row["id"]: _parent(row) for row in rows}
+    by_tenant: dict[str, list[int]] = {}
+    for job_id, tenant in sorted(named):
+        by_tenant.setdefault(tenant, []).append(job_id)
+    found: dict[int, _Parent] = {}
+    for tenant, ids in by_tenant.items():  # one statement per tenant: nearly always one
+        query = {"ids": tx.values.array(ids), "tenant": tenant}
+        found |= {row["id"]: _parent(row) for row in tx.all("job_mark_parents", query)}
+    return found
 
 
 def _parent(row: Row) -> _Parent:

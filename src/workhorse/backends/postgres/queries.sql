@@ -945,10 +945,10 @@ ON CONFLICT DO NOTHING
 -- The parents of new children: flagged (so their finish looks for dependents) and returned with
 -- their state. The row lock orders this against a parent's finish: either the finish sees the flag
 -- and the edges, or this sees the parent's end state.
--- Each parent is named with the tenant of the child naming it: another tenant's job is not
--- matched, so neither changed nor locked.
+-- The parents named by children of :tenant: another tenant's job is not matched, so neither
+-- changed nor locked.
 UPDATE workhorse_jobs SET has_children = true
-WHERE (id, tenant) IN (SELECT * FROM unnest(%(ids)s::bigint[], %(tenants)s::text[]))
+WHERE id = ANY(%(ids)s::bigint[]) AND tenant = %(tenant)s
 RETURNING id, tenant, state, cancelled_by
 
 -- name: job_link

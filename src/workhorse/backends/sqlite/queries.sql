@@ -714,11 +714,9 @@ ON CONFLICT DO NOTHING
 -- name: job_mark_parents
 -- The parents of new children: flagged (so their finish looks for dependents) and returned with
 -- their state (the write lock orders this against any finish).
--- Each parent is named with the tenant of the child naming it: another tenant's job is not
--- matched.
+-- The parents named by children of :tenant: another tenant's job is not matched.
 UPDATE workhorse_jobs SET has_children = 1
-WHERE id IN (SELECT i.value FROM json_each(:ids) AS i JOIN json_each(:tenants) AS t
-             ON t.key = i.key WHERE t.value = workhorse_jobs.tenant)
+WHERE id IN (SELECT value FROM json_each(:ids)) AND tenant = :tenant
 RETURNING id, tenant, state, cancelled_by
 
 -- name: job_link
