@@ -42,7 +42,9 @@ def test_a_watch_that_cannot_open_leaves_the_job_to_the_heartbeat(
         db = cast(DbCall, None)
         watch = CancelWatch(cast(Waiters, waiters), backend, db, lambda: woken.append(True))
         watch.started(7)
-        await asyncio.sleep(0.2)
+        async with asyncio.timeout(10):
+            while "cannot watch job 7" not in caplog.text:
+                await asyncio.sleep(0.01)
         watch.forget(7)
         watched: set[int] = cast(Any, watch)._watched
         return watched
