@@ -23,6 +23,10 @@ from workhorse.jobs import JobState
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "screenshots"
 
+REFRESHED = 15_000
+"""What a test waits (ms) for a page to update by itself: its refresh period (5 s), a request that
+a loaded machine answers slowly, and the next period."""
+
 T = TypeVar("T")
 
 

@@ -17,12 +17,11 @@ from playwright.sync_api import Page, expect
 from workhorse.backends import base as b
 from workhorse.jobs import JobState
 
-from .harness import Site, shoot, wait_until
+from .harness import REFRESHED, Site, shoot, wait_until
 
 DEMO_OPTIONS = ("--workers", "1", "--no-view", "--port", "0")
 
 # One refresh period (5 s) and then some: what a test waits for the page to update by itself.
-REFRESHED = 9_000
 
 
 def sign_in(page: Page, site: Site, tenant: str | None = None, path: str = "/ui/") -> None:

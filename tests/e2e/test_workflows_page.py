@@ -11,10 +11,7 @@ from playwright.sync_api import Page, expect
 from workhorse.jobs import JobState
 from workhorse.workflows import WorkflowState
 
-from .harness import Site, shoot, wait_until
-
-REFRESHED = 9_000
-"""One refresh period (5 s) and then some: what a test waits for the page to update by itself."""
+from .harness import REFRESHED, Site, shoot, wait_until
 
 HOSTILE = '<img src=x onerror="window.pwned=1">'
 

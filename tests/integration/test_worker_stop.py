@@ -216,7 +216,12 @@ def test_a_stop_does_not_wait_for_a_database_that_hangs(
         run = asyncio.create_task(worker.run_async())
         await _until(lambda: _state(job.id) is JobState.RUNNING, "the job to run")
         outage.hanging = True
-        await _until(lambda: outage.hung["job_poll"], "the fetcher to wait on the database")
+        # The fetcher's next call is a claim (right after one that took a job) or, once a claim
+        # found nothing, a poll: either now waits on the database.
+        await _until(
+            lambda: outage.hung["job_poll"] or outage.hung["job_claim"],
+            "the fetcher to wait on the database",
+        )
         worker.stop()
         await _ends_within(run, 0.5 + 1.0 + 1.5)
         return worker

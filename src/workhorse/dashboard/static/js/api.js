@@ -1,6 +1,7 @@
 // The REST API client: every call carries the signed-in key as a Bearer token.
 
 const STORAGE_KEY = "workhorse.apiKey";
+const REQUEST_MS = 15000;
 
 /** The dashboard's own path, e.g. "/ui" (behind a proxy: "/prefix/ui"). */
 export const BASE = document.querySelector('meta[name="wh-base"]').content;
@@ -52,7 +53,8 @@ function url(path, query) {
 
 async function send(method, path, { query, body, key } = {}) {
   const headers = { Accept: "application/json", Authorization: `Bearer ${key || storedKey()}` };
-  const init = { method, headers, cache: "no-store" };
+  // A request that stalls is given up, so the next refresh is not held behind it for good.
+  const init = { method, headers, cache: "no-store", signal: AbortSignal.timeout(REQUEST_MS) };
   if (body !== undefined) {
     headers["Content-Type"] = "application/json";
     init.body = JSON.stringify(body);
@@ -60,7 +62,10 @@ async function send(method, path, { query, body, key } = {}) {
   let response;
   try {
     response = await fetch(url(path, query), init);
-  } catch {
+  } catch (error) {
+    if (error.name === "TimeoutError") {
+      throw new ApiError(0, "timeout", `The Workhorse API did not answer within ${REQUEST_MS / 1000} s.`);
+    }
     throw new ApiError(0, "network", "The Workhorse API cannot be reached.");
   }
   const data = await response.json().catch(() => null);
