@@ -9,8 +9,10 @@ dispatches nothing (``--dispatch separate``), or on the worker's own event loop 
 inline``); ``--dispatch off`` measures the outbox's writes alone. Each round runs both setups
 (no sinks, two sinks), one after the other in alternating order, each on a fresh schema: enqueue
 ``--jobs`` no-op jobs, then time one in-process worker (concurrency 20, burst) draining them
-while events are delivered. Prints the jobs/s of every run with the worker's CPU per job and the
-deliveries still pending at the end, the medians, and the ratio of the medians.
+while events are delivered. Prints the jobs/s of every run, over its processing span (the first
+job's start to the last job's end: the figure compared) and over the worker's whole run (start-up
+and stop included: with ``--jobs`` small, the stop of the dispatcher child weighs on it), with the
+worker's CPU per job and the deliveries still pending at the end; then the medians and their ratio.
 """
 
 from __future__ import annotations
@@ -29,7 +31,8 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).parent.parent / "tests")]
 
 from pgtest import postgres_schema  # noqa: E402
-from workhorse import Workhorse  # noqa: E402
+from workhorse import Job, Workhorse  # noqa: E402
+from workhorse.bench.throughput import all_jobs  # noqa: E402
 from workhorse.events.dispatcher import DispatcherConfig  # noqa: E402
 from workhorse.worker import DispatchMode, Worker, WorkerConfig  # noqa: E402
 
@@ -55,8 +58,10 @@ def _serve(port: int, nice: int) -> None:
     ThreadingHTTPServer(("127.0.0.1", port), _Accept).serve_forever()
 
 
-def run_once(jobs: int, sinks: bool, hook_url: str, dispatch: str) -> float:
-    """Jobs per second of one worker draining ``jobs`` jobs."""
+def run_once(jobs: int, sinks: bool, hook_url: str, dispatch: str) -> tuple[float, float]:
+    """Jobs per second of one worker draining ``jobs`` jobs: over the processing span (the
+    first job's start to the last job's end, as the jobs record them) and over the worker's
+    whole run (its start-up and its stop included, the dispatcher child's stop among them)."""
     with postgres_schema() as url:
         app = Workhorse(url)
         app.migrate()
@@ -78,7 +83,8 @@ def run_once(jobs: int, sinks: bool, hook_url: str, dispatch: str) -> float:
         asyncio.run(Worker(app, config).run_async())
         elapsed = time.monotonic() - started
         cpu_us = (time.process_time() - cpu) / jobs * 1e6
-        print(f"  the worker's CPU: {cpu_us:.0f} us per job")
+        span = _span(all_jobs(app, "default"))
+        print(f"  the worker's CPU: {cpu_us:.0f} us per job; run {elapsed:.2f}s, span {span:.2f}s")
         if sinks:
             left = sum(count.pending for count in app.events.backlog())
             print(f"  deliveries still pending when the last job ended: {left} of {2 * jobs}")
@@ -86,7 +92,14 @@ def run_once(jobs: int, sinks: bool, hook_url: str, dispatch: str) -> float:
             dispatcher.terminate()
             dispatcher.wait(10)
         app.close()
-    return jobs / elapsed
+    return jobs / span, jobs / elapsed
+
+
+def _span(done: list[Job]) -> float:
+    """Seconds from the first job's start to the last job's end."""
+    starts = [job.started_at for job in done if job.started_at]
+    ends = [job.finished_at for job in done if job.finished_at]
+    return (max(ends) - min(starts)).total_seconds()
 
 
 def _dispatcher(url: str) -> subprocess.Popen[bytes]:
@@ -115,6 +128,7 @@ def main() -> None:
     args = parser.parse_args()
     os.environ["WORKHORSE_WEBHOOKS_ALLOW_PRIVATE"] = "1"
     rates: dict[bool, list[float]] = {False: [], True: []}
+    whole: dict[bool, list[float]] = {False: [], True: []}
     # The receiver runs in a process of its own, as a real endpoint would: in the worker's
     # process it would take the worker's CPU and GIL.
     port = 18000 + os.getpid() % 1000
@@ -126,14 +140,19 @@ def main() -> None:
         for round_ in range(args.rounds):
             for sinks in (False, True) if round_ % 2 == 0 else (True, False):
                 hook = f"http://127.0.0.1:{port}/hook"
-                rate = run_once(args.jobs, sinks, hook, args.dispatch)
+                rate, run_rate = run_once(args.jobs, sinks, hook, args.dispatch)
                 rates[sinks].append(rate)
+                whole[sinks].append(run_rate)
                 label = "two sinks" if sinks else "no sinks "
-                print(f"round {round_ + 1} {label}: {rate:.0f} jobs/s")
+                print(f"round {round_ + 1} {label}: {rate:.0f} jobs/s ({run_rate:.0f} per run)")
     finally:
         receiver.terminate()
-    none, two = statistics.median(rates[False]), statistics.median(rates[True])
-    print(f"median no sinks {none:.0f} jobs/s, two sinks {two:.0f} jobs/s, ratio {two / none:.2f}")
+    for label, figures in (("processing span", rates), ("whole run", whole)):
+        none, two = statistics.median(figures[False]), statistics.median(figures[True])
+        print(
+            f"{label}: median no sinks {none:.0f} jobs/s, two sinks {two:.0f} jobs/s, "
+            f"ratio {two / none:.2f}"
+        )
     print(f"load: {os.getloadavg()}")
 
 

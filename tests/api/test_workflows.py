@@ -100,6 +100,9 @@ def test_a_workflow_retry_requeues_its_dead_steps_and_reopens_their_dependents(a
     steps = client.get(f"/v1/workflows/{workflow['id']}").json()["steps"]
     states = {step["key"]: step["state"] for step in steps}
     assert states == {"top": "queued", "left": "blocked", "right": "blocked", "bottom": "blocked"}
+    again = client.post(f"/v1/workflows/{workflow['id']}/retry")
+    assert error_of(again) == (409, "invalid_transition")
+    assert "no dead step" in again.json()["error"]["message"]
 
 
 def test_tenant_b_cannot_read_list_or_cancel_tenant_a_workflows(api: Api) -> None:

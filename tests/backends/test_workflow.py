@@ -160,6 +160,20 @@ def test_workflow_retry_requeues_the_dead_steps_and_reopens_their_dependents(job
     assert [step.state for step in settled.steps] == [S.SUCCEEDED] * 4
 
 
+@pytest.mark.parametrize("fail", [None, "top"])
+def test_workflow_retry_refuses_a_workflow_without_a_dead_step(jobs: Jobs, fail: str | None) -> None:
+    """Running (nothing has failed yet) or already retried: there is nothing to retry."""
+    workflow_id = _diamond(jobs)
+    params = b.WorkflowRetryParams(id=workflow_id, now=at(3))
+    if fail is not None:
+        _run_all(jobs, fail=fail)
+        assert jobs.backend.workflow_retry(params) is not None
+    before = _get(jobs, workflow_id)
+    with pytest.raises(InvalidTransitionError, match="no dead step"):
+        jobs.backend.workflow_retry(params)
+    assert _get(jobs, workflow_id) == before
+
+
 def test_workflow_retry_of_another_tenants_workflow_finds_nothing(jobs: Jobs) -> None:
     workflow_id = _diamond(jobs)
     _run_all(jobs, fail="top")

@@ -10,12 +10,17 @@ from types import TracebackType
 from workhorse.backends import base as b
 
 
+WAIT = 0.1
+"""Seconds one wait of the listener lasts: how long a worker's stop waits for the thread (ten
+empty waits a second cost an idle worker nothing it would notice)."""
+
+
 class Listening:
     """While entered, calls ``wake`` whenever ``listener`` reports that new jobs may be there.
 
     ``Listener.wait`` blocks, so it runs on a thread of its own. Leaving stops the thread, which
     closes the listener; it waits for the thread at most ``join_timeout`` seconds (one wait lasts
-    half a second, a reconnect longer), and the thread is a daemon, so it never holds up an exit.
+    ``WAIT`` seconds, a reconnect longer), and the thread is a daemon, so it never holds up an exit.
     """
 
     def __init__(
@@ -43,7 +48,7 @@ class Listening:
     def _listen(self) -> None:
         try:
             while self._on:
-                if self._listener.wait(0.5):
+                if self._listener.wait(WAIT):
                     self._wake()
         finally:
             self._listener.close()

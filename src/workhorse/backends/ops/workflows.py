@@ -65,13 +65,16 @@ def workflow_cancel(store: Store, params: b.WorkflowCancelParams) -> Workflow | 
 
 def workflow_retry(store: Store, params: b.WorkflowRetryParams) -> Workflow | None:
     """Requeue every dead step; the steps their failure cancelled re-open (blocked until the
-    retried step succeeds) and the workflow runs again."""
+    retried step succeeds) and the workflow runs again. InvalidTransitionError when no step is
+    dead (nothing is changed)."""
     query = {"id": params.id, "now": store.values.time(params.now)}
     try:
         with store.transaction() as tx:
             if _workflow(tx, params.id, params.tenant) is None:
                 return None
             retried = tx.all("workflow_retry_steps", query)
+            if not retried:
+                raise InvalidTransitionError(f"workflow {params.id} has no dead step to retry")
             store.notify(tx, {row["queue"] for row in retried})
             graph.reopen(tx, [graph.ended(row, tx.values) for row in retried], params.now)
             return _workflow(tx, params.id, params.tenant)
