@@ -161,7 +161,9 @@ def test_workflow_retry_requeues_the_dead_steps_and_reopens_their_dependents(job
 
 
 @pytest.mark.parametrize("fail", [None, "top"])
-def test_workflow_retry_refuses_a_workflow_without_a_dead_step(jobs: Jobs, fail: str | None) -> None:
+def test_workflow_retry_refuses_a_workflow_without_a_dead_step(
+    jobs: Jobs, fail: str | None
+) -> None:
     """Running (nothing has failed yet) or already retried: there is nothing to retry."""
     workflow_id = _diamond(jobs)
     params = b.WorkflowRetryParams(id=workflow_id, now=at(3))

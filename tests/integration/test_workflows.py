@@ -122,6 +122,18 @@ def test_a_chain_of_fifty_runs_in_order(wf_app: Workhorse) -> None:
     assert all(a is not None and b is not None and a <= b for a, b in itertools.pairwise(starts))
 
 
+def test_a_unique_key_match_returns_the_live_job_with_its_own_parents(wf_app: Workhorse) -> None:
+    """The repeated enqueue's ``after`` adds no parent: the job runs although ``doomed`` dies."""
+    failing.set()
+    parent, doomed = produce.enqueue(4), flaky.enqueue()
+    first = total.with_options(after=[parent], unique_key="merge").enqueue()
+    again = total.with_options(after=[parent, doomed], unique_key="merge").enqueue()
+    assert again.id == first.id
+    with running_worker(wf_app):
+        assert again.result(timeout=60) == 4
+    assert wf_app.get_job(doomed.id).state is JobState.DEAD
+
+
 def test_a_diamond_joins_both_branches(wf_app: Workhorse) -> None:
     with wf_app.workflow(name="diamond") as wf:
         top = wf.add(produce.prepare(5), key="root")

@@ -9,7 +9,6 @@ from types import TracebackType
 
 from workhorse.backends import base as b
 
-
 WAIT = 0.1
 """Seconds one wait of the listener lasts: how long a worker's stop waits for the thread (ten
 empty waits a second cost an idle worker nothing it would notice)."""
