@@ -11,6 +11,7 @@ import pytest
 from workhorse.backends import base as b
 from workhorse.backends import open_backend
 from workhorse.backends.sqlite import SQLiteBackend
+from workhorse.backends.sqlite.statements import QUERIES as SQLITE_QUERIES
 from workhorse.errors import ConfigurationError, DatabaseError, SchemaError
 
 from .support import T0, new_job
@@ -135,3 +136,47 @@ def test_opening_without_create_makes_no_file_and_says_so(tmp_path: Path) -> Non
         open_backend(f"sqlite:///{tmp_path}/missing/dir/x.db", create=False)
     open_backend(f"sqlite:///{path}").close()
     open_backend(f"sqlite:///{path}", create=False).close()  # an existing one opens
+
+
+def _claim_steps(path: Path, disabled_backlog: int) -> tuple[int, int]:
+    """A delivery claim on a store where a disabled destination holds ``disabled_backlog`` due
+    deliveries ahead of an enabled one's ten: (rows claimed, SQLite virtual machine steps)."""
+    open_backend(f"sqlite:///{path}").close()
+    steps = 0
+
+    def count() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    with sqlite3.connect(path) as conn:
+        conn.execute(
+            "INSERT INTO workhorse_destinations (id, tenant, kind, url, disabled_at, created_at,"
+            " updated_at) VALUES (1, 'acme', 'webhook', 'https://a.example', 1, 1, 1),"
+            " (2, 'acme', 'webhook', 'https://b.example', NULL, 1, 1)"
+        )
+        conn.execute(
+            "INSERT INTO workhorse_events (id, tenant, type, data, occurred_at)"
+            " VALUES (1, 'acme', 'job.succeeded', '{}', 1)"
+        )
+        rows = [(1, job, 10) for job in range(disabled_backlog)]
+        rows += [(2, job, 20) for job in range(10)]
+        conn.executemany(
+            "INSERT INTO workhorse_deliveries (event_id, destination_id, tenant, job_id, next_at,"
+            " created_at) VALUES (1, ?, 'acme', ?, ?, 1)",
+            rows,
+        )
+        conn.set_progress_handler(count, 1)
+        params = {"now": 100, "lease_until": 200, "token": "t", "limit": 100}
+        claimed = conn.execute(SQLITE_QUERIES["delivery_claim"], params).fetchall()
+        conn.set_progress_handler(None, 0)
+    return len(claimed), steps
+
+
+def test_a_delivery_claim_reads_none_of_a_disabled_destinations_backlog(tmp_path: Path) -> None:
+    """Counted in steps of SQLite's virtual machine, not in time: the claim costs about the same
+    whether a disabled destination holds a hundred due deliveries or ten thousand."""
+    small = _claim_steps(tmp_path / "small.db", 100)
+    large = _claim_steps(tmp_path / "large.db", 10_000)
+    assert small[0] == large[0] == 10
+    assert large[1] < 2 * small[1], (small, large)

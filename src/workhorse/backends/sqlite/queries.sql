@@ -917,17 +917,23 @@ WHERE id = :id AND disabled_at IS NULL
 -- name: delivery_claim
 -- Due deliveries to enabled destinations, each the oldest pending event of its job for its
 -- destination (a job's events arrive in order). next_at becomes the claim's lease. SQLite has
--- one writer: only the maintenance leader dispatches.
+-- one writer: only the maintenance leader dispatches. Each enabled destination's due rows are
+-- walked in index order under the limit (the correlated list): walking the due rows of every
+-- destination read all the pending rows of a disabled one on every claim (9 ms for 20,000 of
+-- them, growing with the backlog), and found nothing there.
 UPDATE workhorse_deliveries
 SET attempts = attempts + 1, next_at = :lease_until, claim_token = :token
 WHERE id IN (
-    SELECT d.id FROM workhorse_deliveries AS d
-    JOIN workhorse_destinations AS t ON t.id = d.destination_id
-    WHERE d.state = 'pending' AND d.next_at <= :now AND t.disabled_at IS NULL
-      AND NOT EXISTS (
-          SELECT 1 FROM workhorse_deliveries AS p
-          WHERE p.state = 'pending' AND p.destination_id = d.destination_id
-            AND p.job_id = d.job_id AND p.event_id < d.event_id)
+    SELECT d.id FROM workhorse_destinations AS t JOIN workhorse_deliveries AS d ON d.id IN (
+        SELECT x.id FROM workhorse_deliveries AS x INDEXED BY workhorse_deliveries_destination_due
+        WHERE x.destination_id = t.id AND x.state = 'pending' AND x.next_at <= :now
+          AND NOT EXISTS (
+              SELECT 1 FROM workhorse_deliveries AS p
+              WHERE p.state = 'pending' AND p.destination_id = x.destination_id
+                AND p.job_id = x.job_id AND p.event_id < x.event_id)
+        ORDER BY x.next_at, x.id
+        LIMIT :limit)
+    WHERE t.disabled_at IS NULL
     ORDER BY d.next_at, d.id
     LIMIT :limit
 )
