@@ -4,6 +4,7 @@ share measures), as tenant_stats shows it."""
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
@@ -41,6 +42,16 @@ def test_job_finish_many_adds_every_outcome_of_a_batch(jobs: Jobs) -> None:
     assert sorted(written) == sorted([first.id, second.id, other.id])
     assert _usage(jobs, "acme", at(5)) == pytest.approx(5.0 + 3.0)
     assert _usage(jobs, "globex", at(5)) == pytest.approx(1.0)
+
+
+def test_job_finish_many_counts_the_slots_an_attempt_held(jobs: Jobs) -> None:
+    """Fair share counts slot-seconds: 3 s on 4 slots weigh as much as 12 s on one."""
+    heavy = jobs.running(tenant="acme", now=at(1))
+    light = jobs.running(tenant="globex", now=at(1))
+    usage = b.AttemptUsage(wall_seconds=3.0, slots=4)
+    _finish(jobs, replace(success(heavy), usage=usage), success(light), now=at(4))
+    assert _usage(jobs, "acme", at(4)) == pytest.approx(12.0)
+    assert _usage(jobs, "globex", at(4)) == pytest.approx(3.0)
 
 
 def test_job_finish_many_counts_failed_attempts_too(jobs: Jobs) -> None:

@@ -103,8 +103,8 @@ SELECT EXISTS (
 ) AS found
 
 -- name: job_finish_many
--- Outcomes whose lease token still matches, their run time added to each tenant's decayed
--- usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average that moves
+-- Outcomes whose lease token still matches, their run time (times the slots each held) added to
+-- each tenant's decayed usage (usage * e^(-elapsed / window) + run time; mean cost as a moving average that moves
 -- cost_weight of the way to the batch's mean; workhorse.fairness owns both), and to the hourly
 -- usage roll-up (an attempt without measured usage counts its run time as wall time, one slot,
 -- no CPU): one statement. The roll-up's rows are written in key order, so two completers never
@@ -157,9 +157,13 @@ WITH RECURSIVE done AS (
         cpu_seconds = u.cpu_seconds + excluded.cpu_seconds,
         slot_seconds = u.slot_seconds + excluded.slot_seconds
 ), usage AS (
+    -- Fair share counts slot-seconds: an attempt that held 4 of a worker's slots used 4 times
+    -- its run time of the capacity.
     INSERT INTO workhorse_tenants AS t (name, usage, usage_at, mean_cost, created_at, updated_at)
-    SELECT tenant, sum(run_seconds), %(now)s, avg(run_seconds), %(now)s, %(now)s
-    FROM done
+    SELECT tenant, sum(cost), %(now)s, avg(cost), %(now)s, %(now)s
+    FROM (
+        SELECT tenant, run_seconds * coalesce((measured ->> 'slots')::int, 1) AS cost FROM done
+    ) AS attempts
     GROUP BY tenant
     ORDER BY tenant
     ON CONFLICT (name) DO UPDATE SET

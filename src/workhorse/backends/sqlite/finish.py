@@ -1,9 +1,11 @@
 """SQLite's completion: a batch of outcomes in one statement, then each finished attempt's run
-time added to its tenant's decayed usage and the outcomes' events, in the same transaction."""
+time (times its slots) added to its tenant's decayed usage and the outcomes' events, in the same
+transaction."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -29,7 +31,7 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
     measured = {o.id: o.usage for o in params.outcomes}
     with store.transaction() as tx:
         finished = tx.all("job_finish_many", query)
-        _add_usage(tx, finished, now, params.usage_window.total_seconds())
+        _add_usage(tx, finished, measured, now, params.usage_window.total_seconds())
         usage_add(tx, [_with_run_time(row, now) for row in finished], measured, params.now)
         events.record(tx, [row["id"] for row in finished], now)
         graph.after_end(tx, _with_effects(finished, tx), params.now)
@@ -49,12 +51,20 @@ def _with_effects(finished: list[Row], tx: Tx) -> list[graph.Ended]:
     ]
 
 
-def _add_usage(tx: Tx, finished: list[Row], now: float, window: float) -> None:
-    """Add the finished attempts' run time to their tenants' decayed usage (tenants in name
-    order)."""
+def _add_usage(
+    tx: Tx,
+    finished: list[Row],
+    measured: Mapping[int, b.AttemptUsage | None],
+    now: float,
+    window: float,
+) -> None:
+    """Add the finished attempts' run time, times the slots each held (fair share counts
+    slot-seconds), to their tenants' decayed usage (tenants in name order)."""
     run_times: dict[str, list[float]] = defaultdict(list)
     for row in finished:
-        run_times[row["tenant"]].append(max(0.0, now - (row["started_at"] or now)))
+        usage = measured.get(row["id"])
+        slots = usage.slots if usage is not None else 1
+        run_times[row["tenant"]].append(max(0.0, now - (row["started_at"] or now)) * slots)
     for tenant in sorted(run_times):
         seconds = run_times[tenant]
         query = {
