@@ -89,10 +89,6 @@ def test_workflow_mode_compares_a_fan_out_with_independent_jobs() -> None:
     assert result["workflow_s"] > 0 and result["independent_s"] > 0
     assert result["ratio"] == result["workflow_s"] / result["independent_s"]
     assert 0 < result["result_overhead_ms"]["p50"] <= result["result_overhead_ms"]["max"]
-    # From the write's return (after the commit) rather than its start: sooner, never later.
-    after_commit = result["result_after_commit_ms"]
-    assert after_commit["p50"] <= after_commit["max"]
-    assert after_commit["p50"] < result["result_overhead_ms"]["p50"]
 
 
 def _drain(controller: int, into: list[bytes]) -> None:

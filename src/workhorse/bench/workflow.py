@@ -16,11 +16,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, cast
 
 from workhorse.app import Workhorse
-from workhorse.backends import Backend
-from workhorse.backends import base as b
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import noop
 from workhorse.bench.tasks import specs as make_specs
@@ -48,10 +45,6 @@ class WorkflowResult:
     """workflow_s / independent_s."""
     result_overhead_ms: dict[str, float]
     """How long after a job's recorded end ``result()`` returned."""
-    result_after_commit_ms: dict[str, float]
-    """How long after the write of a job's outcome returned to the worker ``result()``
-    returned: a lower bound of the time after the commit (the write returns just after it),
-    where ``result_overhead_ms`` is an upper bound (the write's own time included)."""
     lost: int
 
 
@@ -71,14 +64,13 @@ def run_once(
     size = {"jobs": jobs, "workers": workers, "concurrency": concurrency}
     independent = _independent(app, database_url, **size, progress=progress)
     workflow = _workflow(app, database_url, **size, progress=progress)
-    overhead, after_commit = _result_overhead(app, progress)
+    overhead = _result_overhead(app, progress)
     app.close()
     return WorkflowResult(
         independent_s=_span(independent),
         workflow_s=_span(workflow),
         ratio=_span(workflow) / _span(independent),
         result_overhead_ms=percentiles(sorted(overhead)),
-        result_after_commit_ms=percentiles(sorted(after_commit)),
         lost=sum(1 for job in independent + workflow if job.state is not JobState.SUCCEEDED),
     )
 
@@ -121,51 +113,22 @@ def _span(done: list[Job]) -> float:
     return (max(ends) - min(starts)).total_seconds() if starts and ends else float("nan")
 
 
-def _result_overhead(app: Workhorse, progress: Progress) -> tuple[list[float], list[float]]:
-    """Milliseconds to ``result()`` returning, one job at a time, with a worker running in this
-    process: from each job's recorded end (``finished_at``, taken as its worker starts writing
-    the outcome: the write's own time included), and from that write's return to the worker
-    (the commit: the notification, or commit watch, the wake-up and the read of the result)."""
+def _result_overhead(app: Workhorse, progress: Progress) -> list[float]:
+    """Milliseconds from each job's recorded end (``finished_at``, taken as its worker writes
+    the outcome) to ``result()`` returning, one job at a time, with a worker running in this
+    process: the notification (or commit watch), the wake-up and the read of the result."""
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     step = noop.with_options(queue=queue)
     overhead: list[float] = []
-    returns: list[tuple[int, datetime]] = []
-    backend = app.backend
-    commits = _Commits(backend)
-    app.use_backend(cast(Backend, commits))
-    try:
-        with _running_worker(app, queue):
-            for sample in range(RESULT_SAMPLES):
-                handle = step.enqueue()
-                handle.result(timeout=30)
-                returned = datetime.now(UTC)
-                returns.append((handle.id, returned))
-                finished = app.get_job(handle.id).finished_at or returned
-                overhead.append((returned - finished).total_seconds() * 1000)
-                progress("result()", sample + 1, RESULT_SAMPLES)
-    finally:
-        app.use_backend(backend)
-    # A waiter may return before the worker's thread has taken its write's answer back: the
-    # worker has stopped since, so every commit is recorded by now.
-    after_commit = [(at - commits.at[job_id]).total_seconds() * 1000 for job_id, at in returns]
-    return overhead, after_commit
-
-
-class _Commits:
-    """The backend, recording when each outcome's write returned to the worker."""
-
-    def __init__(self, inner: Backend) -> None:
-        self._inner = inner
-        self.at: dict[int, datetime] = {}
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
-
-    def job_finish_many(self, params: b.JobFinishManyParams) -> list[int]:
-        written = self._inner.job_finish_many(params)
-        now = datetime.now(UTC)
-        self.at.update(dict.fromkeys(written, now))
-        return written
+    with _running_worker(app, queue):
+        for sample in range(RESULT_SAMPLES):
+            handle = step.enqueue()
+            handle.result(timeout=30)
+            returned = datetime.now(UTC)
+            finished = app.get_job(handle.id).finished_at or returned
+            overhead.append((returned - finished).total_seconds() * 1000)
+            progress("result()", sample + 1, RESULT_SAMPLES)
+    return overhead
 
 
 @contextmanager
@@ -190,10 +153,6 @@ def medians(results: list[WorkflowResult]) -> dict[str, object]:
         "result_overhead_ms": {
             key: statistics.median(r.result_overhead_ms[key] for r in results)
             for key in results[0].result_overhead_ms
-        },
-        "result_after_commit_ms": {
-            key: statistics.median(r.result_after_commit_ms[key] for r in results)
-            for key in results[0].result_after_commit_ms
         },
         "lost": sum(r.lost for r in results),
         "ratios": [round(r.ratio, 3) for r in results],

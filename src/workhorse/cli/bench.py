@@ -302,8 +302,7 @@ def _workflow(
                 click.echo(
                     f"run {run + 1}: independent {result.independent_s:.2f}s, workflow "
                     f"{result.workflow_s:.2f}s (x{result.ratio:.2f}), result() p50 "
-                    f"{result.result_overhead_ms['p50']:.1f} ms after the job's end, "
-                    f"{result.result_after_commit_ms['p50']:.1f} ms after its commit",
+                    f"{result.result_overhead_ms['p50']:.1f} ms after the job's end",
                     err=True,
                 )
     summary = {
