@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import time
+from pathlib import Path
 
 from integration.events_support import Receiver
 from pgtest import postgres_schema
@@ -118,10 +119,14 @@ def test_a_worker_delivers_events_from_a_dispatcher_child_that_ends_with_it(
         added = workspace.cli("webhooks", "add", "--tenant", "acme", receiver.url)
         receiver.secret = added.stdout.splitlines()[-1]
         jobs = [app.enqueue("add", args=[n, n], tenant="acme").id for n in range(3)]
-        worker = workspace.start_worker()  # --dispatch process, the default
+        # --dispatch process, the default
+        worker = workspace.start_worker("--log-level", "debug", "--log-format", "json")
         wait_until(lambda: len(receiver.ids()) >= len(jobs), timeout=30, what="every event")
         dispatcher = wait_until(lambda: logged_dispatcher_pid(worker), timeout=5, what="its pid")
         assert dispatcher != worker.pid and pid_alive(dispatcher)
+        argv = Path(f"/proc/{dispatcher}/cmdline").read_bytes().decode().split("\0")
+        assert argv[argv.index("--log-level") + 1] == "debug"  # it logs as its worker does
+        assert argv[argv.index("--log-format") + 1] == "json"
         niceness = os.getpriority(os.PRIO_PROCESS, dispatcher)
         assert niceness == os.getpriority(os.PRIO_PROCESS, worker.pid) + NICE
         worker.signal(signal.SIGTERM)

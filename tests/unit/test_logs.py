@@ -174,3 +174,20 @@ def test_setup_logging_writes_json_lines_at_the_level_asked() -> None:
 def test_setup_logging_refuses_unknown_levels() -> None:
     with pytest.raises(ValueError, match="log level"):
         logs.setup_logging("verbose", "json", stream=io.StringIO())
+
+
+@pytest.mark.usefixtures("root_logging")
+@pytest.mark.parametrize(("level", "fmt"), [("debug", "json"), ("error", "text")])
+def test_current_is_what_setup_logging_set_for_a_child_to_inherit(level: str, fmt: str) -> None:
+    logs.setup_logging(level, fmt, stream=io.StringIO())
+    assert logs.current() == (level, fmt)
+
+
+@pytest.mark.usefixtures("root_logging")
+def test_current_of_logging_set_up_elsewhere_is_its_level_and_auto() -> None:
+    root = logging.getLogger()
+    root.handlers[:] = [logging.StreamHandler(io.StringIO())]
+    root.setLevel(logging.CRITICAL)  # no level of ours: the child's default
+    assert logs.current() == ("warning", "auto")
+    root.setLevel(logging.INFO)
+    assert logs.current() == ("info", "auto")

@@ -136,3 +136,16 @@ def setup_logging(level: str = "info", fmt: str = "auto", stream: TextIO | None 
     handler.setFormatter(JsonFormatter() if resolved == "json" else TextFormatter())
     logging.basicConfig(level=getattr(logging, level.upper()), handlers=[handler], force=True)
     return resolved
+
+
+def current() -> tuple[str, str]:
+    """The root logger's level and format (``auto`` unless ``setup_logging`` installed one of
+    its formatters): what a child process started from here should log with."""
+    root = logging.getLogger()
+    level = logging.getLevelName(root.getEffectiveLevel()).lower()
+    fmt = "auto"
+    for handler in root.handlers:
+        if isinstance(handler.formatter, JsonFormatter | TextFormatter):
+            fmt = "json" if isinstance(handler.formatter, JsonFormatter) else "text"
+            break
+    return (level if level in LEVELS else "warning"), fmt

@@ -26,6 +26,7 @@ from workhorse.backoff import Backoff
 from workhorse.dbcall import DbCall
 from workhorse.events.dispatcher import Dispatcher, needs_leader
 from workhorse.events.process import DispatchCommand, DispatchProcess
+from workhorse.observability import logs
 from workhorse.observability.worker_hooks import WorkerTelemetry
 from workhorse.scheduling.maintenance import Maintenance, MaintenanceConfig
 from workhorse.worker.cancels import CancelWatch
@@ -147,7 +148,10 @@ class Session:
         if mode is DispatchMode.OFF or self._maintenance is None:
             return None
         if mode is DispatchMode.PROCESS and not needs_leader(self._backend.url):
-            command = DispatchCommand(database_url=self._app.database_url)
+            level, fmt = logs.current()  # the child logs as this worker does
+            command = DispatchCommand(
+                database_url=self._app.database_url, log_level=level, log_format=fmt
+            )
             return DispatchProcess(command, wanted=self._destinations_exist)
         return self._inline_dispatcher()
 
