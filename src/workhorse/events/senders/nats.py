@@ -62,6 +62,9 @@ class NatsSender:
         flush = self._flushes.get(url)
         if flush is None:
             flush = asyncio.ensure_future(self._flush_soon(url, client))
+            # Its waiters may all be gone (cancelled) when it fails: its error is theirs to
+            # report, never a "Future exception was never retrieved" of its own.
+            flush.add_done_callback(_retrieved)
             self._flushes[url] = flush
         await asyncio.shield(flush)
 
@@ -110,6 +113,11 @@ class NatsSender:
     async def aclose(self) -> None:
         for url in list(self._clients):
             await self._drop(url)
+
+
+def _retrieved(future: asyncio.Future[None]) -> None:
+    if not future.cancelled():
+        future.exception()
 
 
 async def _ignore(exc: Exception) -> None:
