@@ -8,6 +8,7 @@ import gc
 from datetime import UTC, datetime
 from typing import Any
 
+import nats
 import pytest
 from nats.js.errors import NotFoundError
 
@@ -53,7 +54,7 @@ def test_a_flush_that_fails_after_its_waiters_are_cancelled_leaves_no_stray_erro
     async def connect(*args: Any, **kwargs: Any) -> _Client:
         return _Client()
 
-    monkeypatch.setattr(nats_sender.nats, "connect", connect)
+    monkeypatch.setattr(nats, "connect", connect)
 
     async def scenario() -> list[dict[str, Any]]:
         reported: list[dict[str, Any]] = []
