@@ -27,6 +27,19 @@ def thread_db_call(executor: ThreadPoolExecutor) -> DbCall:
     return call
 
 
+def one_at_a_time(db: DbCall) -> DbCall:
+    """A DbCall through ``db`` that runs its operations one after another (in the order they
+    were made): two writers of the same rows that share it never wait on each other's row
+    locks, so they never deadlock."""
+    lock = asyncio.Lock()
+
+    async def call(fn: Callable[[A], T], params: A, /) -> T:
+        async with lock:
+            return await db(fn, params)
+
+    return call
+
+
 class DbThreads:
     """A DbCall on threads of its own that knows which operations are still running there.
 

@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from workhorse.dbcall import DbThreads
+from workhorse.dbcall import DbThreads, one_at_a_time
 
 
 def test_an_operation_runs_on_a_database_thread() -> None:
@@ -57,3 +57,40 @@ def test_close_waits_for_operations_in_flight_up_to_its_timeout_and_counts_the_r
         release.set()
     assert left == 1
     assert 0.5 <= took < 5
+
+
+def test_one_at_a_time_runs_operations_in_turn_and_in_order() -> None:
+    """Operations made at once through one_at_a_time never overlap on the threads, which could
+    run them all together, and run in the order they were made; an error is its caller's."""
+    running: list[str] = []
+    overlapped: list[tuple[str, ...]] = []
+    order: list[str] = []
+    lock = threading.Lock()
+
+    def write(name: str) -> str:
+        with lock:
+            running.append(name)
+            if len(running) > 1:
+                overlapped.append(tuple(running))
+        time.sleep(0.02)
+        with lock:
+            running.remove(name)
+            order.append(name)
+        if name == "bad":
+            raise ValueError("deadlock detected")
+        return name
+
+    async def run() -> list[str | BaseException]:
+        db = DbThreads(4)
+        try:
+            serial = one_at_a_time(db)
+            names = ["finish-1", "beat", "bad", "finish-2"]
+            return await asyncio.gather(*(serial(write, n) for n in names), return_exceptions=True)
+        finally:
+            await db.close(1)
+
+    results = asyncio.run(run())
+    assert results[:2] == ["finish-1", "beat"] and results[3] == "finish-2"
+    assert isinstance(results[2], ValueError)
+    assert overlapped == []
+    assert order == ["finish-1", "beat", "bad", "finish-2"]

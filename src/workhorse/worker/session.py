@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from workhorse.backends import base as b
 from workhorse.backoff import Backoff
-from workhorse.dbcall import DbCall
+from workhorse.dbcall import DbCall, one_at_a_time
 from workhorse.events.dispatcher import Dispatcher, needs_leader
 from workhorse.events.process import DispatchCommand, DispatchProcess
 from workhorse.observability import logs
@@ -86,9 +86,13 @@ class Session:
         self._stop = stop
         self._stats = stats
         self._loop = asyncio.get_running_loop()
+        # The completer and the heartbeater write the same running rows, locking them in
+        # different orders (the batch's, the worker index's): taking turns, they cannot
+        # deadlock each other.
+        self._lease_writes = one_at_a_time(self._db)
         self._completer = Completer(
             backend,
-            self._db,
+            self._lease_writes,
             app.clock,
             batch=config.completion_batch,
             delay=config.completion_delay,
@@ -132,7 +136,7 @@ class Session:
         )
         return Heartbeater(
             self._backend,
-            self._db,
+            self._lease_writes,
             clock,
             registration=registration,
             lease=config.lease,
