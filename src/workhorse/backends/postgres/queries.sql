@@ -107,8 +107,8 @@ SELECT EXISTS (
 -- each tenant's decayed usage (usage * e^(-elapsed / window) + run time; mean cost as a moving
 -- average that moves cost_weight of the way to the batch's mean; workhorse.fairness owns both),
 -- and to the hourly usage roll-up (an attempt without measured usage counts its run time as wall
--- time, one slot, no CPU): one statement. The roll-up's rows are written in key order, so two completers never
--- wait on each other's rows in a cycle.
+-- time, one slot, no CPU): one statement. The roll-up's rows are written in key order, so two
+-- completers never wait on each other's rows in a cycle.
 -- In the same statement, so in the same transaction: the dependents of jobs that ended are
 -- released or cancelled (`ended` holds only jobs with children: for the others it is empty and
 -- that work is a scan of nothing), their workflows' counts move, and waiters are told.
