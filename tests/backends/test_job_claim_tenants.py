@@ -224,6 +224,15 @@ def test_job_claim_runs_one_job_per_concurrency_key_and_the_others_still_run(job
     assert [job.id for job in jobs.claim(limit=10, now=at(2))] == [keyed[1]]
 
 
+def test_job_claim_fills_the_slots_its_keyed_jobs_cannot_take_with_later_jobs(jobs: Jobs) -> None:
+    """Three slots; the tenant's best three jobs share a key that admits one: the two slots
+    the key holds back go to the tenant's next jobs, in the same claim."""
+    keyed = _enqueue(jobs, "acme", 3, priority=5, concurrency_key="k", concurrency_limit=1)
+    free = [jobs.insert(tenant="acme") for _ in range(2)]
+    claimed = jobs.claim(limit=3)
+    assert sorted(job.id for job in claimed) == sorted([keyed[0], *free])
+
+
 def test_job_claim_admits_up_to_the_concurrency_limit(jobs: Jobs) -> None:
     _enqueue(jobs, "acme", 5, concurrency_key="k", concurrency_limit=2)
     first = jobs.claim(limit=10)

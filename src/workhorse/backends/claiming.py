@@ -39,8 +39,10 @@ from workhorse.backends import base as b
 from workhorse.fairness import MIN_COST, TenantDemand, allocate, decayed, place, refill
 
 OVERFETCH = 8
-"""Extra candidates fetched per tenant, so a few jobs held back by their concurrency key do not
-leave the tenant's slots empty."""
+"""Extra candidates fetched per tenant once its jobs turn out to carry concurrency keys, so a few
+held back by their key do not leave the tenant's slots empty. The first fetch of a round takes
+none: without keys every candidate fetched is locked for nothing (on PostgreSQL a row lock is a
+write), and at one job each for many tenants that was nine locks per job taken."""
 
 ROUNDS = 3
 """Allocation rounds per claim: slots a tenant could not use are offered to the others."""
@@ -182,8 +184,9 @@ class ClaimStore(Protocol):
         blocked: set[tuple[str, str]],
         exclude: set[int],
         params: b.JobClaimParams,
+        overfetch: int = 0,
     ) -> Take:
-        """Lock each tenant's best queued jobs (``allocation[tenant] + OVERFETCH`` per queue),
+        """Lock each tenant's best queued jobs (``allocation[tenant] + overfetch`` per queue),
         skipping jobs of ``blocked`` keys and the ids in ``exclude``. If none has a concurrency
         key, mark each tenant's best ``allocation[tenant]`` running and return them in
         ``started``; otherwise mark nothing and return all of them in ``candidates``."""
@@ -418,16 +421,20 @@ def _take(
         return fetched.started
     # Concurrency keys: the candidates' locks, the keys' locks and the marking must be one
     # transaction.
-    with store.atomic() as opened:
-        learned = keys.learn(store, fetched.candidates)
-        if opened or learned:
-            # Fetch again: to hold the locks in this new transaction, or without the jobs of
-            # keys found at their limit.
-            fetched = store.take(
-                allocation, queues, blocked=keys.blocked, exclude=exclude, params=params
-            )
-            if not fetched.candidates:
-                return fetched.started
+    with store.atomic():
+        keys.learn(store, fetched.candidates)
+        # Fetch again, in this transaction (it holds the locks), without the jobs of keys found
+        # at their limit, and with extra candidates, some of which admission may hold back.
+        fetched = store.take(
+            allocation,
+            queues,
+            blocked=keys.blocked,
+            exclude=exclude,
+            params=params,
+            overfetch=OVERFETCH,
+        )
+        if not fetched.candidates:
+            return fetched.started
         return _admit_keyed(store, allocation, fetched.candidates, params)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 from workhorse.backends import base as b
 from workhorse.backends import rows
-from workhorse.backends.claiming import OVERFETCH, Place, Running, Settled, Take, TenantRow
+from workhorse.backends.claiming import Place, Running, Settled, Take, TenantRow
 from workhorse.backends.postgres.statements import PostgresTx
 from workhorse.backends.postgres.values import VALUES
 
@@ -60,11 +60,12 @@ class PostgresClaims:
         blocked: set[tuple[str, str]],
         exclude: set[int],
         params: b.JobClaimParams,
+        overfetch: int = 0,
     ) -> Take:
         blocked_pairs = sorted(blocked)
         query = {
             "tenants": list(allocation),
-            "limits": [count + OVERFETCH for count in allocation.values()],
+            "limits": [count + overfetch for count in allocation.values()],
             "slots": list(allocation.values()),
             "queues": list(queues),
             "blocked_tenants": [tenant for tenant, _ in blocked_pairs],

@@ -14,7 +14,6 @@ from typing import Any
 from workhorse.backends import base as b
 from workhorse.backends import rows
 from workhorse.backends.claiming import (
-    OVERFETCH,
     Candidate,
     Place,
     Running,
@@ -70,8 +69,9 @@ class SQLiteClaims:
         blocked: set[tuple[str, str]],
         exclude: set[int],
         params: b.JobClaimParams,
+        overfetch: int = 0,
     ) -> Take:
-        limits = {name: count + OVERFETCH for name, count in allocation.items()}
+        limits = {name: count + overfetch for name, count in allocation.items()}
         if len(queues) == 1 and not self._keyed_ahead(limits, queues[0], blocked, exclude):
             started = self._take_queue(allocation, queues[0], blocked, exclude, params)
             return Take(started=started, candidates=[])
