@@ -22,12 +22,10 @@ and only the upper bound can be taken.
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -35,11 +33,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any, cast
 
-from workhorse import Worker, WorkerConfig, Workhorse
 from workhorse.backends import Backend
 from workhorse.backends import base as b
 from workhorse.bench.tasks import app, noop
 from workhorse.bench.throughput import spawn_worker
+from workhorse.bench.workflow import running_worker
 
 
 class Commits:
@@ -56,18 +54,6 @@ class Commits:
         written = self._inner.job_finish_many(params)
         self.at.update(dict.fromkeys(written, datetime.now(UTC)))
         return written
-
-
-@contextmanager
-def worker_thread(on: Workhorse, queue: str) -> Iterator[None]:
-    worker = Worker(on, WorkerConfig(queues=(queue,), concurrency=10))
-    thread = threading.Thread(target=lambda: asyncio.run(worker.run_async()), daemon=True)
-    thread.start()
-    try:
-        yield
-    finally:
-        worker.stop()
-        thread.join(30)
 
 
 @contextmanager
@@ -90,7 +76,7 @@ def probe(url: str, samples: int, warmup: int, in_process: bool) -> dict[str, ob
     queue = f"wait-{uuid.uuid4().hex[:8]}"
     step = noop.with_options(queue=queue)
     seen: list[tuple[int, datetime]] = []
-    running = worker_thread(app, queue) if in_process else worker_process(url, queue)
+    running = running_worker(app, queue) if in_process else worker_process(url, queue)
     with running:
         for _ in range(samples):
             handle = step.enqueue()

@@ -120,7 +120,7 @@ def _result_overhead(app: Workhorse, progress: Progress) -> list[float]:
     queue = f"bench-{uuid.uuid4().hex[:8]}"
     step = noop.with_options(queue=queue)
     overhead: list[float] = []
-    with _running_worker(app, queue):
+    with running_worker(app, queue):
         for sample in range(RESULT_SAMPLES):
             handle = step.enqueue()
             handle.result(timeout=30)
@@ -132,7 +132,7 @@ def _result_overhead(app: Workhorse, progress: Progress) -> list[float]:
 
 
 @contextmanager
-def _running_worker(app: Workhorse, queue: str) -> Iterator[None]:
+def running_worker(app: Workhorse, queue: str) -> Iterator[None]:
     """A worker on ``queue`` in a thread of this process while the block runs."""
     worker = Worker(app, WorkerConfig(queues=(queue,), concurrency=10))
     thread = threading.Thread(target=lambda: asyncio.run(worker.run_async()), daemon=True)
