@@ -11,38 +11,22 @@ import asyncio
 import secrets
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TypeVar
 
 import httpx
-import pytest
-from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
 from workhorse import JobState, RetryPolicy, Worker, WorkerConfig, Workhorse, current_job
 from workhorse.apikeys import create_key
-from workhorse.observability import tracing
 from workhorse.scheduling.maintenance import MaintenanceConfig
 
 from .support import running_api
 
 T = TypeVar("T")
-
-
-@pytest.fixture
-def spans() -> Iterator[InMemorySpanExporter]:
-    exporter = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exporter))
-    tracing.use_tracer_provider(provider)
-    try:
-        yield exporter
-    finally:
-        tracing.use_tracer_provider(None)
-        provider.shutdown()
 
 
 def _wait(check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
@@ -107,7 +91,7 @@ def _one(found: list[ReadableSpan], what: str) -> ReadableSpan:
 
 
 def test_one_trace_links_an_http_enqueue_to_every_attempt(
-    store_url: str, spans: InMemorySpanExporter
+    store_url: str, exporter: InMemorySpanExporter
 ) -> None:
     trace_id, caller_span = secrets.randbits(128) | 1, secrets.randbits(64) | 1
     traceparent = f"00-{trace_id:032x}-{caller_span:016x}-01"
@@ -128,14 +112,15 @@ def test_one_trace_links_an_http_enqueue_to_every_attempt(
             assert app.get_job(job_id).attempts == 2
             _wait(
                 lambda: (
-                    len([s for s in spans.get_finished_spans() if s.name == "execute flaky"]) == 2
+                    len([s for s in exporter.get_finished_spans() if s.name == "execute flaky"])
+                    == 2
                 ),
                 "both attempts' spans",
             )
     finally:
         app.close()
 
-    finished = spans.get_finished_spans()
+    finished = exporter.get_finished_spans()
     server = _one([s for s in finished if s.kind is SpanKind.SERVER], "server span")
     assert server.name == "POST /v1/jobs"
     assert server.context.trace_id == trace_id
@@ -177,14 +162,14 @@ def test_one_trace_links_an_http_enqueue_to_every_attempt(
     assert sum(int(_attribute(s, "workhorse.claim.count")) for s in claims) == 2
 
 
-def _server_spans(spans: InMemorySpanExporter, count: int) -> list[ReadableSpan] | None:
+def _server_spans(exporter: InMemorySpanExporter, count: int) -> list[ReadableSpan] | None:
     """The finished server spans, once there are at least ``count``."""
-    servers = [s for s in spans.get_finished_spans() if s.kind is SpanKind.SERVER]
+    servers = [s for s in exporter.get_finished_spans() if s.kind is SpanKind.SERVER]
     return servers if len(servers) >= count else None
 
 
 def test_server_spans_are_named_by_route_template_and_continue_no_trace_by_default(
-    store_url: str, spans: InMemorySpanExporter
+    store_url: str, exporter: InMemorySpanExporter
 ) -> None:
     app = _app(store_url)
     try:
@@ -195,7 +180,7 @@ def test_server_spans_are_named_by_route_template_and_continue_no_trace_by_defau
             assert httpx.get(f"{url}/no/such/page").status_code == 404
             assert httpx.get(f"{url}/healthz").status_code == 200
             # A request's span ends just after its response is sent: the client may be first.
-            servers = _wait(lambda: _server_spans(spans, 3), "the three server spans to end")
+            servers = _wait(lambda: _server_spans(exporter, 3), "the three server spans to end")
     finally:
         app.close()
     assert [s.name for s in servers] == ["GET /v1/jobs/{job_id}", "GET", "GET /healthz"]
@@ -209,7 +194,7 @@ def test_server_spans_are_named_by_route_template_and_continue_no_trace_by_defau
 
 
 def test_a_workflow_posted_over_http_is_one_trace_under_the_request(
-    store_url: str, spans: InMemorySpanExporter
+    store_url: str, exporter: InMemorySpanExporter
 ) -> None:
     trace_id, caller_span = secrets.randbits(128) | 1, secrets.randbits(64) | 1
     app = _app(store_url)
@@ -231,14 +216,15 @@ def test_a_workflow_posted_over_http_is_one_trace_under_the_request(
             workflow_id = response.json()["id"]
             _wait(
                 lambda: (
-                    len([s for s in spans.get_finished_spans() if s.name == "execute flaky"]) == 4
+                    len([s for s in exporter.get_finished_spans() if s.name == "execute flaky"])
+                    == 4
                 ),
                 "both steps' two attempts",
             )
     finally:
         app.close()
 
-    finished = spans.get_finished_spans()
+    finished = exporter.get_finished_spans()
     server = _one([s for s in finished if s.kind is SpanKind.SERVER], "server span")
     submit = _one([s for s in finished if s.kind is SpanKind.PRODUCER], "submit span")
     assert submit.name == "workhorse.workflow.submit"

@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import timedelta
 
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from workhorse import Workhorse
 from workhorse.backends import base as b
 from workhorse.errors import ConfigurationError
-from workhorse.observability import tracing
 from workhorse.tasks import Task
 
 from .support import at
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    exported = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exported))
-    tracing.use_tracer_provider(provider)
-    try:
-        yield exported
-    finally:
-        tracing.use_tracer_provider(None)
-        provider.shutdown()
 
 
 def test_every_step_of_a_workflow_continues_its_submit_trace(

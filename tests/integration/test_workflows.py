@@ -13,15 +13,12 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from opentelemetry.sdk.trace import TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind
 
 from pgtest import postgres_schema
 from workhorse import JobState, Worker, WorkerConfig, Workhorse, current_job
 from workhorse.errors import JobCancelledError, JobFailedError, WaitRefusedError
-from workhorse.observability import tracing
 from workhorse.workflows import WorkflowState
 
 app = Workhorse()
@@ -227,19 +224,6 @@ def _listening_connections(on: Workhorse) -> int | None:
             " WHERE query = 'LISTEN ' || quote_ident('workhorse_ended.' || current_schema())"
         ).fetchone()
     return int(row[0]) if row else 0
-
-
-@pytest.fixture
-def exporter() -> Iterator[InMemorySpanExporter]:
-    exported = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(exported))
-    tracing.use_tracer_provider(provider)
-    try:
-        yield exported
-    finally:
-        tracing.use_tracer_provider(None)
-        provider.shutdown()
 
 
 def test_every_steps_run_span_is_a_child_of_the_workflows_submit_span(
