@@ -144,27 +144,41 @@ function readFilters() {
   return filters;
 }
 
+/** A list page of `/v1/${path}`, newest first: ``form(ctx, filters, apply)`` draws its filters,
+ * which the page's URL keeps (a reload or a shared link shows the same list), and ``table`` draws
+ * one page of the rows the answer holds under ``path``; a pager walks the cursor pages. */
+export function filteredList(ctx, { title, path, filters, form, table }) {
+  let current = filters;
+  const results = h("div");
+  const pager = new Pager(() => ctx.refresh());
+  const apply = (next) => {
+    current = next;
+    pager.reset();
+    const query = new URLSearchParams(next).toString();
+    window.history.replaceState(null, "", `${BASE}/${path}${query ? `?${query}` : ""}`);
+    ctx.refresh();
+  };
+  fill(ctx.main, card(title, "Newest first", form(ctx, current, apply), results, pager.element));
+  return {
+    async refresh() {
+      const page = await api.get(`/v1/${path}`, { ...current, limit: PAGE_SIZE, cursor: pager.cursor });
+      fill(results, table(page[path]));
+      pager.update(page.next_cursor, page[path].length);
+    },
+  };
+}
+
 export const jobsPage = {
   title: "Jobs",
   mount(ctx) {
-    let filters = readFilters();
+    const filters = readFilters();
     if (!ctx.me.admin) delete filters.tenant;
-    const results = h("div");
-    const pager = new Pager(() => ctx.refresh());
-    const apply = (next) => {
-      filters = next;
-      pager.reset();
-      const query = new URLSearchParams(next).toString();
-      window.history.replaceState(null, "", `${BASE}/jobs${query ? `?${query}` : ""}`);
-      ctx.refresh();
-    };
-    fill(ctx.main, card("Jobs", "Newest first", filterForm(ctx, filters, apply), results, pager.element));
-    return {
-      async refresh() {
-        const page = await api.get("/v1/jobs", { ...filters, limit: PAGE_SIZE, cursor: pager.cursor });
-        fill(results, jobTable(page.jobs, ctx.me.admin, { id: "jobs-table" }));
-        pager.update(page.next_cursor, page.jobs.length);
-      },
-    };
+    return filteredList(ctx, {
+      title: "Jobs",
+      path: "jobs",
+      filters,
+      form: filterForm,
+      table: (jobs) => jobTable(jobs, ctx.me.admin, { id: "jobs-table" }),
+    });
   },
 };

@@ -1,10 +1,8 @@
 // Workflows: the list with filters (state, name and, for admins, tenant) and cursor pages.
 
-import { api, BASE } from "../api.js";
-import { card, emptyRow, fill, formatNumber, h, relativeTime, statePill } from "../dom.js";
-import { Pager } from "./jobs.js";
-
-const PAGE_SIZE = 25;
+import { BASE } from "../api.js";
+import { emptyRow, formatNumber, h, relativeTime, statePill } from "../dom.js";
+import { filteredList } from "./jobs.js";
 
 export const WORKFLOW_STATES = ["running", "succeeded", "failed", "cancelled"];
 
@@ -85,23 +83,12 @@ function readFilters(admin) {
 export const workflowsPage = {
   title: "Workflows",
   mount(ctx) {
-    let filters = readFilters(ctx.me.admin);
-    const results = h("div");
-    const pager = new Pager(() => ctx.refresh());
-    const apply = (next) => {
-      filters = next;
-      pager.reset();
-      const query = new URLSearchParams(next).toString();
-      window.history.replaceState(null, "", `${BASE}/workflows${query ? `?${query}` : ""}`);
-      ctx.refresh();
-    };
-    fill(ctx.main, card("Workflows", "Newest first", filterForm(ctx, filters, apply), results, pager.element));
-    return {
-      async refresh() {
-        const page = await api.get("/v1/workflows", { ...filters, limit: PAGE_SIZE, cursor: pager.cursor });
-        fill(results, workflowTable(page.workflows, ctx.me.admin));
-        pager.update(page.next_cursor, page.workflows.length);
-      },
-    };
+    return filteredList(ctx, {
+      title: "Workflows",
+      path: "workflows",
+      filters: readFilters(ctx.me.admin),
+      form: filterForm,
+      table: (workflows) => workflowTable(workflows, ctx.me.admin),
+    });
   },
 };
