@@ -6,11 +6,10 @@ inside the claim's transaction. This module decides with the pure policy in
 
 1. read the few places at the front of the fair order in the worker's queues (one row per
    (queue, tenant) with queued work, ordered by usage per weight; see docs/tenants.md), with
-   their tenants' settings: one index range, however many tenants have work;
+   their tenants' settings and running jobs: one index range, however many tenants have work;
 2. drop paused tenants; lock the rows of tenants with quotas (``max_running`` or a rate), so
    that racing claimers never both spend the same quota — a tenant locked by another claimer is
-   skipped this round, not waited for — and count running jobs under those locks (only when it
-   matters: several tenants compete, or a quota applies);
+   skipped this round, not waited for — and count their running jobs again under those locks;
 3. allocate the free slots with the fair-share policy;
 4. take each tenant's best jobs (priority, then ``run_at``, then id): when none of them has a
    concurrency key, they are locked and marked running in one statement; otherwise keys already
@@ -22,8 +21,8 @@ inside the claim's transaction. This module decides with the pure policy in
    do), a tenant at a quota or paused is held off the front, and a place whose tenant has no
    queued job left in its queue is removed.
 
-The common claim — one tenant or several, no quotas, no keys — is therefore four statements,
-the last three one transaction (see ``claim``).
+The common claim — one tenant or several, no quotas, no keys — is therefore three statements,
+the last two one transaction (see ``claim``).
 """
 
 from __future__ import annotations
@@ -129,6 +128,9 @@ class Place:
     arrivals: int
     """Enqueues into it so far (PostgreSQL): a place is removed only if none came since read."""
     row: TenantRow
+    running: Running
+    """What the tenant runs as the front is read (counted again under its lock if it has a
+    quota)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -158,8 +160,9 @@ class ClaimStore(Protocol):
     """The reads and writes of one claim transaction."""
 
     def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
-        """The first ``front`` places of ``queues`` in the fair order, best first; a place whose
-        hold has ended by ``now`` counts as not held."""
+        """The first ``front`` places of ``queues`` in the fair order, best first, with what
+        their tenants run by ``now``; a place whose hold has ended by ``now`` counts as not
+        held."""
 
     def places_settle(self, settled: Sequence[Settled]) -> None:
         """Remove the places whose queue holds no queued job of their tenant (unless work
@@ -171,7 +174,7 @@ class ClaimStore(Protocol):
         skipped), as they stand now that no other claimer can change them."""
 
     def running(self, names: Sequence[str], now: datetime) -> dict[str, Running]:
-        """Running jobs per tenant (counted after the quota tenants were locked)."""
+        """Running jobs per tenant, counted again once the quota tenants are locked."""
 
     def blocked_keys(self, names: Sequence[str]) -> set[tuple[str, str]]:
         """(tenant, key) pairs whose running jobs already reach the key's limit."""
@@ -230,34 +233,24 @@ def _claim_front(
     (the places are only an order, but a second commit would cost a second flush)."""
     if not places:
         return []
-    rows = {p.row.name: p.row for p in places if not p.row.paused}
     with store.atomic():
-        return _claim_and_settle(store, places, rows, params, queues)
-
-
-def _claim_and_settle(
-    store: ClaimStore,
-    places: list[Place],
-    rows: dict[str, TenantRow],
-    params: b.JobClaimParams,
-    queues: list[str],
-) -> list[b.ClaimedJob]:
-    result = _claim(store, rows, params, queues)
-    store.places_settle(settle(places, result, params))
-    return result.claimed
+        result = _claim(store, places, params, queues)
+        store.places_settle(settle(places, result, params))
+        return result.claimed
 
 
 def _claim(
-    store: ClaimStore, rows: dict[str, TenantRow], params: b.JobClaimParams, queues: list[str]
+    store: ClaimStore, places: list[Place], params: b.JobClaimParams, queues: list[str]
 ) -> _Result:
+    rows = {p.row.name: p.row for p in places if not p.row.paused}
+    running = {p.row.name: p.running for p in places}
     quota = [name for name, row in rows.items() if row.has_quota]
     if quota:
         locked = store.lock_tenants(quota)
         rows = {n: row for n, row in rows.items() if not row.has_quota} | locked
+        running |= store.running(sorted(locked), params.now)
     if not rows:
         return _Result(claimed=[], demands={}, short=set())
-    # One tenant without quotas gets every slot whatever it runs already: skip the count.
-    running = store.running(sorted(rows), params.now) if len(rows) > 1 or quota else {}
     tokens = {n: _tokens(row, params.now) for n, row in rows.items() if row.rate is not None}
     demands = {n: _demand(row, running.get(n), tokens.get(n), params) for n, row in rows.items()}
     claimed, short = _claim_rounds(store, list(demands.values()), params, queues)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from workhorse.backends import base as b
-from workhorse.backends.claiming import Candidate, Place, TenantRow
+from workhorse.backends.claiming import Candidate, Place, Running, TenantRow
 from workhorse.backends.store import Row, Values
 from workhorse.jobs import AttemptError, AttemptUsage, Job, JobState
 from workhorse.tenants import Tenant
@@ -162,10 +162,14 @@ def tenant_row(row: Row, v: Values) -> TenantRow:
     )
 
 
-def place(row: Row, v: Values) -> Place:
+def place(row: Row, v: Values, running: Running) -> Place:
     """A place at the front of the fair order, its tenant's settings under ``name``."""
     return Place(
-        queue=row["queue"], place=row["place"], arrivals=row["arrivals"], row=tenant_row(row, v)
+        queue=row["queue"],
+        place=row["place"],
+        arrivals=row["arrivals"],
+        row=tenant_row(row, v),
+        running=running,
     )
 
 

@@ -25,7 +25,11 @@ class PostgresClaims:
 
     def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
         query = {"queues": list(queues), "front": front, "now": now}
-        return [rows.place(row, VALUES) for row in self._tx.all("claim_places", query)]
+        found = self._tx.all("claim_places", query)
+        return [
+            rows.place(row, VALUES, Running(count=row["running"], elapsed=row["elapsed"]))
+            for row in found
+        ]
 
     def places_settle(self, settled: Sequence[Settled]) -> None:
         """One statement, whose answer nothing reads."""
@@ -95,7 +99,11 @@ class PostgresClaims:
 
     @contextmanager
     def atomic(self) -> Iterator[bool]:
-        with self._tx.atomic() as opened:
+        """The claim commits without waiting for its flush: a claim lost with the database (a
+        crash, a failover) leaves its jobs queued, and they run again (at least once); the
+        first outcome any worker writes waits for its flush, and so makes the claim before it
+        durable too."""
+        with self._tx.atomic(flushed=False) as opened:
             yield opened
 
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:

@@ -371,26 +371,35 @@ WHERE name = %(name)s AND last_slot < %(slot)s
 -- name: claim_places
 -- The front of the fair order in each queue: the places not held, and those whose hold has ended,
 -- best first (two ranges of workhorse_places, whatever the number of tenants), with their
--- tenants' settings. No row lock: places only order the tenants; the jobs themselves are taken
--- with SKIP LOCKED, so claimers that read the same front still never take the same job, and
--- locking places would make claimers of a few tenants wait their turn.
+-- tenants' settings and what they run now (a probe of the running index per place read, bounded
+-- by the slots in use). No row lock: places only order the tenants; the jobs themselves are
+-- taken with SKIP LOCKED, so claimers that read the same front still never take the same job,
+-- and locking places would make claimers of a few tenants wait their turn.
 SELECT f.queue, f.tenant AS name, f.place, f.arrivals, tn.weight, tn.max_running, tn.rate,
-       tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
-FROM unnest(%(queues)s::text[]) AS q(name)
-CROSS JOIN LATERAL (
-    (SELECT queue, tenant, place, arrivals FROM workhorse_places
-     WHERE queue = q.name AND held_until IS NULL
-     ORDER BY place, tenant
-     LIMIT %(front)s)
-    UNION ALL
-    (SELECT queue, tenant, place, arrivals FROM workhorse_places
-     WHERE queue = q.name AND held_until <= %(now)s
-     ORDER BY held_until
-     LIMIT %(front)s)
+       tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
+       r.running, r.elapsed
+FROM (
+    SELECT f.* FROM unnest(%(queues)s::text[]) AS q(name)
+    CROSS JOIN LATERAL (
+        (SELECT queue, tenant, place, arrivals FROM workhorse_places
+         WHERE queue = q.name AND held_until IS NULL
+         ORDER BY place, tenant
+         LIMIT %(front)s)
+        UNION ALL
+        (SELECT queue, tenant, place, arrivals FROM workhorse_places
+         WHERE queue = q.name AND held_until <= %(now)s
+         ORDER BY held_until
+         LIMIT %(front)s)
+    ) AS f
+    ORDER BY f.place, f.tenant, f.queue
+    LIMIT %(front)s
 ) AS f
 LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
+CROSS JOIN LATERAL (
+    -- include: claim_running_tenant
+    WHERE state = 'running' AND tenant = f.tenant
+) AS r
 ORDER BY f.place, f.tenant, f.queue
-LIMIT %(front)s
 
 -- name: claim_places_settle
 -- The places a claim read, settled in one statement: the places of tenants this claim served (or
@@ -443,15 +452,20 @@ SELECT * FROM workhorse_tenants WHERE name = ANY(%(names)s::text[])
 ORDER BY name
 FOR UPDATE SKIP LOCKED
 
+-- fragment: claim_running_tenant
+-- A tenant's running jobs and the seconds they have run so far: a probe of the running index,
+-- bounded by the slots in use.
+SELECT count(*) AS running,
+       coalesce(sum(greatest(0, extract(epoch FROM %(now)s - started_at))), 0)::float8 AS elapsed
+FROM workhorse_jobs
+
 -- name: claim_running
--- Per tenant, a probe of the running index (bounded by the slots in use).
-SELECT n.name AS tenant, r.count, r.elapsed
+-- Per tenant, counted again once the quota tenants are locked.
+SELECT n.name AS tenant, r.running AS count, r.elapsed
 FROM unnest(%(names)s::text[]) AS n(name)
 CROSS JOIN LATERAL (
-    SELECT count(*) AS count,
-           coalesce(sum(greatest(0, extract(epoch FROM %(now)s - started_at))), 0)::float8
-               AS elapsed
-    FROM workhorse_jobs WHERE state = 'running' AND tenant = n.name
+    -- include: claim_running_tenant
+    WHERE state = 'running' AND tenant = n.name
 ) AS r
 
 -- name: claim_take

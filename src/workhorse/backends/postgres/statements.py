@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 import psycopg
@@ -48,16 +48,37 @@ class PostgresTx:
         self.conn.execute(sql.encode())  # bytes: run as written, several statements at once
 
     @contextmanager
-    def atomic(self) -> Iterator[bool]:
+    def atomic(self, *, flushed: bool = True) -> Iterator[bool]:
         """Make what follows one transaction; yields whether it opened one. A connection in a
         transaction already, or one not in autocommit mode (the caller's, whose transaction
-        holds what follows until the caller commits it), is left as it is."""
+        holds what follows until the caller commits it), is left as it is.
+
+        ``flushed=False``: the commit returns without waiting for its WAL to reach the disk (or
+        a synchronous standby). A crash of the database, or a failover, may then lose the
+        transaction whole, never part of it; and a later commit that waits for its flush makes
+        it durable too, as the WAL is written in order."""
         idle = self.conn.info.transaction_status == TransactionStatus.IDLE
         if not (self.conn.autocommit and idle):
             yield False
-            return
-        with self.conn.transaction():
-            yield True
+        elif flushed:
+            with self.conn.transaction():
+                yield True
+        else:
+            with self._unflushed():
+                yield True
+
+    @contextmanager
+    def _unflushed(self) -> Iterator[None]:
+        # One round trip for both, as psycopg's BEGIN would take one of its own.
+        self.conn.execute(b"BEGIN; SET LOCAL synchronous_commit TO off")
+        try:
+            yield
+        except BaseException:
+            if not self.conn.broken:
+                with suppress(psycopg.Error):
+                    self.conn.execute(b"ROLLBACK")
+            raise
+        self.conn.execute(b"COMMIT")
 
 
 def notify(tx: Tx, queues: Collection[str]) -> None:

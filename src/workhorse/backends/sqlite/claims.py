@@ -37,7 +37,10 @@ class SQLiteClaims:
             query = {"queue": queue, "front": front, "now": to_epoch(now)}
             found.extend(self._tx.all("claim_places", query))
         found.sort(key=lambda row: (row["place"], row["name"], row["queue"]))
-        return [rows.place(row, VALUES) for row in found[:front]]
+        found = found[:front]
+        running = self.running(sorted({row["name"] for row in found}), now)
+        idle = Running(count=0, elapsed=0.0)
+        return [rows.place(row, VALUES, running.get(row["name"], idle)) for row in found]
 
     def places_settle(self, settled: Sequence[Settled]) -> None:
         """No enqueue runs beside a claim (one writer): a drained place can go at once."""
