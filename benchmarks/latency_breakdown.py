@@ -12,8 +12,8 @@ processes). Each job's stages come from timestamps on one host's wall clock:
   SQLite watch's check interval;
 - ``claimed``: the claim's clock (the job's ``started_at``, taken as the worker builds its claim,
   after its own listener woke it and the fetcher ran);
-- ``body``: the job's body starts (its result is ``time.time()``): the idle-poll check, the
-  claim round trip and the hand-off to the executor.
+- ``body``: the job's body starts (its result is ``time.time()``): the claim's round trips
+  (on SQLite its lock-free check for queued work first) and the hand-off to the executor.
 
 Two more phases turn the commit's flush off (PostgreSQL ``synchronous_commit=off``, SQLite
 ``synchronous=off``), for the producer's connection only, then for the workers' too, to show what

@@ -68,7 +68,7 @@ class Fetcher:
                 continue
             try:
                 limit = min(room, self._config.claim_limit)
-                claimed = await self._claim(limit, poll=idle_since is not None)
+                claimed = await self._claim(limit)
                 backoff.reset()
             except Exception as exc:
                 delay = backoff.next()
@@ -93,10 +93,10 @@ class Fetcher:
             room += self._config.prefetch_limit
         return room
 
-    async def _claim(self, limit: int, *, poll: bool) -> list[b.ClaimedJob]:
-        """Claim up to ``limit`` jobs. When idle (``poll``), first ask with a cheap read whether
-        there is anything to claim, so idle workers do not take the write path; while busy, the
-        claim itself is the check."""
+    async def _claim(self, limit: int) -> list[b.ClaimedJob]:
+        """Claim up to ``limit`` jobs. No read ahead asks whether there is anything to claim: a
+        claim that finds nothing writes nothing (it starts with a read of the fair order's
+        front), so a worker woken by a notification claims in one call."""
         params = b.JobClaimParams(
             worker_id=self._id,
             queues=self._config.queues,
@@ -106,10 +106,6 @@ class Fetcher:
             now=self._app.clock(),
             usage_window=self._app.fair_share_window,
         )
-        if poll:
-            check = b.JobPollParams(queues=self._config.queues, now=params.now)
-            if not await self._db(self._backend.job_poll, check):
-                return []
         claimed = await self._db(self._backend.job_claim, params)
         if claimed:
             self._stats.claimed += len(claimed)

@@ -58,6 +58,10 @@ class SQLiteBackend(SqlBackend[SQLiteStore]):
             return self._store.insert_in(tx, params.jobs, params.now)
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
+        """Only when a read (which takes no lock) finds queued work does the claim take the
+        write lock: idle workers polling must not queue behind the writers."""
+        if not self.job_poll(b.JobPollParams(queues=params.queues, now=params.now)):
+            return []
         with self._store.transaction() as tx:
             return claim(SQLiteClaims(tx), params)
 
