@@ -1,0 +1,55 @@
+"""A claim's transaction commits without waiting for its flush; every other write waits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from pgtest import postgres_schema
+from workhorse.backends.postgres.claims import PostgresClaims
+from workhorse.backends.postgres.statements import PostgresTx
+
+
+@pytest.fixture
+def conn() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
+    with postgres_schema() as url, psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("CREATE TABLE t (x int)")
+        yield conn
+
+
+def _setting(conn: psycopg.Connection[tuple[object, ...]]) -> object:
+    row = conn.execute("SHOW synchronous_commit").fetchone()
+    assert row is not None
+    return row[0]
+
+
+def test_a_claim_commits_without_its_flush_and_leaves_the_session_as_it_was(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    with PostgresClaims(PostgresTx(conn)).atomic() as opened:
+        assert opened
+        assert _setting(conn) == "off"
+        conn.execute("INSERT INTO t VALUES (1)")
+    assert _setting(conn) == "on"
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
+    with PostgresTx(conn).atomic() as opened:  # any other transaction waits for its flush
+        assert opened
+        assert _setting(conn) == "on"
+
+
+def test_a_claim_that_raises_writes_nothing(conn: psycopg.Connection[tuple[object, ...]]) -> None:
+    with pytest.raises(RuntimeError), PostgresClaims(PostgresTx(conn)).atomic():
+        conn.execute("INSERT INTO t VALUES (1)")
+        raise RuntimeError("the claim failed")
+    assert conn.execute("SELECT count(*) FROM t").fetchone() == (0,)
+    assert _setting(conn) == "on"
+
+
+def test_inside_a_transaction_already_the_claim_opens_none(
+    conn: psycopg.Connection[tuple[object, ...]],
+) -> None:
+    with conn.transaction(), PostgresClaims(PostgresTx(conn)).atomic() as opened:
+        assert not opened
+        assert _setting(conn) == "on"
