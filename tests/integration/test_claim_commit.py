@@ -1,4 +1,5 @@
-"""A claim's transaction commits without waiting for its flush; every other write waits."""
+"""A claim's transaction commits without waiting for its flush and runs generic plans; every other
+transaction waits for its flush and plans as the server chooses."""
 
 from __future__ import annotations
 
@@ -19,8 +20,10 @@ def conn() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
         yield conn
 
 
-def _setting(conn: psycopg.Connection[tuple[object, ...]]) -> object:
-    row = conn.execute("SHOW synchronous_commit").fetchone()
+def _setting(
+    conn: psycopg.Connection[tuple[object, ...]], name: str = "synchronous_commit"
+) -> object:
+    row = conn.execute(f"SHOW {name}").fetchone()
     assert row is not None
     return row[0]
 
@@ -31,8 +34,10 @@ def test_a_claim_commits_without_its_flush_and_leaves_the_session_as_it_was(
     with PostgresClaims(PostgresTx(conn)).atomic() as opened:
         assert opened
         assert _setting(conn) == "off"
+        assert _setting(conn, "plan_cache_mode") == "force_generic_plan"
         conn.execute("INSERT INTO t VALUES (1)")
     assert _setting(conn) == "on"
+    assert _setting(conn, "plan_cache_mode") == "auto"
     assert conn.execute("SELECT count(*) FROM t").fetchone() == (1,)
     with PostgresTx(conn).atomic() as opened:  # any other transaction waits for its flush
         assert opened

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
+from collections.abc import Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from typing import Any
 
@@ -48,29 +48,28 @@ class PostgresTx:
         self.conn.execute(sql.encode())  # bytes: run as written, several statements at once
 
     @contextmanager
-    def atomic(self, *, flushed: bool = True) -> Iterator[bool]:
+    def atomic(self, settings: Mapping[str, str] | None = None) -> Iterator[bool]:
         """Make what follows one transaction; yields whether it opened one. A connection in a
         transaction already, or one not in autocommit mode (the caller's, whose transaction
         holds what follows until the caller commits it), is left as it is.
 
-        ``flushed=False``: the commit returns without waiting for its WAL to reach the disk (or
-        a synchronous standby). A crash of the database, or a failover, may then lose the
-        transaction whole, never part of it; and a later commit that waits for its flush makes
-        it durable too, as the WAL is written in order."""
+        ``settings`` hold for the transaction only (``SET LOCAL``), sent with its BEGIN in one
+        round trip (psycopg's own BEGIN would take a round trip of its own, and each SET one
+        more)."""
         idle = self.conn.info.transaction_status == TransactionStatus.IDLE
         if not (self.conn.autocommit and idle):
             yield False
-        elif flushed:
+        elif not settings:
             with self.conn.transaction():
                 yield True
         else:
-            with self._unflushed():
+            with self._local(settings):
                 yield True
 
     @contextmanager
-    def _unflushed(self) -> Iterator[None]:
-        # One round trip for both, as psycopg's BEGIN would take one of its own.
-        self.conn.execute(b"BEGIN; SET LOCAL synchronous_commit TO off")
+    def _local(self, settings: Mapping[str, str]) -> Iterator[None]:
+        sets = "".join(f"; SET LOCAL {name} TO {value}" for name, value in settings.items())
+        self.conn.execute(f"BEGIN{sets}".encode())
         try:
             yield
         except BaseException:
