@@ -117,7 +117,7 @@ def run_phase(url: str, producer_url: str, args: argparse.Namespace) -> dict[str
     """Workers on ``url`` idle; jobs arrive through ``producer_url``; the stages' percentiles."""
     app.close()
     app.database_url = producer_url
-    app.open()
+    app.migrate()  # a new database: the workers would race this process to it
     queue = f"breakdown-{uuid.uuid4().hex[:8]}"
     timed = _time_backend_calls(app)
     workers = [_spawn_worker(url, queue, args.concurrency) for _ in range(args.workers)]
