@@ -166,3 +166,12 @@ def test_enqueue_mode_over_http_on_postgres() -> None:
     # 40 measured jobs and one warm-up job per producer, every one stored
     assert len(jobs) == 42
     assert result["enqueue_per_s"] > 0
+
+
+@pytest.mark.parametrize("mode", ["throughput", "enqueue"])
+def test_a_database_without_the_schema_is_a_one_line_error(mode: str) -> None:
+    with postgres_schema() as url:
+        done = _bench("--database-url", url, "--mode", mode, "--jobs", "10", "--producers", "2")
+    assert done.returncode == 1
+    assert "no Workhorse schema" in done.stderr and "workhorse migrate" in done.stderr
+    assert "Traceback" not in done.stderr

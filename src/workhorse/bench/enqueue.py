@@ -69,7 +69,9 @@ def run_once(
     app = bench_app
     app.close()
     app.database_url = database_url
-    app.open()
+    # As the throughput run does; and a database without the schema fails here, with its
+    # message, rather than in the producer processes.
+    app.admin.storage_vacuum()
     target = Target(database_url, f"bench-{uuid.uuid4().hex[:8]}")
     cpu_before = children_cpu()
     if http:
