@@ -68,6 +68,7 @@ class PostgresTx:
 
     @contextmanager
     def _local(self, settings: Mapping[str, str]) -> Iterator[None]:
+        # Names and values are this package's constants, never input: written into the text.
         sets = "".join(f"; SET LOCAL {name} TO {value}" for name, value in settings.items())
         self.conn.execute(f"BEGIN{sets}".encode())
         try:
