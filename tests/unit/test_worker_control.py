@@ -95,3 +95,15 @@ def test_a_step_that_a_stop_interrupts_is_cancelled() -> None:
         assert endless.cancelled()
 
     asyncio.run(run())
+
+
+def test_a_pause_says_whether_it_was_woken_or_timed_out() -> None:
+    async def run() -> None:
+        control = Control()
+        control.bind(asyncio.get_running_loop())
+        assert await control.pause(0.01) is False
+        control.wake()
+        assert await control.pause(1) is True
+        assert await control.pause(0.01) is False  # the wake-up was consumed
+
+    asyncio.run(run())

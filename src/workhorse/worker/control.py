@@ -62,13 +62,16 @@ class Control:
         if loop is not None:
             self._on(loop, self.woken.set)
 
-    async def pause(self, timeout: float | None) -> None:
-        """Wait until woken (a job ended, new jobs, a stop request) or ``timeout`` seconds.
+    async def pause(self, timeout: float | None) -> bool:
+        """Wait until woken (a job ended, new jobs, a stop request) or ``timeout`` seconds;
+        returns whether it was woken.
 
         Consumes the wake-up, and only the wake-up: a stop stays set for every later check.
         """
         await wait_for_event(self.woken, timeout)
+        woken = self.woken.is_set()
         self.woken.clear()
+        return woken
 
     async def sleep(self, seconds: float) -> None:
         """Sleep ``seconds``, or less if a stop is requested meanwhile."""

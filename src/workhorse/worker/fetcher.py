@@ -58,6 +58,7 @@ class Fetcher:
     async def run(self) -> None:
         """Claim until stopped (or, with ``burst``, until no work is left)."""
         idle_since: float | None = None
+        woken = False
         backoff = Backoff()
         stopping = self._control.stopping
         while not stopping.is_set():
@@ -68,7 +69,7 @@ class Fetcher:
                 continue
             try:
                 limit = min(room, self._config.claim_limit)
-                claimed = await self._claim(limit)
+                claimed = await self._claim(limit, poll=idle_since is not None and not woken)
                 backoff.reset()
             except Exception as exc:
                 delay = backoff.next()
@@ -82,7 +83,7 @@ class Fetcher:
                 log.info("burst: no work left")
                 return
             idle_since = idle_since or time.monotonic()
-            await self._control.pause(self._poll_delay(idle_since))
+            woken = await self._control.pause(self._poll_delay(idle_since))
 
     def _room(self) -> int:
         """How many jobs to claim now: free slots, plus the prefetch while jobs are short."""
@@ -93,10 +94,11 @@ class Fetcher:
             room += self._config.prefetch_limit
         return room
 
-    async def _claim(self, limit: int) -> list[b.ClaimedJob]:
-        """Claim up to ``limit`` jobs. No read ahead asks whether there is anything to claim: a
-        claim that finds nothing writes nothing (it starts with a read of the fair order's
-        front), so a worker woken by a notification claims in one call."""
+    async def _claim(self, limit: int, *, poll: bool) -> list[b.ClaimedJob]:
+        """Claim up to ``limit`` jobs. With ``poll`` (idle, and the poll interval, not a
+        wake-up, ended the wait), first ask with a cheap read whether there is anything to
+        claim, so idle workers' looks for work stay polls; a worker woken (new jobs notified, a
+        slot freed) or busy claims at once: the claim itself is the check."""
         params = b.JobClaimParams(
             worker_id=self._id,
             queues=self._config.queues,
@@ -106,6 +108,10 @@ class Fetcher:
             now=self._app.clock(),
             usage_window=self._app.fair_share_window,
         )
+        if poll:
+            check = b.JobPollParams(queues=self._config.queues, now=params.now)
+            if not await self._db(self._backend.job_poll, check):
+                return []
         claimed = await self._db(self._backend.job_claim, params)
         if claimed:
             self._stats.claimed += len(claimed)

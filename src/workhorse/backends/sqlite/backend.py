@@ -59,7 +59,8 @@ class SQLiteBackend(SqlBackend[SQLiteStore]):
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
         """Only when a read (which takes no lock) finds queued work does the claim take the
-        write lock: idle workers polling must not queue behind the writers."""
+        write lock: the workers' watch wakes them on every commit to the file, whoever made it,
+        and a worker woken with nothing to claim must not queue behind the writers."""
         if not self.job_poll(b.JobPollParams(queues=params.queues, now=params.now)):
             return []
         with self._store.transaction() as tx:
