@@ -16,17 +16,15 @@ from workhorse.backends.claiming import Place, Running, Settled, Take, TenantRow
 from workhorse.backends.postgres.statements import PostgresTx
 from workhorse.backends.postgres.values import VALUES
 
-CLAIM_SETTINGS = {"synchronous_commit": "off", "plan_cache_mode": "force_generic_plan"}
-"""The claim's transaction:
+CLAIM_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
+"""The claim's statements run their prepared generic plans instead of being planned again for
+every claim (which, for the take of one job, cost a third of the statement). Their parameters
+are arrays whose values never change which plan is best, and the plans are the same nested
+loops of index probes.
 
-- it commits without waiting for its flush (to the disk, or a synchronous standby): a claim lost
-  with the database (a crash, a failover) leaves its jobs queued, and they run again (at least
-  once); the first outcome or enqueue that waits for its flush makes every claim committed
-  before it durable too;
-- its statements run their prepared generic plans instead of planning again for every claim
-  (which, for the take of one job, cost a third of the statement). Their parameters are arrays
-  whose values never change which plan is best, and the plans are the same nested loops of
-  index probes."""
+The claim's commit still waits for its flush (to the disk and to a synchronous standby): a claim
+lost in a failover would put jobs back in the queue that a worker is running, to run twice
+without any attempt having been lost."""
 
 
 class PostgresClaims:
