@@ -42,19 +42,15 @@ def _wait(check: object, what: str, timeout: float = 30) -> None:
 def _idle_worker(app: Workhorse, poll_interval: timedelta) -> Iterator[None]:
     config = WorkerConfig(concurrency=2, poll_interval=poll_interval, maintenance=False)
     worker = Worker(app, config)
-    loop = asyncio.new_event_loop()
-    thread = threading.Thread(
-        target=loop.run_until_complete, args=(worker.run_async(),), daemon=True
-    )
+    thread = threading.Thread(target=lambda: asyncio.run(worker.run_async()), daemon=True)
     thread.start()
     try:
         _wait(lambda: _round_trips(app, "claim") >= 1, "the first claim")
         time.sleep(0.3)  # idle now: waiting for a wake-up or its poll interval
         yield
     finally:
-        loop.call_soon_threadsafe(worker.stop)
+        worker.stop()  # thread-safe
         thread.join(15)
-        loop.close()
         app.close()
     assert not thread.is_alive()
 
