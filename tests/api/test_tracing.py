@@ -10,33 +10,19 @@ from __future__ import annotations
 import asyncio
 import secrets
 import threading
-import time
-from collections.abc import Callable
 from datetime import timedelta
-from typing import TypeVar
 
 import httpx
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, StatusCode
 
+from conditions import wait_for
 from workhorse import JobState, RetryPolicy, Worker, WorkerConfig, Workhorse, current_job
 from workhorse.apikeys import create_key
 from workhorse.scheduling.maintenance import MaintenanceConfig
 
 from .support import running_api
-
-T = TypeVar("T")
-
-
-def _wait(check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 class WorkerThread:
@@ -105,12 +91,12 @@ def test_one_trace_links_an_http_enqueue_to_every_attempt(
             )
             assert response.status_code == 201, response.text
             job_id = response.json()["id"]
-            _wait(
+            wait_for(
                 lambda: app.get_job(job_id).state is JobState.SUCCEEDED,
                 "the job to succeed on its retry",
             )
             assert app.get_job(job_id).attempts == 2
-            _wait(
+            wait_for(
                 lambda: (
                     len([s for s in exporter.get_finished_spans() if s.name == "execute flaky"])
                     == 2
@@ -180,7 +166,7 @@ def test_server_spans_are_named_by_route_template_and_continue_no_trace_by_defau
             assert httpx.get(f"{url}/no/such/page").status_code == 404
             assert httpx.get(f"{url}/healthz").status_code == 200
             # A request's span ends just after its response is sent: the client may be first.
-            servers = _wait(lambda: _server_spans(exporter, 3), "the three server spans to end")
+            servers = wait_for(lambda: _server_spans(exporter, 3), "the three server spans to end")
     finally:
         app.close()
     assert [s.name for s in servers] == ["GET /v1/jobs/{job_id}", "GET", "GET /healthz"]
@@ -214,7 +200,7 @@ def test_a_workflow_posted_over_http_is_one_trace_under_the_request(
             )
             assert response.status_code == 201, response.text
             workflow_id = response.json()["id"]
-            _wait(
+            wait_for(
                 lambda: (
                     len([s for s in exporter.get_finished_spans() if s.name == "execute flaky"])
                     == 4

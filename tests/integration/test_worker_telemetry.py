@@ -11,19 +11,18 @@ import io
 import json
 import logging
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
+from conditions import wait_for
 from workhorse import JobState, RetryPolicy, Worker, WorkerConfig, Workhorse
 from workhorse.observability.logs import JsonFormatter
 from workhorse.scheduling.maintenance import MaintenanceConfig
 
-T = TypeVar("T")
 TASKS_LOG = logging.getLogger("tests.tasks")
 
 
@@ -51,16 +50,6 @@ def lines() -> Iterator[io.StringIO]:
         for logger, level in zip(loggers, levels, strict=True):
             logger.removeHandler(handler)
             logger.setLevel(level)
-
-
-def _wait(check: Callable[[], T | None], what: str, timeout: float = 30) -> T:
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
 
 
 def _app(url: str, release: threading.Event) -> Workhorse:
@@ -109,16 +98,16 @@ def test_a_worker_counts_what_it_ran_and_how_each_attempt_ended(
         charge_id = app.enqueue("charge", [250], tenant="globex").id
         slow_id = app.enqueue("slow", tenant="acme").id
         thread.start()
-        _wait(lambda: app.get_job(charge_id).state is JobState.DEAD, "the failing job to die")
-        _wait(lambda: app.get_job(slow_id).state is JobState.RUNNING, "the slow job to run")
+        wait_for(lambda: app.get_job(charge_id).state is JobState.DEAD, "the failing job to die")
+        wait_for(lambda: app.get_job(slow_id).state is JobState.RUNNING, "the slow job to run")
         held_id = app.enqueue("held").id
-        _wait(lambda: _value(worker, "workhorse_worker_busy_slots") == 2, "two busy slots")
+        wait_for(lambda: _value(worker, "workhorse_worker_busy_slots") == 2, "two busy slots")
         app.cancel(slow_id)
-        _wait(lambda: _finished(worker, "slow", "cancelled") == 1, "the cancel to be noticed")
+        wait_for(lambda: _finished(worker, "slow", "cancelled") == 1, "the cancel to be noticed")
         release.set()
-        _wait(lambda: app.get_job(held_id).state is JobState.SUCCEEDED, "the held job")
+        wait_for(lambda: app.get_job(held_id).state is JobState.SUCCEEDED, "the held job")
         assert all(app.get_job(i).state is JobState.SUCCEEDED for i in ok_ids)
-        _wait(lambda: _value(worker, "workhorse_completion_batch_size_sum") == 8, "the writes")
+        wait_for(lambda: _value(worker, "workhorse_completion_batch_size_sum") == 8, "the writes")
     finally:
         loop.call_soon_threadsafe(worker.stop)
         thread.join(15)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
@@ -14,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from conditions import wait_for
 from workhorse import JobState, Worker, WorkerConfig, Workhorse
 
 
@@ -31,13 +31,6 @@ def _round_trips(app: Workhorse, operation: str) -> float:
     return count or 0.0
 
 
-def _wait(check: object, what: str, timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while not check():  # type: ignore[operator]
-        assert time.monotonic() < deadline, f"timed out waiting for {what}"
-        time.sleep(0.02)
-
-
 @contextmanager
 def _idle_worker(app: Workhorse, poll_interval: timedelta) -> Iterator[None]:
     config = WorkerConfig(concurrency=2, poll_interval=poll_interval, maintenance=False)
@@ -45,8 +38,9 @@ def _idle_worker(app: Workhorse, poll_interval: timedelta) -> Iterator[None]:
     thread = threading.Thread(target=lambda: asyncio.run(worker.run_async()), daemon=True)
     thread.start()
     try:
-        _wait(lambda: _round_trips(app, "claim") >= 1, "the first claim")
-        time.sleep(0.3)  # idle now: waiting for a wake-up or its poll interval
+        # Counted once the first claim returned, empty: the worker is idle from here on, and a
+        # wake-up that comes before it pauses is kept for the pause.
+        wait_for(lambda: _round_trips(app, "claim") >= 1, "the first claim")
         yield
     finally:
         worker.stop()  # thread-safe
@@ -66,7 +60,7 @@ def test_a_woken_idle_worker_claims_without_polling_first(store_url: str) -> Non
     with _idle_worker(app, timedelta(seconds=60)):
         polls, claims = _round_trips(app, "poll"), _round_trips(app, "claim")
         job = ok.enqueue()
-        _wait(lambda: app.get_job(job.id).state is JobState.SUCCEEDED, "the job")
+        wait_for(lambda: app.get_job(job.id).state is JobState.SUCCEEDED, "the job")
         assert _round_trips(app, "poll") == polls
         assert _round_trips(app, "claim") > claims
 
@@ -76,5 +70,5 @@ def test_an_idle_worker_polls_when_its_interval_ends(store_url: str) -> None:
     # With a listener the interval is a second at least.
     with _idle_worker(app, timedelta(milliseconds=50)):
         claims = _round_trips(app, "claim")
-        _wait(lambda: _round_trips(app, "poll") >= 1, "a poll", timeout=10)
+        wait_for(lambda: _round_trips(app, "poll") >= 1, "a poll", timeout=10)
         assert _round_trips(app, "claim") == claims, "a poll that finds nothing claims nothing"
