@@ -19,7 +19,8 @@ class SQLiteListener:
     """A connection of its own watching ``PRAGMA data_version``, which changes whenever another
     connection (in this process or another) commits: a job enqueued, promoted, released or
     retried. Each check is a read of the database header, without locks; a change means new jobs
-    may be claimable, and the worker's cheap poll tells whether they are in its queues."""
+    may be claimable, and the claim's own lock-free check tells whether they are in the worker's
+    queues."""
 
     def __init__(self, path: str, check_every: float = CHECK_EVERY) -> None:
         self._check_every = check_every
