@@ -92,3 +92,14 @@ def test_job_finish_many_does_not_add_an_outcome_written_twice(jobs: Jobs) -> No
     assert _finish(jobs, success(job), now=at(2)) == [job.id]
     assert _finish(jobs, success(job), now=at(2)) == []
     assert _usage(jobs, "acme", at(2)) == pytest.approx(2.0)
+
+
+def test_job_finish_many_after_a_tenant_was_idle_for_a_long_time(jobs: Jobs) -> None:
+    """Usage decayed over thousands of windows is as good as nothing (PostgreSQL's exp() raises
+    an underflow below about -745 rather than returning 0)."""
+    first = jobs.running(tenant="acme", now=at(0))
+    _finish(jobs, success(first), now=at(3))
+    later = 13 * 3600  # 4,680 windows of 10 s
+    second = jobs.running(tenant="acme", now=at(later))
+    assert _finish(jobs, success(second), now=at(later + 2)) == [second.id]
+    assert _usage(jobs, "acme", at(later + 2)) == pytest.approx(2.0)

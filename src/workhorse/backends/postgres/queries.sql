@@ -167,8 +167,11 @@ WITH RECURSIVE done AS (
     GROUP BY tenant
     ORDER BY tenant
     ON CONFLICT (name) DO UPDATE SET
-        usage = t.usage * exp(-greatest(0, extract(epoch FROM %(now)s - t.usage_at))::float8
-                              / %(window)s) + excluded.usage,
+        -- exp() of less than about -745 is an underflow error in PostgreSQL, not 0: a tenant
+        -- idle for 745 windows (12 hours at the default minute) would fail every finish.
+        usage = t.usage * exp(greatest(
+                    -700, -greatest(0, extract(epoch FROM %(now)s - t.usage_at))::float8 / %(window)s
+                )) + excluded.usage,
         usage_at = excluded.usage_at,
         mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
                          ELSE (1 - %(cost_weight)s) * t.mean_cost
