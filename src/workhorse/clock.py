@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time
 
 
 def utcnow() -> datetime:
@@ -30,3 +30,13 @@ def at_epoch(value: float) -> datetime:
 def from_epoch(value: float | None) -> datetime | None:
     """The aware UTC datetime for an epoch timestamp, or None."""
     return None if value is None else datetime.fromtimestamp(value, UTC)
+
+
+def utc_day(value: datetime) -> date:
+    """The UTC calendar day of ``value``."""
+    return require_aware(value).astimezone(UTC).date()
+
+
+def day_start(value: datetime) -> datetime:
+    """Midnight UTC that began ``value``'s UTC day."""
+    return datetime.combine(utc_day(value), time(), tzinfo=UTC)

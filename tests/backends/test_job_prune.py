@@ -12,6 +12,9 @@ from workhorse.scheduling import pruner
 
 from .support import Jobs, at, new_job, success
 
+DAY = 24 * 3600
+"""T0 is a midnight UTC: at(DAY) starts the next UTC day."""
+
 
 def _prune(jobs: Jobs, before: float, limit: int = 100) -> int:
     return jobs.backend.job_prune(b.JobPruneParams(finished_before=at(before), limit=limit))
@@ -59,12 +62,23 @@ def test_prune_deletes_everything_past_retention_in_batches(
 ) -> None:
     monkeypatch.setattr(pruner, "BATCH", 2)
     old = [jobs.in_state(JobState.DEAD, now=at(i)) for i in range(5)]
-    kept = jobs.in_state(JobState.SUCCEEDED, now=at(3600))
+    kept = jobs.in_state(JobState.SUCCEEDED, now=at(DAY + 3600))
     live = jobs.insert(now=at(0))
-    assert pruner.prune(jobs.backend, at(3700), timedelta(minutes=10)) == 5
+    assert pruner.prune(jobs.backend, at(DAY + 3700), timedelta(minutes=10)) == 5
     assert not any(_exists(jobs, i) for i in old)
     assert _exists(jobs, kept)
     assert _exists(jobs, live)
+
+
+def test_prune_keeps_a_day_until_all_of_it_is_past_retention(jobs: Jobs) -> None:
+    early = jobs.in_state(JobState.SUCCEEDED, now=at(60))
+    late = jobs.in_state(JobState.SUCCEEDED, now=at(DAY - 60))
+    assert pruner.prune(jobs.backend, at(DAY - 30), timedelta(seconds=60)) == 0
+    assert _exists(jobs, early), "past retention, but its day is not"
+    assert pruner.prune(jobs.backend, at(DAY + 30), timedelta(seconds=60)) == 0
+    assert _exists(jobs, late), "the day's last job is not past retention yet"
+    assert pruner.prune(jobs.backend, at(DAY + 61), timedelta(seconds=60)) == 2
+    assert not _exists(jobs, early) and not _exists(jobs, late)
 
 
 def test_job_prune_deletes_the_edges_of_the_jobs_it_deletes(jobs: Jobs) -> None:
@@ -97,8 +111,9 @@ def _workflow_exists(jobs: Jobs, workflow_id: int) -> bool:
 def test_workflow_prune_deletes_ended_workflows_past_retention_with_their_steps(jobs: Jobs) -> None:
     old, recent, running = _workflow(jobs, 0), _workflow(jobs, 0), _workflow(jobs, 0)
     jobs.backend.workflow_cancel(b.WorkflowCancelParams(id=old, now=at(10)))
-    jobs.backend.workflow_cancel(b.WorkflowCancelParams(id=recent, now=at(3600)))
-    assert pruner.prune(jobs.backend, at(3700), timedelta(minutes=10)) == 2  # a step, a workflow
+    jobs.backend.workflow_cancel(b.WorkflowCancelParams(id=recent, now=at(DAY + 3600)))
+    # a step and a workflow
+    assert pruner.prune(jobs.backend, at(DAY + 3700), timedelta(minutes=10)) == 2
     assert [_workflow_exists(jobs, w) for w in (old, recent, running)] == [False, True, True]
     assert [w.id for w in jobs.backend.workflow_list(b.WorkflowListParams())] == [running, recent]
     params = b.WorkflowPruneParams(finished_before=at(1_000_000), limit=10)

@@ -77,6 +77,10 @@ class SqlBackend(Generic[S]):
     def job_prune(self, params: b.JobPruneParams) -> int:
         return jobs.job_prune(self._store, params)
 
+    def job_history_rotate(self, params: b.JobHistoryParams) -> b.JobHistoryRotation:
+        """No days to drop: ``job_prune`` deletes ended jobs row by row."""
+        return b.JobHistoryRotation(days=0, jobs=0)
+
     def job_redrive(self, params: b.JobRedriveParams) -> int:
         return jobs.job_redrive(self._store, params)
 

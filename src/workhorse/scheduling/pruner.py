@@ -7,16 +7,25 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from workhorse.backends import base as b
+from workhorse.clock import day_start
 
 BATCH = 5000
 
 
 def prune(backend: b.Backend, now: datetime, retention: timedelta) -> int:
     """Delete terminal jobs (and their dependency edges) and ended workflows that finished more
-    than ``retention`` ago; returns how many jobs and workflows."""
-    jobs = b.JobPruneParams(finished_before=now - retention, limit=BATCH)
-    workflows = b.WorkflowPruneParams(finished_before=now - retention, limit=BATCH)
-    pruned = _in_batches(lambda: backend.job_prune(jobs))
+    than ``retention`` ago; returns how many jobs and workflows.
+
+    Ended jobs go by whole UTC days, once every job of the day is past ``retention``: a job is
+    kept from ``retention`` to a day longer. PostgreSQL keeps them in a partition per day and
+    drops the day's partition (however many jobs it held, an instant); the rest (SQLite, or a
+    day that had no partition) are deleted row by row."""
+    cutoff = now - retention
+    history = backend.job_history_rotate(b.JobHistoryParams(now=now, finished_before=cutoff))
+    jobs = b.JobPruneParams(finished_before=day_start(cutoff), limit=BATCH)
+    # by the same days: a workflow never goes before its steps
+    workflows = b.WorkflowPruneParams(finished_before=day_start(cutoff), limit=BATCH)
+    pruned = history.jobs + _in_batches(lambda: backend.job_prune(jobs))
     return pruned + _in_batches(lambda: backend.workflow_prune(workflows))
 
 

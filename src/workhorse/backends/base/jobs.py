@@ -139,6 +139,27 @@ class JobPruneParams:
     limit: int
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class JobHistoryParams:
+    """Keep the history of ended jobs in shape for ``finished_before``: drop what a database
+    keeps by the UTC day (PostgreSQL's day partitions) wholly before its day, and prepare the
+    days from ``now``'s to ``ahead`` days after."""
+
+    now: datetime
+    finished_before: datetime
+    ahead: int = 2
+
+
+@dataclass(frozen=True, slots=True)
+class JobHistoryRotation:
+    """What ``job_history_rotate`` did."""
+
+    days: int
+    """Days of ended jobs dropped whole."""
+    jobs: int
+    """The jobs they held (PostgreSQL's estimate where it keeps one)."""
+
+
 class RedriveAction(StrEnum):
     RETRY = "retry"
     """Requeue with a fresh budget of attempts (as ``job_retry``)."""

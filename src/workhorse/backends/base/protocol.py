@@ -58,6 +58,8 @@ from workhorse.backends.base.jobs import (
     JobCountParams,
     JobDiscardParams,
     JobGetParams,
+    JobHistoryParams,
+    JobHistoryRotation,
     JobInsertManyParams,
     JobListParams,
     JobPruneParams,
@@ -200,6 +202,10 @@ class Backend(Protocol):
 
     def job_prune(self, params: JobPruneParams) -> int:
         """Delete old terminal jobs; returns how many."""
+
+    def job_history_rotate(self, params: JobHistoryParams) -> JobHistoryRotation:
+        """Drop the days of ended jobs wholly before ``finished_before`` and prepare the days
+        ahead, where the database keeps ended jobs by the day (PostgreSQL); elsewhere nothing."""
 
     def job_redrive(self, params: JobRedriveParams) -> int:
         """Retry or cancel up to ``limit`` matching dead jobs, oldest id first; returns how many

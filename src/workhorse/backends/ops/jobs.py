@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,7 +12,7 @@ from workhorse.backends import rows
 from workhorse.backends.ops import events, graph
 from workhorse.backends.store import Row, Store, Tx, Values
 from workhorse.errors import InvalidTransitionError, QuotaExceededError
-from workhorse.jobs import Job
+from workhorse.jobs import Job, JobState
 
 
 def insert_checked(tx: Tx, jobs: Sequence[b.NewJob], now: datetime) -> list[b.InsertedJob]:
@@ -86,8 +86,20 @@ def job_list(store: Store, params: b.JobListParams) -> list[Job]:
         "task": params.task,
         "before_id": params.before_id,
         "limit": params.limit,
+        **_ended_range(params.states),
     }
     return [rows.job(row, store.values) for row in store.read("job_list", query)]
+
+
+def _ended_range(states: Collection[JobState]) -> dict[str, str]:
+    """The days of end (``ended_on``, PostgreSQL's partition key) that jobs in ``states`` can
+    have: only live states read the live jobs' partition, only end states the days' partitions.
+    Otherwise a read for the newest queued jobs would walk every day's index to find none."""
+    if states and not any(state.terminal for state in states):
+        return {"ended_min": "infinity", "ended_max": "infinity"}
+    if states and all(state.terminal for state in states):
+        return {"ended_min": "-infinity", "ended_max": "9999-12-31"}
+    return {"ended_min": "-infinity", "ended_max": "infinity"}
 
 
 def job_count(store: Store, params: b.JobCountParams) -> list[b.QueueCount]:

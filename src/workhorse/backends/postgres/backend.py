@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from datetime import timedelta
 
 from workhorse.backends import base as b
 from workhorse.backends.claiming import claim
@@ -24,10 +25,10 @@ from workhorse.backends.postgres.listener import (
     PostgresEndedWatch,
     PostgresListener,
 )
-from workhorse.backends.postgres.statements import caller_connection
+from workhorse.backends.postgres.statements import PostgresTx, caller_connection
 from workhorse.backends.postgres.store import PostgresStore
 from workhorse.backends.sql_backend import SqlBackend
-from workhorse.clock import require_aware
+from workhorse.clock import require_aware, utc_day
 
 
 class PostgresBackend(SqlBackend[PostgresStore]):
@@ -81,9 +82,10 @@ class PostgresBackend(SqlBackend[PostgresStore]):
     def _insert_linked(self, params: b.JobInsertManyParams) -> list[b.InsertedJob]:
         """Jobs with parents: inserted and linked in one transaction (the caller's, if given)."""
         if params.connection is None:
-            with self._store.transaction() as tx:
-                return self._store.insert_in(tx, params.jobs, params.now)
-        tx = caller_connection(params.connection)
+            return self._store.run(lambda tx: self._linked_in(tx, params))
+        return self._linked_in(caller_connection(params.connection), params)
+
+    def _linked_in(self, tx: PostgresTx, params: b.JobInsertManyParams) -> list[b.InsertedJob]:
         with tx.atomic():
             return self._store.insert_in(tx, params.jobs, params.now)
 
@@ -92,6 +94,19 @@ class PostgresBackend(SqlBackend[PostgresStore]):
 
     def job_finish_many(self, params: b.JobFinishManyParams) -> list[int]:
         return finish.job_finish_many(self._store, params)
+
+    def job_history_rotate(self, params: b.JobHistoryParams) -> b.JobHistoryRotation:
+        """Ended jobs are kept in a partition per UTC day of their end: the days wholly before
+        ``finished_before``'s are dropped (a catalog change, however many jobs they held), then
+        the days from today to ``ahead`` days after are created where missing."""
+        before = utc_day(params.finished_before)
+        dropped = []
+        while day := self._store.write("job_history_rotate", {"before": before}):
+            dropped.extend(day)
+        today = utc_day(params.now)
+        last = today + timedelta(days=params.ahead)
+        self._store.write("job_history_prepare", {"first": today, "last": last})
+        return b.JobHistoryRotation(days=len(dropped), jobs=sum(row["jobs"] for row in dropped))
 
 
 def _listen_conninfo(listen_url: str | None, store: PostgresStore) -> str | None:

@@ -47,8 +47,7 @@ RETURNING id
 
 -- name: job_find_live_unique
 SELECT id FROM workhorse_jobs
-WHERE tenant = %(tenant)s AND unique_key = %(unique_key)s
-  AND state NOT IN ('succeeded', 'dead', 'cancelled')
+WHERE tenant = %(tenant)s AND unique_key = %(unique_key)s AND ended_on = 'infinity'
 
 -- name: job_insert_plain
 -- Jobs without a unique key, all in one statement that also wakes the queues' workers: unless
@@ -97,9 +96,11 @@ FROM unnest(%(queues)s::text[]) AS q(queue)
 SELECT EXISTS (
     SELECT 1 FROM unnest(%(queues)s::text[]) AS q(name)
     WHERE (%(include_queued)s AND EXISTS (
-              SELECT 1 FROM workhorse_jobs WHERE state = 'queued' AND queue = q.name))
+              SELECT 1 FROM workhorse_jobs
+              WHERE state = 'queued' AND queue = q.name AND ended_on = 'infinity'))
        OR (%(include_retrying)s AND EXISTS (
-              SELECT 1 FROM workhorse_jobs WHERE state = 'retrying' AND queue = q.name))
+              SELECT 1 FROM workhorse_jobs
+              WHERE state = 'retrying' AND queue = q.name AND ended_on = 'infinity'))
 ) AS found
 
 -- name: job_finish_many
@@ -124,14 +125,16 @@ WITH RECURSIVE done AS (
                      ELSE j.usage || jsonb_build_array(o.usage) END,
         run_at = COALESCE(o.run_at, j.run_at),
         finished_at = CASE WHEN o.state = 'retrying' THEN NULL ELSE %(now)s END,
+        ended_on = CASE WHEN o.state = 'retrying' THEN 'infinity'
+                        ELSE workhorse_ended_on(%(now)s) END,
         lease_token = NULL,
         lease_expires_at = NULL,
         updated_at = %(now)s
     FROM jsonb_to_recordset(%(outcomes)s::jsonb)
          AS o(id bigint, token text, state text, result jsonb, error jsonb, run_at timestamptz,
               usage jsonb)
-    WHERE j.id = o.id AND j.state = 'running' AND j.lease_token = o.token
-      AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
+    WHERE j.id = o.id AND j.ended_on = 'infinity' AND j.state = 'running'
+      AND j.lease_token = o.token AND (NOT %(only_expired)s OR j.lease_expires_at < %(now)s)
     RETURNING j.*,
               greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds,
               o.usage AS measured
@@ -170,7 +173,8 @@ WITH RECURSIVE done AS (
         -- exp() of less than about -745 is an underflow error in PostgreSQL, not 0: a tenant
         -- idle for 745 windows (12 hours at the default minute) would fail every finish.
         usage = t.usage * exp(greatest(
-                    -700, -greatest(0, extract(epoch FROM %(now)s - t.usage_at))::float8 / %(window)s
+                    -700,
+                    -greatest(0, extract(epoch FROM %(now)s - t.usage_at))::float8 / %(window)s
                 )) + excluded.usage,
         usage_at = excluded.usage_at,
         mean_cost = CASE WHEN t.mean_cost IS NULL THEN excluded.mean_cost
@@ -241,6 +245,7 @@ SELECT id, (SELECT count(*) FROM told) + (SELECT count(*) FROM woken) AS signals
 UPDATE workhorse_jobs
 SET lease_expires_at = %(lease_expires_at)s, updated_at = %(now)s
 WHERE state = 'running' AND worker_id = %(worker_id)s AND id = ANY(%(ids)s::bigint[])
+  AND ended_on = 'infinity'
 RETURNING id
 
 -- name: job_release
@@ -248,19 +253,20 @@ UPDATE workhorse_jobs AS j
 SET state = 'queued', attempts = j.attempts - 1, lease_token = NULL, lease_expires_at = NULL,
     started_at = NULL, updated_at = %(now)s
 FROM unnest(%(ids)s::bigint[], %(tokens)s::text[]) AS r(id, token)
-WHERE j.id = r.id AND j.state = 'running' AND j.lease_token = r.token
+WHERE j.id = r.id AND j.ended_on = 'infinity' AND j.state = 'running'
+  AND j.lease_token = r.token
 RETURNING j.id, j.queue
 
 -- name: job_list_expired
 SELECT id, task, attempts, max_attempts, lease_token, worker_id FROM workhorse_jobs
-WHERE state = 'running' AND lease_expires_at < %(now)s
+WHERE state = 'running' AND lease_expires_at < %(now)s AND ended_on = 'infinity'
 ORDER BY lease_expires_at
 LIMIT %(limit)s
 
 -- name: job_promote
 WITH due AS (
     SELECT id FROM workhorse_jobs
-    WHERE state IN ('scheduled', 'retrying') AND run_at <= %(now)s
+    WHERE state IN ('scheduled', 'retrying') AND run_at <= %(now)s AND ended_on = 'infinity'
     ORDER BY run_at
     LIMIT %(limit)s
     FOR UPDATE SKIP LOCKED
@@ -268,7 +274,7 @@ WITH due AS (
 UPDATE workhorse_jobs AS j
 SET state = 'queued', updated_at = %(now)s
 FROM due
-WHERE j.id = due.id
+WHERE j.id = due.id AND j.ended_on = 'infinity'
 RETURNING j.queue
 
 -- name: job_get
@@ -282,27 +288,35 @@ WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
   AND (%(queue)s::text IS NULL OR queue = %(queue)s)
   AND (%(task)s::text IS NULL OR task = %(task)s)
   AND (%(before_id)s::bigint IS NULL OR id < %(before_id)s)
+  -- from the states: only the live jobs' partition, only the days', or all (run-time pruning)
+  AND ended_on BETWEEN %(ended_min)s::date AND %(ended_max)s::date
 ORDER BY id DESC
 LIMIT %(limit)s
 
 -- name: job_cancel
 UPDATE workhorse_jobs
-SET state = 'cancelled', finished_at = %(now)s, lease_token = NULL, lease_expires_at = NULL,
-    updated_at = %(now)s
+SET state = 'cancelled', finished_at = %(now)s, ended_on = workhorse_ended_on(%(now)s),
+    lease_token = NULL, lease_expires_at = NULL, updated_at = %(now)s
 WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
-  AND state NOT IN ('succeeded', 'dead', 'cancelled')
+  AND ended_on = 'infinity'
 
 -- name: job_retry
-UPDATE workhorse_jobs
-SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
-    started_at = NULL, updated_at = %(now)s
-WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND state = 'dead'
+WITH revived AS (
+    UPDATE workhorse_jobs
+    SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
+        ended_on = 'infinity', started_at = NULL, updated_at = %(now)s
+    WHERE id = %(id)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s) AND state = 'dead'
+    RETURNING id, queue, tenant
+),
+-- include: places_revived
+SELECT id FROM revived
 
 -- name: job_progress
 UPDATE workhorse_jobs AS j
 SET progress = p.progress::jsonb, updated_at = %(now)s
 FROM unnest(%(ids)s::bigint[], %(tokens)s::text[], %(progress)s::text[]) AS p(id, token, progress)
-WHERE j.id = p.id AND j.state = 'running' AND j.lease_token = p.token
+WHERE j.id = p.id AND j.ended_on = 'infinity' AND j.state = 'running'
+  AND j.lease_token = p.token
 
 -- name: job_count
 SELECT tenant, queue, state, count(*) AS count FROM workhorse_jobs
@@ -317,6 +331,16 @@ WHERE id IN (
     LIMIT %(limit)s
 )
 RETURNING id
+
+-- name: job_history_rotate
+-- The oldest day of ended jobs before :before, dropped (see workhorse_jobs_drop_day); the caller
+-- runs it until it returns nothing, then job_history_prepare.
+SELECT day, jobs FROM workhorse_jobs_drop_day(%(before)s::date)
+
+-- name: job_history_prepare
+SELECT count(*) FILTER (WHERE created) AS created
+FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d(day)
+CROSS JOIN LATERAL workhorse_jobs_prepare_day(d.day::date) AS p(created)
 
 -- name: job_edges_prune
 -- The dependency edges of the jobs just pruned, as parent or as child (through the primary key
@@ -400,7 +424,7 @@ FROM (
 LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
 CROSS JOIN LATERAL (
     -- include: claim_running_tenant
-    WHERE state = 'running' AND tenant = f.tenant
+    WHERE state = 'running' AND tenant = f.tenant AND ended_on = 'infinity'
 ) AS r
 ORDER BY f.place, f.tenant, f.queue
 
@@ -427,6 +451,7 @@ WITH s AS (
     LEFT JOIN LATERAL (
         SELECT true AS found FROM workhorse_jobs AS j
         WHERE j.state = 'queued' AND j.queue = p.queue AND j.tenant = p.tenant
+          AND j.ended_on = 'infinity'
         ORDER BY j.priority DESC, j.run_at, j.id
         LIMIT 1
     ) AS queued ON true
@@ -468,7 +493,7 @@ SELECT n.name AS tenant, r.running AS count, r.elapsed
 FROM unnest(%(names)s::text[]) AS n(name)
 CROSS JOIN LATERAL (
     -- include: claim_running_tenant
-    WHERE state = 'running' AND tenant = n.name
+    WHERE state = 'running' AND tenant = n.name AND ended_on = 'infinity'
 ) AS r
 
 -- name: claim_take
@@ -487,7 +512,7 @@ WITH c AS MATERIALIZED (
     CROSS JOIN unnest(%(queues)s::text[]) AS q(name)
     CROSS JOIN LATERAL (
         SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
-        WHERE state = 'queued' AND queue = q.name AND tenant = t.name
+        WHERE state = 'queued' AND queue = q.name AND tenant = t.name AND ended_on = 'infinity'
           AND id <> ALL(%(exclude)s::bigint[])
           AND (concurrency_key IS NULL OR NOT EXISTS (
               SELECT 1 FROM unnest(%(blocked_tenants)s::text[], %(blocked_keys)s::text[])
@@ -513,7 +538,7 @@ WITH c AS MATERIALIZED (
         worker_id = %(worker_id)s, lease_expires_at = %(lease_expires_at)s,
         started_at = %(now)s, updated_at = %(now)s
     FROM take
-    WHERE j.id = take.id
+    WHERE j.id = take.id AND j.ended_on = 'infinity'
     RETURNING j.id, j.queue, j.task, j.args, j.kwargs, j.attempts, j.max_attempts, j.timeout,
               j.trace_context, j.isolation, j.memory_limit
 )
@@ -527,6 +552,7 @@ ORDER BY c.priority DESC, c.run_at, c.id
 -- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.
 SELECT tenant, concurrency_key AS key FROM workhorse_jobs
 WHERE state = 'running' AND tenant = ANY(%(names)s::text[]) AND concurrency_key IS NOT NULL
+  AND ended_on = 'infinity'
 GROUP BY tenant, concurrency_key
 HAVING count(*) >= max(concurrency_limit)
 
@@ -536,7 +562,8 @@ HAVING count(*) >= max(concurrency_limit)
 -- admits a key past its limit.
 SELECT k.tenant, k.key,
        (SELECT count(*) FROM workhorse_jobs
-        WHERE state = 'running' AND tenant = k.tenant AND concurrency_key = k.key) AS count
+        WHERE state = 'running' AND tenant = k.tenant AND concurrency_key = k.key
+          AND ended_on = 'infinity') AS count
 FROM unnest(%(tenants)s::text[], %(keys)s::text[]) AS k(tenant, key)
 WHERE pg_try_advisory_xact_lock(hashtextextended(k.tenant || '/' || k.key, 7215))
 
@@ -545,7 +572,7 @@ UPDATE workhorse_jobs
 SET state = 'running', attempts = attempts + 1, lease_token = %(lease_token)s,
     worker_id = %(worker_id)s, lease_expires_at = %(lease_expires_at)s, started_at = %(now)s,
     updated_at = %(now)s
-WHERE id = ANY(%(ids)s::bigint[]) AND state = 'queued'
+WHERE id = ANY(%(ids)s::bigint[]) AND state = 'queued' AND ended_on = 'infinity'
 RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, run_at,
           trace_context, isolation, memory_limit
 
@@ -591,6 +618,7 @@ FOR UPDATE
 -- name: tenant_waiting
 SELECT count(*) AS count FROM workhorse_jobs
 WHERE tenant = %(tenant)s AND state IN ('scheduled', 'queued', 'retrying')
+  AND ended_on = 'infinity'
 
 -- name: snapshot_begin
 SET TRANSACTION ISOLATION LEVEL REPEATABLE READ
@@ -603,12 +631,12 @@ SELECT tenant,
        count(*) FILTER (WHERE started_at >= %(since)s) AS started
 FROM (
     SELECT tenant, state, started_at FROM workhorse_jobs
-    WHERE state IN ('scheduled', 'queued', 'retrying', 'running')
+    WHERE state IN ('scheduled', 'queued', 'retrying', 'running') AND ended_on = 'infinity'
     UNION ALL
     -- a job that started in the last minute and has ended, ended in the last minute too
     SELECT tenant, state, started_at FROM workhorse_jobs
     WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at >= %(since)s
-      AND started_at >= %(since)s
+      AND started_at >= %(since)s AND ended_on >= workhorse_ended_on(%(since)s)
 ) AS live
 GROUP BY tenant
 
@@ -694,11 +722,15 @@ WHERE state = 'dead'
   -- include: job_redrive_filter
 
 -- name: job_redrive_retry
-UPDATE workhorse_jobs
-SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
-    started_at = NULL, updated_at = %(now)s
-WHERE id = ANY(%(ids)s::bigint[]) AND state = 'dead'
-RETURNING id, queue, state, has_children, workflow_id
+WITH revived AS (
+    UPDATE workhorse_jobs
+    SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
+        ended_on = 'infinity', started_at = NULL, updated_at = %(now)s
+    WHERE id = ANY(%(ids)s::bigint[]) AND state = 'dead'
+    RETURNING id, queue, tenant, state, has_children, workflow_id
+),
+-- include: places_revived
+SELECT id, queue, state, has_children, workflow_id FROM revived
 
 -- name: job_redrive_cancel
 -- finished_at stays when the job died: retention and the finished-time filters keep their meaning.
@@ -720,6 +752,7 @@ WITH finished AS MATERIALIZED (
     FROM workhorse_jobs
     WHERE state IN ('succeeded', 'dead', 'cancelled')
       AND finished_at >= %(since)s AND finished_at < %(until)s
+      AND ended_on >= workhorse_ended_on(%(since)s) AND ended_on < 'infinity'
 )
 SELECT floor(extract(epoch FROM finished_at - %(since)s) / %(bucket)s)::integer AS bucket,
        count(*) FILTER (WHERE state = 'succeeded') AS succeeded,
@@ -734,7 +767,7 @@ ORDER BY 1
 
 -- name: job_count_by_worker
 SELECT worker_id, count(*) AS running FROM workhorse_jobs
-WHERE state = 'running' AND worker_id IS NOT NULL
+WHERE state = 'running' AND worker_id IS NOT NULL AND ended_on = 'infinity'
 GROUP BY worker_id
 
 -- name: job_discard
@@ -758,15 +791,19 @@ WITH ended AS MATERIALIZED (
            finished_at
     FROM workhorse_jobs
     WHERE state IN ('succeeded', 'dead', 'cancelled') AND finished_at >= %(since)s
+      AND ended_on >= workhorse_ended_on(%(since)s) AND ended_on < 'infinity'
 ), live AS (
-    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs WHERE state = 'queued'
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs_live
+    WHERE state = 'queued'
     UNION ALL
-    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs WHERE state = 'running'
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs_live
+    WHERE state = 'running'
     UNION ALL
-    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs_live
     WHERE state IN ('scheduled', 'retrying')
     UNION ALL
-    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs WHERE state = 'blocked'
+    SELECT tenant, queue, state, created_at, run_at FROM workhorse_jobs_live
+    WHERE state = 'blocked'
 )
 SELECT tenant, queue, state, count(*) AS count,
        count(*) FILTER (WHERE created_at >= %(since)s) AS created,
@@ -814,13 +851,13 @@ doomed(id, root) AS (
     SELECT e.child, f.id
     FROM ended AS f
     JOIN workhorse_job_edges AS e ON e.parent = f.id
-    JOIN workhorse_jobs AS c ON c.id = e.child
+    JOIN workhorse_jobs AS c ON c.id = e.child AND c.ended_on = 'infinity'
     WHERE f.state <> 'succeeded' AND c.state = 'blocked' AND NOT c.run_on_parent_failure
     UNION
     SELECT e.child, d.root
     FROM doomed AS d
     JOIN workhorse_job_edges AS e ON e.parent = d.id
-    JOIN workhorse_jobs AS c ON c.id = e.child
+    JOIN workhorse_jobs AS c ON c.id = e.child AND c.ended_on = 'infinity'
     WHERE c.state = 'blocked' AND NOT c.run_on_parent_failure
 ), doomed_once AS (
     SELECT id, min(root) AS root FROM doomed GROUP BY id
@@ -832,7 +869,8 @@ doomed(id, root) AS (
     -- full scans of the edges and the jobs (tens of milliseconds per finished batch); the common
     -- case (a parent that succeeded) needs no look at the child at all.
     WHERE p.state = 'succeeded'
-       OR EXISTS (SELECT FROM workhorse_jobs AS c WHERE c.id = e.child AND c.run_on_parent_failure)
+       OR EXISTS (SELECT FROM workhorse_jobs AS c
+                  WHERE c.id = e.child AND c.ended_on = 'infinity' AND c.run_on_parent_failure)
     GROUP BY e.child
 ), changed AS (
     UPDATE workhorse_jobs AS c
@@ -842,6 +880,8 @@ doomed(id, root) AS (
                      ELSE 'blocked' END,
         cancelled_by = x.root,
         finished_at = CASE WHEN x.root IS NOT NULL THEN %(now)s END,
+        ended_on = CASE WHEN x.root IS NOT NULL THEN workhorse_ended_on(%(now)s)
+                        ELSE 'infinity' END,
         run_at = CASE WHEN x.root IS NULL AND c.pending_parents - coalesce(x.n, 0) <= 0
                       THEN greatest(c.run_at, %(now)s) ELSE c.run_at END,
         updated_at = %(now)s
@@ -849,7 +889,7 @@ doomed(id, root) AS (
         SELECT coalesce(f.id, d.id) AS id, f.n, d.root
         FROM freed AS f FULL JOIN doomed_once AS d ON d.id = f.id
     ) AS x
-    WHERE c.id = x.id AND c.state = 'blocked'
+    WHERE c.id = x.id AND c.ended_on = 'infinity' AND c.state = 'blocked'
     RETURNING c.*
 ), woken AS (
     SELECT pg_notify('workhorse_jobs.' || current_schema(), queue)
@@ -921,14 +961,15 @@ SELECT 'workhorse_ended.' || current_schema() AS channel
 -- name: job_ended
 -- Of :ids, those that have ended.
 SELECT id FROM workhorse_jobs
-WHERE id = ANY(%(ids)s::bigint[]) AND state IN ('succeeded', 'dead', 'cancelled')
+WHERE id = ANY(%(ids)s::bigint[]) AND ended_on < 'infinity'
 
 -- name: job_reopen_dependents
 -- Children cancelled because of a job in :roots, none of whose parents is dead or cancelled now:
 -- blocked again, waiting for the parents that have not succeeded. Run until it returns nothing:
 -- each round re-opens one more level of the graph.
 UPDATE workhorse_jobs AS c
-SET state = 'blocked', cancelled_by = NULL, finished_at = NULL, updated_at = %(now)s,
+SET state = 'blocked', cancelled_by = NULL, finished_at = NULL, ended_on = 'infinity',
+    updated_at = %(now)s,
     pending_parents = (
         SELECT count(*) FROM workhorse_job_edges AS e
         JOIN workhorse_jobs AS p ON p.id = e.parent
@@ -978,12 +1019,13 @@ RETURNING id, tenant, state, cancelled_by
 UPDATE workhorse_jobs AS j
 SET state = l.state, pending_parents = l.pending, cancelled_by = l.cancelled_by,
     run_on_parent_failure = l.run_on_parent_failure, workflow_id = l.workflow_id,
-    step_key = l.step_key, finished_at = CASE WHEN l.finished THEN %(now)s END
+    step_key = l.step_key, finished_at = CASE WHEN l.finished THEN %(now)s END,
+    ended_on = CASE WHEN l.finished THEN workhorse_ended_on(%(now)s) ELSE 'infinity' END
 FROM jsonb_to_recordset(%(jobs)s::jsonb) AS l(
     id bigint, state text, pending int, cancelled_by bigint, run_on_parent_failure boolean,
     workflow_id bigint, step_key text, finished boolean
 )
-WHERE j.id = l.id
+WHERE j.id = l.id AND j.ended_on = 'infinity'
 
 -- name: job_parent_results
 SELECT p.id, p.step_key, p.result FROM workhorse_job_edges AS e
@@ -1030,18 +1072,22 @@ LIMIT %(limit)s
 -- name: workflow_cancel_steps
 -- Every step of the workflow that has not ended, cancelled; returns them.
 UPDATE workhorse_jobs
-SET state = 'cancelled', finished_at = %(now)s, lease_token = NULL, lease_expires_at = NULL,
-    updated_at = %(now)s
-WHERE workflow_id = %(id)s AND state NOT IN ('succeeded', 'dead', 'cancelled')
+SET state = 'cancelled', finished_at = %(now)s, ended_on = workhorse_ended_on(%(now)s),
+    lease_token = NULL, lease_expires_at = NULL, updated_at = %(now)s
+WHERE workflow_id = %(id)s AND ended_on = 'infinity'
 RETURNING id, state, workflow_id, has_children
 
 -- name: workflow_retry_steps
 -- Every dead step of the workflow, requeued as a retry by hand requeues one; returns them.
-UPDATE workhorse_jobs
-SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
-    started_at = NULL, updated_at = %(now)s
-WHERE workflow_id = %(id)s AND state = 'dead'
-RETURNING id, queue, state, has_children, workflow_id
+WITH revived AS (
+    UPDATE workhorse_jobs
+    SET state = 'queued', attempts = 0, run_at = %(now)s, result = NULL, finished_at = NULL,
+        ended_on = 'infinity', started_at = NULL, updated_at = %(now)s
+    WHERE workflow_id = %(id)s AND state = 'dead'
+    RETURNING id, queue, tenant, state, has_children, workflow_id
+),
+-- include: places_revived
+SELECT id, queue, state, has_children, workflow_id FROM revived
 -- Events (the outbox) ------------------------------------------------------------------------
 
 -- fragment: event_job
@@ -1320,3 +1366,16 @@ WHERE tenant = %(tenant)s AND id = %(event_id)s
 
 -- name: event_received
 SELECT job_ids FROM workhorse_inbound_events WHERE tenant = %(tenant)s AND id = %(event_id)s
+
+-- fragment: places_revived
+-- Jobs retried by hand move from their day's partition back to workhorse_jobs_live: PostgreSQL
+-- runs such a move as a delete and an insert, so no UPDATE trigger puts their places back in the
+-- fair order (workhorse_jobs_return) and no statement INSERT trigger does either
+-- (workhorse_jobs_arrive). The including block does it from a CTE `revived(queue, tenant)`.
+placed AS (
+    INSERT INTO workhorse_places AS p (queue, tenant)
+    SELECT DISTINCT queue, tenant FROM revived
+    ORDER BY queue, tenant
+    ON CONFLICT (queue, tenant) DO UPDATE
+    SET arrivals = p.arrivals + 1, held_until = NULL
+)

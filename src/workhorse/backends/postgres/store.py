@@ -12,12 +12,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import psycopg
+from psycopg.abc import Buffer
 from psycopg.rows import dict_row
 from psycopg.types.array import ListBinaryDumper
+from psycopg.types.datetime import DateLoader
 from psycopg.types.json import set_json_loads
 from psycopg_pool import PoolTimeout
 
@@ -43,6 +45,18 @@ _ADMIN_COMMAND = "terminating connection due to administrator command"
 
 class ServerEndedError(DatabaseError):
     """PostgreSQL ended the connection (shut down, restarting) before the statement committed."""
+
+
+class MovedRowError(DatabaseError):
+    """A job the statement waited for was moved to another partition (it ended, or was retried)
+    by the transaction it waited on; PostgreSQL cannot follow it there and rolled back.
+
+    A row that ends moves from workhorse_jobs_live to its day's partition. A statement that had
+    to wait for that row's lock (a heartbeat behind the finish of one of its jobs) sees the row
+    gone from where it looked and fails with a serialization failure, where an update in place
+    would have let it re-check the new version. Run again, it no longer finds the row."""
+
+    retries = 3
 
 
 class PostgresStore:
@@ -111,6 +125,8 @@ class PostgresStore:
 
     def _translated(self, exc: psycopg.Error) -> Exception | None:
         """The Workhorse error for a database error (None: raise it as it is)."""
+        if isinstance(exc, psycopg.errors.SerializationFailure):
+            return MovedRowError(f"PostgreSQL error: {_first_line(exc)}")
         if isinstance(exc, psycopg.errors.UndefinedTable):
             what = exc.diag.message_primary or "a table is missing"
             return SchemaError(f"no Workhorse schema ({what}); run `workhorse migrate`")
@@ -126,17 +142,27 @@ class PostgresStore:
 
     def run(self, step: Callable[[PostgresTx], T]) -> T:
         """``step`` on a pooled connection; run once more on another when the server ended the
-        first one (a restart, a failover) before the step's work committed.
+        first one (a restart, a failover) before the step's work committed, and up to
+        ``MovedRowError.retries`` times when a row it waited for moved partitions.
 
-        Only an error the server sent (``ServerEndedError``) proves that: a connection that just
-        broke may have lost the answer of a commit, and that step is not run again."""
-        try:
-            with self.connection() as tx:
-                return step(tx)
-        except ServerEndedError as exc:
-            log.info("retrying once on a new connection: %s", exc)
-        with self.connection() as tx:
-            return step(tx)
+        Only an error the server sent proves the step's work rolled back: a connection that just
+        broke may have lost the answer of a commit, and that step is not run again. ``step`` is
+        one statement or one transaction, so that a rollback undoes all of it."""
+        ended = moved = 0
+        while True:
+            try:
+                with self.connection() as tx:
+                    return step(tx)
+            except ServerEndedError as exc:
+                ended += 1
+                if ended > 1:
+                    raise
+                log.info("retrying once on a new connection: %s", exc)
+            except MovedRowError as exc:
+                moved += 1
+                if moved > MovedRowError.retries:
+                    raise
+                log.debug("retrying after a concurrent move: %s", exc)
 
     def read(self, name: str, params: Params | None = None) -> list[Row]:
         return self.run(lambda tx: tx.all(name, params))
@@ -208,9 +234,21 @@ def _first_line(exc: psycopg.Error) -> str:
     return text.splitlines()[0] if text else type(exc).__name__
 
 
+class _EndedOnLoader(DateLoader):
+    """Dates as psycopg reads them, and 'infinity' (a live job's ``ended_on``) as ``date.max``:
+    psycopg refuses to read a date past year 9999."""
+
+    def load(self, data: Buffer) -> date:
+        if bytes(data) == b"infinity":
+            return date.max
+        return super().load(data)
+
+
 def _configure(conn: psycopg.Connection[Any]) -> None:
-    """Decode json/jsonb columns with orjson (integers beyond 64 bits kept exact), and send
-    lists as binary arrays: the text format quotes every element, which for the claim's arrays
-    of tenant names cost more time in Python than the statements' round trips."""
+    """Decode json/jsonb columns with orjson (integers beyond 64 bits kept exact), read the
+    'infinity' date, and send lists as binary arrays: the text format quotes every element,
+    which for the claim's arrays of tenant names cost more time in Python than the statements'
+    round trips."""
     set_json_loads(loads, conn)
+    conn.adapters.register_loader("date", _EndedOnLoader)
     conn.adapters.register_dumper(list, ListBinaryDumper)
