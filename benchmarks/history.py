@@ -66,6 +66,12 @@ FROM generate_series(1, %(count)s) AS g,
                   secs => %(span)s * (1 - (g + %(first)s)::float8 / %(total)s)) AS t) AS at
 """
 
+DAYS_SQL = """
+SELECT workhorse_jobs_prepare_day(d::date)
+FROM generate_series(workhorse_ended_on(now() - make_interval(days => %(days)s)),
+                     workhorse_ended_on(now()) + 2, interval '1 day') AS d
+"""
+
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
@@ -114,11 +120,9 @@ def load(server_url: str, schema: str, url: str, args: argparse.Namespace, finis
         conn.execute(f"CREATE SCHEMA {schema}")
     backend = open_backend(url, auto_migrate=True)
     started = time.perf_counter()
-    # the day partitions, as the pruner prepares them
-    now = utcnow()
-    history = b.JobHistoryParams(now=now, finished_before=now - timedelta(days=args.days))
-    backend.job_history_rotate(history)
     with psycopg.connect(url, autocommit=True) as conn:
+        # the days' partitions, as the pruner would have created them over the days
+        conn.execute(DAYS_SQL, {"days": args.days})
         params = {"tenants": args.tenants, "span": args.days * 86400.0}
         step = 1_000_000  # in slices, so one statement's WAL and memory stay bounded
         for first in range(0, finished, step):

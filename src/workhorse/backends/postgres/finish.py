@@ -17,8 +17,10 @@ from workhorse.fairness import MEAN_COST_WEIGHT
 def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
     if not params.outcomes:
         return []
+    outcomes = {str(o.id): _outcome(o, params.now) for o in params.outcomes}
     query = {
-        "outcomes": orjson.dumps([_outcome(o, params.now) for o in params.outcomes]).decode(),
+        "outcomes": orjson.dumps(outcomes).decode(),
+        "ids": list(map(int, outcomes)),
         "only_expired": params.only_expired,
         "window": params.usage_window.total_seconds(),
         "cost_weight": MEAN_COST_WEIGHT,
@@ -29,10 +31,10 @@ def job_finish_many(store: Store, params: b.JobFinishManyParams) -> list[int]:
 
 
 def _outcome(outcome: b.Outcome, now: datetime) -> dict[str, Any]:
-    """One element of job_finish_many's JSON array (result embedded as the JSON it already is)."""
+    """One value of job_finish_many's JSON object of outcomes by job id (result embedded as the
+    JSON it already is)."""
     error = outcome.error
     return {
-        "id": outcome.id,
         "token": outcome.lease_token,
         "state": outcome.state.value,
         "result": None if outcome.result_json is None else orjson.Fragment(outcome.result_json),
