@@ -152,7 +152,7 @@ $$;
 -- A partition for every day on which a kept job ended, so that none lands in workhorse_jobs_rest.
 SELECT workhorse_jobs_prepare_day(day)
 FROM (
-    SELECT DISTINCT (coalesce(finished_at, updated_at) AT TIME ZONE 'UTC')::date AS day
+    SELECT DISTINCT workhorse_ended_on(coalesce(finished_at, updated_at)) AS day
     FROM workhorse_jobs_old WHERE state IN ('succeeded', 'dead', 'cancelled')
 ) AS ended
 ORDER BY day;
@@ -172,7 +172,7 @@ SELECT
     trace_context, isolation, memory_limit, usage, pending_parents, has_children,
     run_on_parent_failure, cancelled_by, workflow_id, step_key,
     CASE WHEN state IN ('succeeded', 'dead', 'cancelled')
-         THEN (coalesce(finished_at, updated_at) AT TIME ZONE 'UTC')::date
+         THEN workhorse_ended_on(coalesce(finished_at, updated_at))
          ELSE 'infinity' END
 FROM workhorse_jobs_old;
 SELECT setval(pg_get_serial_sequence('workhorse_jobs', 'id'),
