@@ -100,11 +100,9 @@ FROM unnest(%(queues)s::text[]) AS q(queue)
 SELECT EXISTS (
     SELECT 1 FROM unnest(%(queues)s::text[]) AS q(name)
     WHERE (%(include_queued)s AND EXISTS (
-              SELECT 1 FROM workhorse_jobs_live
-              WHERE state = 'queued' AND queue = q.name))
+              SELECT 1 FROM workhorse_jobs_live WHERE state = 'queued' AND queue = q.name))
        OR (%(include_retrying)s AND EXISTS (
-              SELECT 1 FROM workhorse_jobs_live
-              WHERE state = 'retrying' AND queue = q.name))
+              SELECT 1 FROM workhorse_jobs_live WHERE state = 'retrying' AND queue = q.name))
 ) AS found
 
 -- name: job_finish_many
@@ -254,7 +252,6 @@ SELECT id, (SELECT count(*) FROM told) + (SELECT count(*) FROM woken) AS signals
 UPDATE workhorse_jobs_live
 SET lease_expires_at = %(lease_expires_at)s, updated_at = %(now)s
 WHERE state = 'running' AND worker_id = %(worker_id)s AND id = ANY(%(ids)s::bigint[])
- 
 RETURNING id
 
 -- name: job_release
@@ -262,8 +259,7 @@ UPDATE workhorse_jobs_live AS j
 SET state = 'queued', attempts = j.attempts - 1, lease_token = NULL, lease_expires_at = NULL,
     started_at = NULL, updated_at = %(now)s
 FROM unnest(%(ids)s::bigint[], %(tokens)s::text[]) AS r(id, token)
-WHERE j.id = r.id AND j.state = 'running'
-  AND j.lease_token = r.token
+WHERE j.id = r.id AND j.state = 'running' AND j.lease_token = r.token
 RETURNING j.id, j.queue
 
 -- name: job_list_expired
@@ -324,8 +320,7 @@ SELECT id FROM revived
 UPDATE workhorse_jobs_live AS j
 SET progress = p.progress::jsonb, updated_at = %(now)s
 FROM unnest(%(ids)s::bigint[], %(tokens)s::text[], %(progress)s::text[]) AS p(id, token, progress)
-WHERE j.id = p.id AND j.state = 'running'
-  AND j.lease_token = p.token
+WHERE j.id = p.id AND j.state = 'running' AND j.lease_token = p.token
 
 -- name: job_count
 SELECT tenant, queue, state, count(*) AS count FROM workhorse_jobs
@@ -460,7 +455,6 @@ WITH s AS (
     LEFT JOIN LATERAL (
         SELECT true AS found FROM workhorse_jobs_live AS j
         WHERE j.state = 'queued' AND j.queue = p.queue AND j.tenant = p.tenant
-         
         ORDER BY j.priority DESC, j.run_at, j.id
         LIMIT 1
     ) AS queued ON true
@@ -562,7 +556,6 @@ ORDER BY c.priority DESC, c.run_at, c.id
 -- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.
 SELECT tenant, concurrency_key AS key FROM workhorse_jobs_live
 WHERE state = 'running' AND tenant = ANY(%(names)s::text[]) AND concurrency_key IS NOT NULL
- 
 GROUP BY tenant, concurrency_key
 HAVING count(*) >= max(concurrency_limit)
 
@@ -572,8 +565,7 @@ HAVING count(*) >= max(concurrency_limit)
 -- admits a key past its limit.
 SELECT k.tenant, k.key,
        (SELECT count(*) FROM workhorse_jobs_live
-        WHERE state = 'running' AND tenant = k.tenant AND concurrency_key = k.key
-         ) AS count
+        WHERE state = 'running' AND tenant = k.tenant AND concurrency_key = k.key) AS count
 FROM unnest(%(tenants)s::text[], %(keys)s::text[]) AS k(tenant, key)
 WHERE pg_try_advisory_xact_lock(hashtextextended(k.tenant || '/' || k.key, 7215))
 
@@ -628,7 +620,7 @@ FOR UPDATE
 -- name: tenant_waiting
 SELECT count(*) AS count FROM workhorse_jobs_live
 WHERE tenant = %(tenant)s AND state IN ('scheduled', 'queued', 'retrying')
- 
+
 
 -- name: snapshot_begin
 SET TRANSACTION ISOLATION LEVEL REPEATABLE READ
