@@ -274,12 +274,17 @@ class Samples:
         return int(row[0]) if row else 0
 
     def _dead_tuples(self) -> dict[str, int]:
+        """The places table's, the live jobs' partition's, and all of the jobs' partitions'."""
         rows = self._conn.execute(
             "SELECT relname, n_dead_tup FROM pg_stat_user_tables"
-            " WHERE relname IN ('workhorse_jobs', 'workhorse_places')"
+            " WHERE (relname = 'workhorse_places' OR relname LIKE 'workhorse_jobs_%')"
             " AND schemaname = current_schema()"
         ).fetchall()
-        return {name: int(dead) for name, dead in rows}
+        dead = {name: int(count) for name, count in rows}
+        jobs = sum(count for name, count in dead.items() if name.startswith("workhorse_jobs_"))
+        return {"workhorse_places": dead.get("workhorse_places", 0),
+                "workhorse_jobs_live": dead.get("workhorse_jobs_live", 0),
+                "workhorse_jobs": jobs}  # fmt: skip
 
     def close(self) -> None:
         self._conn.close()
