@@ -10,7 +10,9 @@ rounds of:
 - end to end: --drain no-op jobs enqueued in bulk and drained by 2 `workhorse worker` processes
   (`workhorse bench`'s throughput run, on its own queue);
 - `list_jobs` as GET /v1/jobs and the dashboard read it: one tenant's newest 50, and the newest 50
-  queued.
+  queued;
+- the queue counts as GET /v1/queues and the dashboard's overview read them: every tenant's (an
+  admin key) and one tenant's.
 
 Finally, on the schema with the history, pruning as the scheduler's pruner does: ended jobs are
 kept in a partition per UTC day, and the pruner drops the days wholly past the retention. Timed
@@ -144,6 +146,8 @@ def one_run(url: str, args: argparse.Namespace) -> dict[str, Any]:
     reads = {
         "tenant_newest_ms": _time_reads(backend, b.JobListParams(tenant="tenant-000007")),
         "queued_newest_ms": _time_reads(backend, b.JobListParams(states=[JobState.QUEUED])),
+        "counts_all_ms": _time_counts(backend, b.JobCountParams()),
+        "counts_tenant_ms": _time_counts(backend, b.JobCountParams(tenant="tenant-000007")),
     }
     backend.close()
     drained = throughput.run_once(url, jobs=args.drain, workers=2, concurrency=50, job_ms=0)
@@ -178,6 +182,16 @@ def _time_reads(backend: b.Backend, params: b.JobListParams) -> float:
     for _ in range(20):
         started = time.perf_counter()
         backend.job_list(b.JobListParams(tenant=params.tenant, states=params.states, limit=50))
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def _time_counts(backend: b.Backend, params: b.JobCountParams) -> float:
+    """Median milliseconds of 5 reads of the job counts by tenant, queue and state."""
+    timings = []
+    for _ in range(5):
+        started = time.perf_counter()
+        backend.job_count(params)
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
 

@@ -12,7 +12,8 @@ from workhorse.backends import open_backend
 
 
 def _catalog(url: str) -> dict[str, Any]:
-    """Columns, indexes and constraints of the current schema, minus the migrations table."""
+    """Columns, indexes, constraints, functions and triggers of the current schema, minus the
+    migrations table."""
     with psycopg.connect(url) as conn:
         columns = conn.execute(
             """
@@ -39,7 +40,29 @@ def _catalog(url: str) -> dict[str, Any]:
             ORDER BY 1, 2
             """
         ).fetchall()
-    return {"columns": columns, "indexes": indexes, "constraints": constraints}
+        functions = conn.execute(
+            """
+            SELECT proname, replace(pg_get_functiondef(oid), current_schema() || '.', '')
+            FROM pg_proc WHERE pronamespace = current_schema()::regnamespace
+            ORDER BY proname
+            """
+        ).fetchall()
+        triggers = conn.execute(
+            """
+            SELECT tgname, replace(pg_get_triggerdef(t.oid), current_schema() || '.', '')
+            FROM pg_trigger AS t JOIN pg_class AS c ON c.oid = t.tgrelid
+            WHERE c.relnamespace = current_schema()::regnamespace AND NOT t.tgisinternal
+              AND t.tgparentid = 0
+            ORDER BY tgname
+            """
+        ).fetchall()
+    return {
+        "columns": columns,
+        "indexes": indexes,
+        "constraints": constraints,
+        "functions": functions,
+        "triggers": triggers,
+    }
 
 
 def test_migrations_produce_the_declared_schema() -> None:

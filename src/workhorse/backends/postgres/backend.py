@@ -98,7 +98,8 @@ class PostgresBackend(SqlBackend[PostgresStore]):
     def job_history_rotate(self, params: b.JobHistoryParams) -> b.JobHistoryRotation:
         """Ended jobs are kept in a partition per UTC day of their end: the days wholly before
         ``finished_before``'s are dropped (a catalog change, however many jobs they held), then
-        the days from today to ``ahead`` days after are created where missing."""
+        the days from today to ``ahead`` days after are created where missing, and the counts
+        of ended jobs the statements appended are summed (see ``job_history_compact``)."""
         before = utc_day(params.finished_before)
         dropped = []
         while day := self._store.write("job_history_rotate", {"before": before}):
@@ -106,6 +107,7 @@ class PostgresBackend(SqlBackend[PostgresStore]):
         today = utc_day(params.now)
         last = today + timedelta(days=params.ahead)
         self._store.write("job_history_prepare", {"first": today, "last": last})
+        self._store.write("job_history_compact")
         return b.JobHistoryRotation(days=len(dropped), jobs=sum(row["jobs"] for row in dropped))
 
 

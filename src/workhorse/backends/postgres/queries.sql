@@ -323,9 +323,16 @@ FROM unnest(%(ids)s::bigint[], %(tokens)s::text[], %(progress)s::text[]) AS p(id
 WHERE j.id = p.id AND j.state = 'running' AND j.lease_token = p.token
 
 -- name: job_count
-SELECT tenant, queue, state, count(*) AS count FROM workhorse_jobs
+-- Live jobs counted, ended ones summed from their counts per day (workhorse_job_totals): the
+-- history kept is never read.
+SELECT tenant, queue, state, count(*) AS count FROM workhorse_jobs_live
 WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
 GROUP BY tenant, queue, state
+UNION ALL
+SELECT tenant, queue, state, sum(count)::bigint FROM workhorse_job_totals
+WHERE (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+GROUP BY tenant, queue, state
+HAVING sum(count) > 0
 
 -- name: job_prune
 DELETE FROM workhorse_jobs
@@ -345,6 +352,27 @@ SELECT day, jobs FROM workhorse_jobs_drop_day(%(before)s::date)
 SELECT count(*) FILTER (WHERE created) AS created
 FROM generate_series(%(first)s::date, %(last)s::date, interval '1 day') AS d(day)
 CROSS JOIN LATERAL workhorse_jobs_prepare_day(d.day::date) AS p(created)
+
+-- name: job_history_compact
+-- The counts of ended jobs summed into one row per (tenant, queue, state, day) where a key has
+-- several (the triggers only ever append; see schema.sql), keys that sum to nothing removed.
+-- Rows appended by transactions that commit after this statement began are not seen, so not
+-- deleted: they are summed next time. A second compactor at once waits for the rows the first
+-- deletes, then skips them; each key's sum is written once.
+WITH several AS (
+    SELECT tenant, queue, state, ended_on FROM workhorse_job_totals
+    GROUP BY tenant, queue, state, ended_on
+    HAVING count(*) > 1
+), gone AS (
+    DELETE FROM workhorse_job_totals AS t USING several AS s
+    WHERE t.tenant = s.tenant AND t.queue = s.queue AND t.state = s.state
+      AND t.ended_on = s.ended_on
+    RETURNING t.tenant, t.queue, t.state, t.ended_on, t.count
+)
+INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
+SELECT tenant, queue, state, ended_on, sum(count) FROM gone
+GROUP BY tenant, queue, state, ended_on
+HAVING sum(count) <> 0
 
 -- name: job_edges_prune
 -- The dependency edges of the jobs just pruned, as parent or as child (through the primary key

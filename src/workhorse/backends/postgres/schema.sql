@@ -153,6 +153,8 @@ BEGIN
         LOCK TABLE workhorse_jobs IN ACCESS EXCLUSIVE MODE;
         PERFORM set_config('lock_timeout', waited, true);
         EXECUTE format('DROP TABLE %I', part.relname);
+        -- DROP TABLE fires no trigger: the day's counts go with it.
+        DELETE FROM workhorse_job_totals WHERE ended_on = part.on_day;
         RETURN NEXT;
     END LOOP;
 END
@@ -322,6 +324,62 @@ CREATE TABLE workhorse_usage (
     PRIMARY KEY (tenant, hour, task, queue)
 );
 CREATE INDEX workhorse_usage_hour ON workhorse_usage (hour);
+-- Ended jobs counted per (tenant, queue, state, day) (0015): the queue counts (GET /v1/queues, the
+-- dashboard's overview) read the live partition and this table instead of every ended job kept.
+-- Statement-level triggers keep it: a statement that ends, revives, inserts or deletes jobs
+-- through workhorse_jobs appends what it changed, one row per key, summed over its rows. Only
+-- appended, never updated, so no two writers ever wait on a count; the pruner sums each key's
+-- rows into one every minute (job_history_compact). Statements that name workhorse_jobs_live
+-- fire nothing: a job cannot end or be revived there (its partition key would change). Dropping
+-- a day's partition deletes that day's counts (workhorse_jobs_drop_day).
+CREATE TABLE workhorse_job_totals (
+    tenant   text   NOT NULL,
+    queue    text   NOT NULL,
+    state    text   NOT NULL,
+    ended_on date   NOT NULL,
+    count    bigint NOT NULL
+);
+CREATE INDEX workhorse_job_totals_tenant ON workhorse_job_totals (tenant);
+
+CREATE FUNCTION workhorse_job_totals_add() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
+        SELECT tenant, queue, state, ended_on, count(*) FROM workhorse_totals_new
+        WHERE ended_on <> 'infinity'
+        GROUP BY tenant, queue, state, ended_on;
+    ELSIF TG_OP = 'UPDATE' THEN
+        INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
+        SELECT tenant, queue, state, ended_on, sum(n) FROM (
+            SELECT tenant, queue, state, ended_on, 1 AS n FROM workhorse_totals_new
+            WHERE ended_on <> 'infinity'
+            UNION ALL
+            SELECT tenant, queue, state, ended_on, -1 FROM workhorse_totals_old
+            WHERE ended_on <> 'infinity'
+        ) AS changed
+        GROUP BY tenant, queue, state, ended_on
+        HAVING sum(n) <> 0;
+    ELSE
+        INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
+        SELECT tenant, queue, state, ended_on, -count(*) FROM workhorse_totals_old
+        WHERE ended_on <> 'infinity'
+        GROUP BY tenant, queue, state, ended_on;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER workhorse_jobs_totals_insert
+    AFTER INSERT ON workhorse_jobs REFERENCING NEW TABLE AS workhorse_totals_new
+    FOR EACH STATEMENT EXECUTE FUNCTION workhorse_job_totals_add();
+CREATE TRIGGER workhorse_jobs_totals_update
+    AFTER UPDATE ON workhorse_jobs
+    REFERENCING OLD TABLE AS workhorse_totals_old NEW TABLE AS workhorse_totals_new
+    FOR EACH STATEMENT EXECUTE FUNCTION workhorse_job_totals_add();
+CREATE TRIGGER workhorse_jobs_totals_delete
+    AFTER DELETE ON workhorse_jobs REFERENCING OLD TABLE AS workhorse_totals_old
+    FOR EACH STATEMENT EXECUTE FUNCTION workhorse_job_totals_add();
+
 -- Dependencies and workflows (0009): edges from parent to child; a blocked job's unfinished
 -- parents are counted on the job. A workflow settles when its last step ends.
 CREATE TABLE workhorse_job_edges (
