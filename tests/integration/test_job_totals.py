@@ -172,3 +172,22 @@ def test_the_migration_counts_the_jobs_already_kept(url: str) -> None:
         }
     finally:
         backend.close()
+
+
+def test_jobs_inserted_ended_by_hand_are_counted_by_a_recount(url: str, jobs: Jobs) -> None:
+    jobs.insert(tenant="acme")
+    with psycopg.connect(url) as conn:
+        conn.execute(
+            """
+            INSERT INTO workhorse_jobs (tenant, queue, task, args, kwargs, state, max_attempts,
+                                        created_at, run_at, updated_at, finished_at, ended_on)
+            VALUES ('acme', 'default', 'work', '[]', '{}', 'succeeded', 3, %(t)s, %(t)s, %(t)s,
+                    %(t)s, %(t)s::date)
+            """,
+            {"t": T0},
+        )
+    assert _counted(jobs) == {("acme", "default", "queued", 1)}, "no insert trigger counts it"
+    with psycopg.connect(url) as conn:
+        conn.execute("SELECT workhorse_job_totals_recount()")
+    _check(url, jobs)
+    assert ("acme", "default", "succeeded", 1) in _counted(jobs)

@@ -326,8 +326,9 @@ CREATE TABLE workhorse_usage (
 CREATE INDEX workhorse_usage_hour ON workhorse_usage (hour);
 -- Ended jobs counted per (tenant, queue, state, day) (0015): the queue counts (GET /v1/queues, the
 -- dashboard's overview) read the live partition and this table instead of every ended job kept.
--- Statement-level triggers keep it: a statement that ends, revives, inserts or deletes jobs
--- through workhorse_jobs appends what it changed, one row per key, summed over its rows. Only
+-- Statement-level triggers keep it: a statement that ends, revives or deletes jobs through
+-- workhorse_jobs appends what it changed, one row per key, summed over its rows (jobs are
+-- inserted live, never ended, so inserts pay for no trigger here). Only
 -- appended, never updated, so no two writers ever wait on a count; the pruner sums each key's
 -- rows into one every minute (job_history_compact). Statements that name workhorse_jobs_live
 -- fire nothing: a job cannot end or be revived there (its partition key would change). Dropping
@@ -343,12 +344,7 @@ CREATE INDEX workhorse_job_totals_tenant ON workhorse_job_totals (tenant);
 
 CREATE FUNCTION workhorse_job_totals_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
-        SELECT tenant, queue, state, ended_on, count(*) FROM workhorse_totals_new
-        WHERE ended_on <> 'infinity'
-        GROUP BY tenant, queue, state, ended_on;
-    ELSIF TG_OP = 'UPDATE' THEN
+    IF TG_OP = 'UPDATE' THEN
         INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
         SELECT tenant, queue, state, ended_on, sum(n) FROM (
             SELECT tenant, queue, state, ended_on, 1 AS n FROM workhorse_totals_new
@@ -369,9 +365,6 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER workhorse_jobs_totals_insert
-    AFTER INSERT ON workhorse_jobs REFERENCING NEW TABLE AS workhorse_totals_new
-    FOR EACH STATEMENT EXECUTE FUNCTION workhorse_job_totals_add();
 CREATE TRIGGER workhorse_jobs_totals_update
     AFTER UPDATE ON workhorse_jobs
     REFERENCING OLD TABLE AS workhorse_totals_old NEW TABLE AS workhorse_totals_new
@@ -379,6 +372,16 @@ CREATE TRIGGER workhorse_jobs_totals_update
 CREATE TRIGGER workhorse_jobs_totals_delete
     AFTER DELETE ON workhorse_jobs REFERENCING OLD TABLE AS workhorse_totals_old
     FOR EACH STATEMENT EXECUTE FUNCTION workhorse_job_totals_add();
+
+-- The counts again from the jobs themselves: for the upgrade, and after jobs were inserted ended
+-- or changed inside a partition by hand (no trigger sees those).
+CREATE FUNCTION workhorse_job_totals_recount() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM workhorse_job_totals;
+    INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
+    SELECT tenant, queue, state, ended_on, count(*) FROM workhorse_jobs
+    WHERE ended_on <> 'infinity'
+    GROUP BY tenant, queue, state, ended_on;
+$$;
 
 -- Dependencies and workflows (0009): edges from parent to child; a blocked job's unfinished
 -- parents are counted on the job. A workflow settles when its last step ends.

@@ -12,12 +12,7 @@ CREATE INDEX workhorse_job_totals_tenant ON workhorse_job_totals (tenant);
 
 CREATE FUNCTION workhorse_job_totals_add() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF TG_OP = 'INSERT' THEN
-        INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
-        SELECT tenant, queue, state, ended_on, count(*) FROM workhorse_totals_new
-        WHERE ended_on <> 'infinity'
-        GROUP BY tenant, queue, state, ended_on;
-    ELSIF TG_OP = 'UPDATE' THEN
+    IF TG_OP = 'UPDATE' THEN
         INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
         SELECT tenant, queue, state, ended_on, sum(n) FROM (
             SELECT tenant, queue, state, ended_on, 1 AS n FROM workhorse_totals_new
@@ -38,9 +33,6 @@ BEGIN
 END
 $$;
 
-CREATE TRIGGER workhorse_jobs_totals_insert
-    AFTER INSERT ON workhorse_jobs REFERENCING NEW TABLE AS workhorse_totals_new
-    FOR EACH STATEMENT EXECUTE FUNCTION workhorse_job_totals_add();
 CREATE TRIGGER workhorse_jobs_totals_update
     AFTER UPDATE ON workhorse_jobs
     REFERENCING OLD TABLE AS workhorse_totals_old NEW TABLE AS workhorse_totals_new
@@ -49,10 +41,17 @@ CREATE TRIGGER workhorse_jobs_totals_delete
     AFTER DELETE ON workhorse_jobs REFERENCING OLD TABLE AS workhorse_totals_old
     FOR EACH STATEMENT EXECUTE FUNCTION workhorse_job_totals_add();
 
-INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
-SELECT tenant, queue, state, ended_on, count(*) FROM workhorse_jobs
-WHERE ended_on <> 'infinity'
-GROUP BY tenant, queue, state, ended_on;
+-- The counts again from the jobs themselves: for the upgrade, and after jobs were inserted ended
+-- or changed inside a partition by hand (no trigger sees those).
+CREATE FUNCTION workhorse_job_totals_recount() RETURNS void LANGUAGE sql AS $$
+    DELETE FROM workhorse_job_totals;
+    INSERT INTO workhorse_job_totals (tenant, queue, state, ended_on, count)
+    SELECT tenant, queue, state, ended_on, count(*) FROM workhorse_jobs
+    WHERE ended_on <> 'infinity'
+    GROUP BY tenant, queue, state, ended_on;
+$$;
+
+SELECT workhorse_job_totals_recount();
 
 CREATE OR REPLACE FUNCTION workhorse_jobs_drop_day(before date)
 RETURNS TABLE (day date, jobs bigint) LANGUAGE plpgsql AS $$
