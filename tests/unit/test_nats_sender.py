@@ -1,5 +1,6 @@
 """The NATS sender's shared flush: one failing after every send waiting for it was cancelled
-(a dispatcher stopping mid-round) leaves no unretrieved error behind."""
+(a dispatcher stopping mid-round) leaves no unretrieved error behind. A connection found lost
+is closed before the next one opens, so its socket is not left to the garbage collector."""
 
 from __future__ import annotations
 
@@ -83,3 +84,35 @@ def test_a_flush_that_fails_after_its_waiters_are_cancelled_leaves_no_stray_erro
         return reported
 
     assert asyncio.run(scenario()) == []
+
+
+def test_a_lost_connection_is_closed_before_the_next_one_opens(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    opened: list[_Lost] = []
+
+    class _Lost(_Client):
+        """Connected at first; the server goes away later (no reconnect)."""
+
+        is_connected = True
+        closed = False
+
+        async def close(self) -> None:
+            self.closed = True
+
+    async def connect(*args: Any, **kwargs: Any) -> _Lost:
+        opened.append(_Lost())
+        return opened[-1]
+
+    monkeypatch.setattr(nats, "connect", connect)
+
+    async def scenario() -> None:
+        sender = nats_sender.NatsSender()
+        first = await sender._client(URL)
+        opened[0].is_connected = False  # lost, not closed by anyone yet
+        second = await sender._client(URL)
+        assert second is not first
+        await sender.aclose()
+
+    asyncio.run(scenario())
+    assert [client.closed for client in opened] == [True, True]

@@ -80,6 +80,8 @@ class NatsSender:
     async def _connect(self, url: str) -> Client:
         client = self._clients.get(url)
         if client is None or not client.is_connected:
+            if client is not None:  # lost, but its socket may still be open: release it first
+                await self._drop(url)
             client = await nats.connect(
                 url,
                 allow_reconnect=False,
