@@ -60,3 +60,25 @@ def postgres_schema() -> Iterator[str]:
     finally:
         with psycopg.connect(SERVER_URL, autocommit=True) as conn:
             conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+
+
+def migrate_before(url: str, version: int) -> None:
+    """Apply the PostgreSQL migrations older than ``version`` to the empty schema of ``url``,
+    recorded as ``workhorse migrate`` records them: a database as an older Workhorse left it."""
+    from datetime import UTC, datetime
+
+    from workhorse.backends.postgres.statements import QUERIES
+    from workhorse.backends.sql import load_migrations
+
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(QUERIES["schema_create_migrations"])
+        for number, name, sql in load_migrations("workhorse.backends.postgres.migrations"):
+            if number >= version:
+                break
+            with conn.transaction():
+                conn.execute(sql.encode())
+                now = datetime.now(UTC)
+                conn.execute(
+                    QUERIES["schema_record_migration"],
+                    {"version": number, "name": name, "now": now},
+                )

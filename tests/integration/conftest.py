@@ -14,6 +14,7 @@ import pytest
 
 from acceptance._harness import Workspace
 from acceptance.fixtures import pgcluster
+from backends.support import Jobs
 from pgtest import postgres_schema
 from workhorse.backends import open_backend
 
@@ -33,6 +34,16 @@ def migrated_url(pg_url: str) -> str:
     """``pg_url`` with the Workhorse schema created in it."""
     open_backend(pg_url, auto_migrate=True).close()
     return pg_url
+
+
+@pytest.fixture
+def pg_jobs(pg_url: str) -> Iterator[Jobs]:
+    """A ``Jobs`` driver (``backends.support``) over a backend of ``pg_url``, migrated."""
+    backend = open_backend(pg_url, auto_migrate=True)
+    try:
+        yield Jobs(backend)
+    finally:
+        backend.close()
 
 
 @pytest.fixture
