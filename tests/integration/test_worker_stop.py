@@ -44,7 +44,8 @@ def held() -> str:
 
 class Outage:
     """The real backend, except that operations fail while ``down`` (all of them, or those in
-    ``failing``), or block until ``restore`` while ``hanging``."""
+    ``failing``), or block until ``restore`` while ``hanging``; those in ``slow`` wait for
+    ``let_go`` and then run."""
 
     def __init__(self, inner: b.Backend) -> None:
         self._inner = inner
@@ -53,7 +54,16 @@ class Outage:
         self.failing: set[str] = set()
         self.failed: Counter[str] = Counter()
         self.hung: Counter[str] = Counter()
+        self.slow: set[str] = set()
+        self.held: Counter[str] = Counter()
+        self.ran_late: Counter[str] = Counter()
         self._restored = threading.Event()
+        self._let_go = threading.Event()
+
+    def let_go(self) -> None:
+        """The calls held in ``slow`` run now."""
+        self.slow.clear()
+        self._let_go.set()
 
     def restore(self) -> None:
         """Back to normal; hung calls return (with an error)."""
@@ -74,6 +84,12 @@ class Outage:
             if self.down or name in self.failing:
                 self.failed[name] += 1
                 raise DatabaseError(f"{name}: the database is unreachable")
+            if name in self.slow:
+                self.held[name] += 1
+                self._let_go.wait(60)
+                result = operation(*args, **kwargs)
+                self.ran_late[name] += 1
+                return result
             return operation(*args, **kwargs)
 
         return call
@@ -170,6 +186,34 @@ def test_a_second_stop_from_another_thread_hands_running_jobs_back(outage: Outag
 
     worker = asyncio.run(scenario())
     assert (worker.stats.released, worker.stats.stranded) == (1, 0)
+    assert (app.get_job(job.id).state, app.get_job(job.id).attempts) == (JobState.QUEUED, 0)
+
+
+def test_a_claim_in_flight_at_a_second_stop_takes_back_none_of_the_jobs_handed_back(
+    outage: Outage,
+) -> None:
+    """The hand-back waits for the claim in flight: run after it, the claim would take the job
+    the hand-back had just returned to the queue, to sit under this stopped worker's lease."""
+    job = sleeper.enqueue()
+
+    async def scenario() -> None:
+        worker = _worker(grace=60)
+        run = asyncio.create_task(worker.run_async())
+        await _until(lambda: _state(job.id) is JobState.RUNNING, "the job to run")
+        outage.slow.add("job_claim")
+        worker.wake()
+        await _until(lambda: outage.held["job_claim"], "a claim in flight")
+        for _ in range(2):
+            worker.stop()
+        threading.Timer(0.3, outage.let_go).start()
+        await _ends_within(run, 5)
+        assert (worker.stats.released, worker.stats.stranded) == (1, 0)
+
+    asyncio.run(scenario())
+    deadline = time.monotonic() + 10
+    while not outage.ran_late["job_claim"]:  # however the run ended, the claim has run
+        assert time.monotonic() < deadline, "the held claim never ran"
+        time.sleep(0.02)
     assert (app.get_job(job.id).state, app.get_job(job.id).attempts) == (JobState.QUEUED, 0)
 
 

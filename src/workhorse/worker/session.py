@@ -51,6 +51,12 @@ CLEAN_UP = 5.0
 """Seconds the shutdown may take after the grace period: handing jobs back, writing the last
 outcomes, resigning the maintenance lease and leaving the worker registry."""
 
+HURRIED_CLAIM = 1.0
+"""Seconds a hurried stop (the second) still waits for a claim in flight: the jobs it takes are
+then handed back with the rest. Cut off sooner, the claim would still run in its thread, and
+could take again the very jobs the hand-back has just returned to the queue, to sit under this
+stopped worker's lease until it expires."""
+
 
 class Session:
     """One run of the worker ``worker_id`` over an open ``backend``.
@@ -264,16 +270,20 @@ class Session:
         await self._drain(fetching)
 
     async def _drain(self, fetching: asyncio.Task[None]) -> None:
-        """Give the claim in flight and the running jobs the grace period (or until a hurry)."""
+        """Give the claim in flight and the running jobs the grace period; after a hurry, the
+        claim in flight only (``HURRIED_CLAIM`` at most)."""
         deadline = time.monotonic() + self._config.grace.total_seconds()
         while not fetching.done() or self.executor.running:
             remaining = deadline - time.monotonic()
-            if remaining <= 0 or self._control.hurry.is_set():
+            if remaining <= 0:
+                break
+            if self._control.hurry.is_set():
+                await asyncio.wait([fetching], timeout=min(remaining, HURRIED_CLAIM))
                 break
             await self._control.pause(min(remaining, 0.1))
         if not fetching.done():
             log.warning(
-                "the fetcher got no answer from the database within the grace period; "
+                "the fetcher got no answer from the database in time; "
                 "jobs a claim in flight takes return to the queue when their leases expire"
             )
             fetching.cancel()
