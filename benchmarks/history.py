@@ -34,6 +34,7 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
@@ -180,20 +181,20 @@ def _time_claims(backend: b.Backend, rounds: int) -> list[float]:
 
 def _time_reads(backend: b.Backend, params: b.JobListParams) -> float:
     """Median milliseconds of 20 reads of the newest 50 jobs matching ``params``."""
-    timings = []
-    for _ in range(20):
-        started = time.perf_counter()
-        backend.job_list(b.JobListParams(tenant=params.tenant, states=params.states, limit=50))
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+    newest = b.JobListParams(tenant=params.tenant, states=params.states, limit=50)
+    return _median_ms(lambda: backend.job_list(newest), 20)
 
 
 def _time_counts(backend: b.Backend, params: b.JobCountParams) -> float:
     """Median milliseconds of 5 reads of the job counts by tenant, queue and state."""
+    return _median_ms(lambda: backend.job_count(params), 5)
+
+
+def _median_ms(call: Callable[[], object], times: int) -> float:
     timings = []
-    for _ in range(5):
+    for _ in range(times):
         started = time.perf_counter()
-        backend.job_count(params)
+        call()
         timings.append((time.perf_counter() - started) * 1000)
     return statistics.median(timings)
 

@@ -11,6 +11,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from functools import cache
 from urllib.parse import quote
 
@@ -65,8 +66,6 @@ def postgres_schema() -> Iterator[str]:
 def migrate_before(url: str, version: int) -> None:
     """Apply the PostgreSQL migrations older than ``version`` to the empty schema of ``url``,
     recorded as ``workhorse migrate`` records them: a database as an older Workhorse left it."""
-    from datetime import UTC, datetime
-
     from workhorse.backends.postgres.statements import QUERIES
     from workhorse.backends.sql import load_migrations
 
