@@ -29,7 +29,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -159,6 +159,11 @@ class _Result:
 class ClaimStore(Protocol):
     """The reads and writes of one claim transaction."""
 
+    front_in_transaction: bool
+    """Whether the front is read inside the claim's transaction (PostgreSQL: the read locks
+    nothing, and runs with the transaction's settings) or alone before it (SQLite, whose
+    transaction takes the database's write lock, which an empty front would take for nothing)."""
+
     def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
         """The first ``front`` places of ``queues`` in the fair order, best first, with what
         their tenants run by ``now``; a place whose hold has ended by ``now`` counts as not
@@ -210,33 +215,34 @@ class ClaimStore(Protocol):
 def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
     """Claim up to ``params.limit`` jobs fairly; see the module docstring.
 
-    The front is read outside a transaction; what follows is one: quotas need their locks held
-    from the count to the take and the holds, and the take and the settling of the places then
-    commit once.
+    What follows the front's read is one transaction (the read too, where the store reads it
+    there): quotas need their locks held from the count to the take and the holds, and the
+    take and the settling of the places then commit once.
     """
     queues = list(dict.fromkeys(params.queues))
     if params.limit <= 0 or not queues:
         return []
     front = params.limit + FRONT_EXTRA
     for _ in range(FRONT_READS):
-        places = store.places(queues, front, params.now)
-        claimed = _claim_front(store, places, params, queues)
+        places, claimed = _claim_front(store, front, params, queues)
         if claimed or len(places) < front:
             return claimed
     return []
 
 
 def _claim_front(
-    store: ClaimStore, places: list[Place], params: b.JobClaimParams, queues: list[str]
-) -> list[b.ClaimedJob]:
-    """Claim from the tenants of ``places`` and settle them, in one transaction: one commit
+    store: ClaimStore, front: int, params: b.JobClaimParams, queues: list[str]
+) -> tuple[list[Place], list[b.ClaimedJob]]:
+    """Read the front; claim from its tenants and settle them in one transaction: one commit
     (the places are only an order, but a second commit would cost a second flush)."""
-    if not places:
-        return []
-    with store.atomic():
-        result = _claim(store, places, params, queues)
-        store.places_settle(settle(places, result, params))
-        return result.claimed
+    with store.atomic() if store.front_in_transaction else nullcontext():
+        places = store.places(queues, front, params.now)
+        if not places:
+            return places, []
+        with store.atomic():
+            result = _claim(store, places, params, queues)
+            store.places_settle(settle(places, result, params))
+            return places, result.claimed
 
 
 def _claim(
@@ -273,10 +279,10 @@ def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> li
         if p.row.paused:
             settled.append(_settled(p, p.place, HELD_FOREVER, emptied=False))
         elif name in demands:
-            demand = _after(demands[name], started[name])
-            position = place(demand.usage, demand.weight, at, params.usage_window)
-            held_until = _held_until(demand, p.row, params.now)
-            emptied = started[name] > 0 or name in result.short
+            demand, got = demands[name], started[name]
+            position = place(_charged(demand, got), demand.weight, at, params.usage_window)
+            held_until = _held_until(demand, got, p.row, params.now)
+            emptied = got > 0 or name in result.short
             settled.append(_settled(p, position, held_until, emptied=emptied))
     return settled
 
@@ -292,17 +298,21 @@ def _settled(p: Place, position: float, held_until: datetime | None, *, emptied:
     )
 
 
-def _held_until(demand: TenantDemand, row: TenantRow, now: datetime) -> datetime | None:
-    """Until when a tenant whose ``demand`` includes this claim's jobs may start no more: at
+def _held_until(
+    demand: TenantDemand, started: int, row: TenantRow, now: datetime
+) -> datetime | None:
+    """Until when a tenant that had ``demand`` and got ``started`` jobs may start no more: at
     ``max_running``, until one of its attempts ends (``QUOTA_HOLD`` at most); out of tokens,
     until the next token (rounded down a millisecond: an early look costs one read, a late one
     a slot)."""
     holds = []
-    if demand.max_running is not None and demand.running >= demand.max_running:
+    if demand.max_running is not None and demand.running + started >= demand.max_running:
         holds.append(now + QUOTA_HOLD)
-    if demand.tokens is not None and demand.tokens < 1.0 - 1e-9 and row.rate:
-        wait = (1.0 - demand.tokens) / row.rate - 0.001
-        holds.append(now + timedelta(seconds=max(0.0, wait)))
+    if demand.tokens is not None and row.rate:
+        tokens = demand.tokens - started
+        if tokens < 1.0 - 1e-9:
+            wait = (1.0 - tokens) / row.rate - 0.001
+            holds.append(now + timedelta(seconds=max(0.0, wait)))
     return max(holds) if holds else None
 
 
@@ -344,8 +354,13 @@ def _after(demand: TenantDemand, started: int) -> TenantDemand:
         demand,
         running=demand.running + started,
         tokens=None if demand.tokens is None else demand.tokens - started,
-        usage=demand.usage + started * max(demand.mean_cost, MIN_COST),
+        usage=_charged(demand, started),
     )
+
+
+def _charged(demand: TenantDemand, started: int) -> float:
+    """A tenant's usage once charged the expected cost of ``started`` more jobs."""
+    return demand.usage + started * max(demand.mean_cost, MIN_COST)
 
 
 def _tokens(row: TenantRow, now: datetime) -> float:

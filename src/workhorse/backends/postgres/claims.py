@@ -14,7 +14,7 @@ from workhorse.backends import base as b
 from workhorse.backends import rows
 from workhorse.backends.claiming import Place, Running, Settled, Take, TenantRow
 from workhorse.backends.postgres.statements import PostgresTx
-from workhorse.backends.postgres.values import VALUES
+from workhorse.backends.postgres.values import VALUES, array_literal
 
 CLAIM_SETTINGS = {"plan_cache_mode": "force_generic_plan"}
 """The claim's statements run their prepared generic plans instead of being planned again for
@@ -29,6 +29,10 @@ without any attempt having been lost."""
 
 class PostgresClaims:
     """Runs on a connection in autocommit mode: statements stand alone unless ``atomic``."""
+
+    front_in_transaction = True
+    """The front's read locks nothing, and in the claim's transaction it runs its generic plan
+    (``CLAIM_SETTINGS``) at no extra round trip."""
 
     def __init__(self, tx: PostgresTx) -> None:
         self._tx = tx
@@ -45,12 +49,12 @@ class PostgresClaims:
         """One statement, whose answer nothing reads."""
         if settled:
             query = {
-                "queues": [s.queue for s in settled],
-                "tenants": [s.tenant for s in settled],
-                "arrivals": [s.arrivals for s in settled],
-                "emptied": [s.emptied for s in settled],
-                "places": [s.place for s in settled],
-                "held": [s.held_until for s in settled],
+                "queues": array_literal(s.queue for s in settled),
+                "tenants": array_literal(s.tenant for s in settled),
+                "arrivals": array_literal(s.arrivals for s in settled),
+                "emptied": array_literal(s.emptied for s in settled),
+                "places": array_literal(s.place for s in settled),
+                "held": array_literal(s.held_until for s in settled),
             }
             self._tx.send("claim_places_settle", query)
 
@@ -78,13 +82,13 @@ class PostgresClaims:
     ) -> Take:
         blocked_pairs = sorted(blocked)
         query = {
-            "tenants": list(allocation),
-            "limits": [count + overfetch for count in allocation.values()],
-            "slots": list(allocation.values()),
-            "queues": list(queues),
-            "blocked_tenants": [tenant for tenant, _ in blocked_pairs],
-            "blocked_keys": [key for _, key in blocked_pairs],
-            "exclude": list(exclude),
+            "tenants": array_literal(allocation),
+            "limits": array_literal(count + overfetch for count in allocation.values()),
+            "slots": array_literal(allocation.values()),
+            "queues": array_literal(queues),
+            "blocked_tenants": array_literal(tenant for tenant, _ in blocked_pairs),
+            "blocked_keys": array_literal(key for _, key in blocked_pairs),
+            "exclude": array_literal(exclude),
             **_lease(params),
         }
         found = self._tx.all("claim_take", query)

@@ -493,14 +493,16 @@ WITH s AS (
     DELETE FROM workhorse_places AS p USING drained AS d
     WHERE p.queue = d.queue AND p.tenant = d.tenant
 ), kept AS (
-    SELECT p.queue, p.tenant FROM workhorse_places AS p
+    -- Carries the new values: joined to `s` again, the update would be planned as a nested loop
+    -- over both lists (`unnest` is estimated at 10 rows), quadratic in the places read.
+    SELECT p.queue, p.tenant, s.place, s.held_until FROM workhorse_places AS p
     JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
     WHERE NOT EXISTS (SELECT 1 FROM drained AS d WHERE d.queue = p.queue AND d.tenant = p.tenant)
     ORDER BY p.queue, p.tenant
     FOR UPDATE OF p SKIP LOCKED
 )
-UPDATE workhorse_places AS p SET place = s.place, held_until = s.held_until
-FROM kept JOIN s ON s.queue = kept.queue AND s.tenant = kept.tenant
+UPDATE workhorse_places AS p SET place = kept.place, held_until = kept.held_until
+FROM kept
 WHERE p.queue = kept.queue AND p.tenant = kept.tenant
 
 -- name: claim_lock_tenants

@@ -3,7 +3,7 @@ pass as they are; times come back aware, and are turned to UTC."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -43,3 +43,26 @@ class PostgresValues:
 
 
 VALUES = PostgresValues()
+
+
+def array_literal(values: Iterable[str | int | float | bool | datetime | None]) -> str:
+    """``values`` as the text of a PostgreSQL array, for a parameter cast in SQL (``::text[]``,
+    ``::bigint[]``…). psycopg adapts a list element by element in Python (its binary format
+    too), which for the claim's lists of 50 tenants cost more than the statement's round trip;
+    this is one pass of string joins. Strings are quoted, so no name can be read as NULL, a
+    delimiter or a nested array."""
+    return "{" + ",".join([_ELEMENT[type(value)](value) for value in values]) + "}"
+
+
+def _text(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+_ELEMENT: dict[type, Callable[[Any], str]] = {
+    str: _text,
+    int: str,  # digits need no quotes
+    float: repr,  # exact; PostgreSQL reads `inf` and `nan`
+    bool: lambda value: "t" if value else "f",
+    datetime: lambda value: f'"{value.isoformat()}"',
+    type(None): lambda _: "NULL",
+}
