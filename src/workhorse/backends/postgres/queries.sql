@@ -468,42 +468,40 @@ ORDER BY f.place, f.tenant, f.queue
 -- trigger locks the place and bumps `arrivals` until it commits, so a place is removed only if
 -- it is not locked now (SKIP LOCKED: never wait for an enqueuer's transaction, which may be the
 -- caller's own and long) and `arrivals` is what the claim read (a row changed since is re-read
--- when locked, and the check fails). A place an enqueuer holds is skipped rather than waited for
--- (its arrival puts it back in the order anyway).
+-- when locked, so its `arrivals` are the new ones). A place an enqueuer holds is skipped rather
+-- than waited for (its arrival puts it back in the order anyway).
+-- Each place is found by its key once to be locked and once to be written: locking, checking
+-- and writing in separate joins found it three times.
 WITH s AS (
     SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(arrivals)s::bigint[],
                          %(emptied)s::bool[], %(places)s::float8[], %(held)s::timestamptz[])
         AS s(queue, tenant, arrivals, emptied, place, held_until)
-), drained AS (
-    SELECT p.queue, p.tenant FROM workhorse_places AS p
-    JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
+), locked AS (
+    SELECT p.queue, p.tenant, s.place, s.held_until,
+           s.emptied AND p.arrivals = s.arrivals AS may_drain
+    FROM s JOIN workhorse_places AS p ON p.queue = s.queue AND p.tenant = s.tenant
+    ORDER BY p.queue, p.tenant
+    FOR UPDATE OF p SKIP LOCKED
+), settled AS (
+    SELECT l.queue, l.tenant, l.place, l.held_until,
+           l.may_drain AND queued.found IS NULL AS drained
+    FROM locked AS l
     -- The first entry of the tenant's claim index, if any. Not NOT EXISTS: the planner costs an
     -- anti-join as if it read every match, and over a deep backlog prefers a bitmap scan of all
     -- the tenant's jobs (tens of milliseconds) to an index probe that stops at the first.
     LEFT JOIN LATERAL (
         SELECT true AS found FROM workhorse_jobs_live AS j
-        WHERE j.state = 'queued' AND j.queue = p.queue AND j.tenant = p.tenant
+        WHERE l.may_drain AND j.state = 'queued' AND j.queue = l.queue AND j.tenant = l.tenant
         ORDER BY j.priority DESC, j.run_at, j.id
         LIMIT 1
     ) AS queued ON true
-    WHERE s.emptied AND p.arrivals = s.arrivals AND queued.found IS NULL
-    ORDER BY p.queue, p.tenant
-    FOR UPDATE OF p SKIP LOCKED
 ), dropped AS (  -- runs though nothing reads it, as every data-modifying WITH does
-    DELETE FROM workhorse_places AS p USING drained AS d
-    WHERE p.queue = d.queue AND p.tenant = d.tenant
-), kept AS (
-    -- Carries the new values: joined to `s` again, the update would be planned as a nested loop
-    -- over both lists (`unnest` is estimated at 10 rows), quadratic in the places read.
-    SELECT p.queue, p.tenant, s.place, s.held_until FROM workhorse_places AS p
-    JOIN s ON s.queue = p.queue AND s.tenant = p.tenant
-    WHERE NOT EXISTS (SELECT 1 FROM drained AS d WHERE d.queue = p.queue AND d.tenant = p.tenant)
-    ORDER BY p.queue, p.tenant
-    FOR UPDATE OF p SKIP LOCKED
+    DELETE FROM workhorse_places AS p USING settled AS d
+    WHERE d.drained AND p.queue = d.queue AND p.tenant = d.tenant
 )
-UPDATE workhorse_places AS p SET place = kept.place, held_until = kept.held_until
-FROM kept
-WHERE p.queue = kept.queue AND p.tenant = kept.tenant
+UPDATE workhorse_places AS p SET place = k.place, held_until = k.held_until
+FROM settled AS k
+WHERE NOT k.drained AND p.queue = k.queue AND p.tenant = k.tenant
 
 -- name: claim_lock_tenants
 -- SKIP LOCKED: a tenant another claimer is serving is skipped this round, never waited for.
