@@ -8,6 +8,8 @@ backlog stays the same size. Prints one JSON object per backlog size.
     python benchmarks/claim_cost.py --database-url postgresql://postgres@127.0.0.1/wh_claim \\
         --tenants 10,1000,10000,100000 --sizes 20000
     python benchmarks/claim_cost.py --tenants 1000 --sizes 10000,1000000      # SQLite
+    python benchmarks/claim_cost.py --database-url … --tenants 10000 --sizes 1000000 \
+        --rounds 3000 --windows 6 --places-vacuum-every 1000   # cost between vacuums
 
 PostgreSQL: the database must exist; the script drops and recreates the Workhorse tables in it.
 With --explain it also prints EXPLAIN ANALYZE of the two statements that walk the backlog.
@@ -54,9 +56,11 @@ def fill(backend: b.Backend, jobs: int, tenants: int) -> None:
         backend.job_insert_many(b.JobInsertManyParams(jobs=rows, now=now))
 
 
-def time_claims(backend: b.Backend, rounds: int, limit: int) -> list[float]:
+def time_claims(backend: b.Backend, rounds: int, limit: int, vacuum_every: int = 0) -> list[float]:
+    """Claim ``rounds`` times; with ``vacuum_every``, call ``places_vacuum`` after every that many
+    claims (untimed), as the maintenance leader does every few seconds."""
     timings = []
-    for _ in range(rounds):
+    for done in range(1, rounds + 1):
         token = uuid.uuid4().hex
         params = b.JobClaimParams(
             worker_id="bench",
@@ -76,6 +80,8 @@ def time_claims(backend: b.Backend, rounds: int, limit: int) -> list[float]:
                 now=utcnow(),
             )
         )
+        if vacuum_every and done % vacuum_every == 0:
+            backend.places_vacuum()
     return timings
 
 
@@ -145,6 +151,19 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=200)
     parser.add_argument("--limit", type=int, default=50)
     parser.add_argument("--explain", action="store_true")
+    parser.add_argument(
+        "--windows",
+        type=int,
+        default=1,
+        help="also print the median of each of this many consecutive windows of the claims",
+    )
+    parser.add_argument(
+        "--places-vacuum-every",
+        type=int,
+        default=0,
+        metavar="CLAIMS",
+        help="vacuum the places table after every this many claims (0: never)",
+    )
     args = parser.parse_args()
     for tenants in (int(t) for t in args.tenants.split(",")):
         for size in (int(s) for s in args.sizes.split(",")):
@@ -165,7 +184,7 @@ def measure(args: argparse.Namespace, tenants: int, size: int) -> None:
         if url.startswith("postgres"):
             checkpoint(url)  # the load's writes are flushed now, not during the claims timed
         time_claims(backend, 20, args.limit)  # warm caches and prepared statements
-        timings = time_claims(backend, args.rounds, args.limit)
+        timings = time_claims(backend, args.rounds, args.limit, args.places_vacuum_every)
         backend.close()
         result = {
             "backend": url.split(":", 1)[0],
@@ -176,6 +195,12 @@ def measure(args: argparse.Namespace, tenants: int, size: int) -> None:
             "claim_ms_p95": round(statistics.quantiles(timings, n=20)[18], 3),
             "fill_s": round(fill_s, 1),
         }
+        if args.windows > 1:
+            size = len(timings) // args.windows
+            windows = [timings[i * size : (i + 1) * size] for i in range(args.windows)]
+            result["claim_ms_p50_by_window"] = [round(statistics.median(w), 3) for w in windows]
+        if args.places_vacuum_every:
+            result["places_vacuum_every"] = args.places_vacuum_every
         print(json.dumps(result), flush=True)
         if args.explain and url.startswith("postgres"):
             explain(url)

@@ -65,9 +65,12 @@ _STEPS = {
 """Operations implemented in several steps, and the block of the step that names them (the claim
 is the claim_* blocks of the ClaimStore steps in workhorse.backends.claiming)."""
 
-_ONE_DATABASE = {"job_history_rotate": "workhorse.backends.postgres"}
+_ONE_DATABASE = {
+    "job_history_rotate": "workhorse.backends.postgres",
+    "places_vacuum": "workhorse.backends.postgres",
+}
 """Operations only one database runs SQL for; the other's is SqlBackend's, which does nothing
-(SQLite keeps no day partitions of ended jobs)."""
+(SQLite keeps no day partitions of ended jobs, and no old index entries to vacuum)."""
 
 _NOT_SQL_STEPS = {"atomic"}
 """ClaimStore steps that are a transaction, not a statement."""

@@ -54,6 +54,9 @@ class SqlBackend(Generic[S]):
     def storage_vacuum(self) -> None:
         schema.storage_vacuum(self._store)
 
+    def places_vacuum(self) -> None:
+        """Nothing left behind: SQLite frees a row's old entries as it writes the new ones."""
+
     # -- jobs (ops/jobs.py) -----------------------------------------------------------------------
 
     def job_get(self, params: b.JobGetParams) -> Job | None:

@@ -1,8 +1,9 @@
 """Leader-elected maintenance: one process at a time runs the periodic services.
 
-Every worker (and ``workhorse serve``) takes part in the election; the holder of the ``maintenance``
-lease runs the promoter, reaper, cron and pruner. A holder acts only while its lease is comfortably
-valid (renewed within half its TTL), so a stalled leader stops acting before another can take over.
+Every worker (and ``workhorse serve``) takes part in the election; the holder of the
+``maintenance`` lease runs the promoter, reaper, cron and pruner, and vacuums the fair order's
+index. A holder acts only while its lease is comfortably valid (renewed within half its TTL), so
+a stalled leader stops acting before another can take over.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ class MaintenanceConfig:
     reap_interval: timedelta = timedelta(seconds=1)
     cron_interval: timedelta = timedelta(seconds=1)
     prune_interval: timedelta = timedelta(minutes=1)
+    places_vacuum_interval: timedelta = timedelta(seconds=10)
+    """Every claim leaves old entries in the fair order's index, which the next claims step over
+    until a vacuum (``Backend.places_vacuum``)."""
     retention: timedelta = timedelta(days=7)
     """How long finished jobs, and events every destination is done with, are kept."""
     worker_ttl: timedelta = timedelta(minutes=1)
@@ -99,6 +103,11 @@ class Maintenance:
                     + forget_workers(backend, now, cfg.worker_ttl)
                     + forget_idempotency_keys(backend, now)
                 ),
+            ),
+            _Service(
+                "vacuum",
+                cfg.places_vacuum_interval.total_seconds(),
+                lambda now: _vacuum_places(backend),
             ),
         ]
         self._next_election = 0.0
@@ -158,3 +167,9 @@ class Maintenance:
         self._elected_at = None
         params = b.LeaderResignParams(name=LEADER_NAME, holder=self._holder)
         await self._db(self._backend.leader_resign, params)
+
+
+def _vacuum_places(backend: b.Backend) -> int:
+    """A service's answer is the jobs it handled: none here."""
+    backend.places_vacuum()
+    return 0

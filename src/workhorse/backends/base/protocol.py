@@ -162,6 +162,11 @@ class Backend(Protocol):
         """Reclaim what finished and updated job rows left behind, and refresh the planner's
         statistics (PostgreSQL's autovacuum normally does this; benchmarks start with it)."""
 
+    def places_vacuum(self) -> None:
+        """Remove the entries that claims, moving the places they serve, left in the fair
+        order's index, where the database keeps them until a vacuum (PostgreSQL); elsewhere
+        nothing. The maintenance leader calls it every few seconds."""
+
     def close(self) -> None:
         """Release connections; the backend is unusable afterwards."""
 

@@ -110,6 +110,9 @@ class PostgresBackend(SqlBackend[PostgresStore]):
         self._store.write("job_history_compact")
         return b.JobHistoryRotation(days=len(dropped), jobs=sum(row["jobs"] for row in dropped))
 
+    def places_vacuum(self) -> None:
+        self._store.write("places_vacuum")
+
 
 def _listen_conninfo(listen_url: str | None, store: PostgresStore) -> str | None:
     """The connection string to LISTEN on, or None to poll."""

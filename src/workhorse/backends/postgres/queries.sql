@@ -27,6 +27,14 @@ CREATE TABLE IF NOT EXISTS workhorse_migrations (
 -- The claim's two tables: the jobs, and the places that order their tenants.
 VACUUM (ANALYZE) workhorse_jobs, workhorse_places
 
+-- name: places_vacuum
+-- Every claim moves the places it serves, and the front's read steps over the index entries
+-- they leave until a vacuum removes them: at 10,000 tenants, about 0.4 ms more per claim for
+-- every 1,000 claims since the last. Autovacuum visits a database once a minute at most
+-- (`autovacuum_naptime`), so the maintenance leader does it every few seconds. A small table:
+-- milliseconds. SKIP_LOCKED: a vacuum already at work on it (autovacuum's) is left to it.
+VACUUM (SKIP_LOCKED) workhorse_places
+
 -- name: schema_versions
 SELECT version FROM workhorse_migrations ORDER BY version
 
