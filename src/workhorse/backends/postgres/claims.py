@@ -30,10 +30,6 @@ without any attempt having been lost."""
 class PostgresClaims:
     """Runs on a connection in autocommit mode: statements stand alone unless ``atomic``."""
 
-    front_in_transaction = True
-    """The front's read locks nothing, and in the claim's transaction it runs its generic plan
-    (``CLAIM_SETTINGS``) at no extra round trip."""
-
     def __init__(self, tx: PostgresTx) -> None:
         self._tx = tx
 
