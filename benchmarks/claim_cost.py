@@ -27,6 +27,7 @@ from datetime import timedelta
 
 from workhorse.backends import base as b
 from workhorse.backends import open_backend
+from workhorse.backends.claiming import FRONT_START
 from workhorse.backends.sql import load_blocks
 from workhorse.clock import utcnow
 from workhorse.jobs import JobState
@@ -94,7 +95,17 @@ def explain(url: str) -> None:
         now = utcnow()
         lease = {"lease_token": "explain", "worker_id": "explain", "lease_expires_at": now}
         for name, params in (
-            ("claim_places", {"queues": ["default"], "front": 58, "now": now}),
+            (
+                "claim_places",
+                {
+                    "queues": ["default"],
+                    "front": 58,
+                    "now": now,
+                    "after_place": FRONT_START[0],
+                    "after_tenant": FRONT_START[1],
+                    "after_queue": FRONT_START[2],
+                },
+            ),
             (
                 "claim_take",  # rolled back below: nothing stays claimed
                 {

@@ -148,6 +148,27 @@ def test_a_claim_never_removes_the_place_of_an_enqueue_not_yet_committed() -> No
         assert [job.id for job in jobs.claim(limit=5, now=at(1))] == [pending.id]
 
 
+def test_a_claim_passes_a_front_another_claimer_holds() -> None:
+    """PostgreSQL: another claimer, mid-claim, holds the jobs and the places of the tenants at
+    the front; a claim takes the jobs of the tenants that follow instead of reading the same
+    front again and coming back empty (a burst worker would stop with work queued)."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        jobs.insert_many([new_job(T0, tenant=f"t{i:03}") for i in range(100)])
+        held = [f"t{i:03}" for i in range(10 + FRONT_EXTRA)]  # a claim of 10 reads these first
+        with psycopg.connect(parse_url(url).conninfo) as other:
+            other.execute(
+                "SELECT 1 FROM workhorse_jobs_live WHERE tenant = ANY(%s) FOR UPDATE", [held]
+            )
+            other.execute(
+                "SELECT 1 FROM workhorse_places WHERE tenant = ANY(%s) FOR UPDATE", [held]
+            )
+            claimed = jobs.claim(limit=10)
+            other.rollback()
+        assert len(claimed) == 10
+        assert not {job.tenant for job in claimed} & set(held)
+
+
 def test_a_tenant_given_its_last_job_loses_its_place(jobs: Jobs, backend_url: str) -> None:
     _enqueue(jobs, "acme")
     _enqueue(jobs, "globex", 3)

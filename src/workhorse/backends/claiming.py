@@ -27,6 +27,7 @@ the last two one transaction (see ``claim``).
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
 from contextlib import AbstractContextManager
@@ -51,8 +52,12 @@ FRONT_EXTRA = 8
 at a concurrency key's limit, locked by another claimer) do not leave slots empty."""
 
 FRONT_READS = 4
-"""Reads of the front per claim at most: when every tenant read was paused, capped or drained,
-they are off the front now, and the claim looks at the next ones instead of returning nothing."""
+"""Reads of the fair order per claim at most: when no tenant read could take a job (paused,
+capped, drained, or every one of its jobs locked by another claimer serving the same front), the
+claim reads the places that follow instead of returning nothing."""
+
+FRONT_START = (-math.inf, "", "")
+"""An ``order`` before every place's: where a claim starts reading."""
 
 QUOTA_HOLD = timedelta(seconds=5)
 """How long a tenant at ``max_running`` stays off the front at most. An attempt of the tenant
@@ -132,6 +137,11 @@ class Place:
     """What the tenant runs as the front is read (counted again under its lock if it has a
     quota)."""
 
+    @property
+    def order(self) -> tuple[float, str, str]:
+        """Its position in the fair order: by place, then tenant, then queue."""
+        return (self.place, self.row.name, self.queue)
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Settled:
@@ -159,10 +169,12 @@ class _Result:
 class ClaimStore(Protocol):
     """The reads and writes of one claim transaction."""
 
-    def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
-        """The first ``front`` places of ``queues`` in the fair order, best first, with what
-        their tenants run by ``now``; a place whose hold has ended by ``now`` counts as not
-        held."""
+    def places(
+        self, queues: Sequence[str], front: int, now: datetime, after: tuple[float, str, str]
+    ) -> list[Place]:
+        """The first ``front`` places of ``queues`` in the fair order whose ``order`` comes
+        after ``after``, best first, with what their tenants run by ``now``; a place whose hold
+        has ended by ``now`` counts as not held."""
 
     def places_settle(self, settled: Sequence[Settled]) -> None:
         """Remove the places whose queue holds no queued job of their tenant (unless work
@@ -218,11 +230,13 @@ def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
     if params.limit <= 0 or not queues:
         return []
     front = params.limit + FRONT_EXTRA
+    after = FRONT_START
     for _ in range(FRONT_READS):
-        places = store.places(queues, front, params.now)
+        places = store.places(queues, front, params.now, after)
         claimed = _claim_front(store, places, params, queues)
         if claimed or len(places) < front:
             return claimed
+        after = places[-1].order
     return []
 
 

@@ -33,8 +33,17 @@ class PostgresClaims:
     def __init__(self, tx: PostgresTx) -> None:
         self._tx = tx
 
-    def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
-        query = {"queues": list(queues), "front": front, "now": now}
+    def places(
+        self, queues: Sequence[str], front: int, now: datetime, after: tuple[float, str, str]
+    ) -> list[Place]:
+        query = {
+            "queues": list(queues),
+            "front": front,
+            "now": now,
+            "after_place": after[0],
+            "after_tenant": after[1],
+            "after_queue": after[2],
+        }
         found = self._tx.all("claim_places", query)
         return [
             rows.place(row, VALUES, Running(count=row["running"], elapsed=row["elapsed"]))

@@ -436,12 +436,14 @@ UPDATE workhorse_periodic SET last_slot = %(slot)s, updated_at = %(now)s
 WHERE name = %(name)s AND last_slot < %(slot)s
 
 -- name: claim_places
--- The front of the fair order in each queue: the places not held, and those whose hold has ended,
--- best first (two ranges of workhorse_places, whatever the number of tenants), with their
--- tenants' settings and what they run now (a probe of the running index per place read, bounded
--- by the slots in use). No row lock: places only order the tenants; the jobs themselves are
--- taken with SKIP LOCKED, so claimers that read the same front still never take the same job,
--- and locking places would make claimers of a few tenants wait their turn.
+-- The front of the fair order in each queue, from a place on (`after_*`, a place's position: by
+-- place, tenant, queue): the places not held, and those whose hold has ended, best first (two
+-- ranges of workhorse_places, whatever the number of tenants), with their tenants' settings and
+-- what they run now (a probe of the running index per place read, bounded by the slots in use).
+-- No row lock: places only order the tenants; the jobs themselves are taken with SKIP LOCKED, so
+-- claimers that read the same front still never take the same job, and locking places would
+-- make claimers of a few tenants wait their turn. Each range reads one place more than the front:
+-- the place `after_*` names may be among them, and is left out.
 SELECT f.queue, f.tenant AS name, f.place, f.arrivals, tn.weight, tn.max_running, tn.rate,
        tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
        r.running, r.elapsed
@@ -450,14 +452,18 @@ FROM (
     CROSS JOIN LATERAL (
         (SELECT queue, tenant, place, arrivals FROM workhorse_places
          WHERE queue = q.name AND held_until IS NULL
+           AND (place, tenant) >= (%(after_place)s::float8, %(after_tenant)s::text)
          ORDER BY place, tenant
-         LIMIT %(front)s)
+         LIMIT %(front)s + 1)
         UNION ALL
         (SELECT queue, tenant, place, arrivals FROM workhorse_places
          WHERE queue = q.name AND held_until <= %(now)s
+           AND (place, tenant) >= (%(after_place)s::float8, %(after_tenant)s::text)
          ORDER BY held_until
-         LIMIT %(front)s)
+         LIMIT %(front)s + 1)
     ) AS f
+    WHERE (f.place, f.tenant, f.queue)
+          > (%(after_place)s::float8, %(after_tenant)s::text, %(after_queue)s::text)
     ORDER BY f.place, f.tenant, f.queue
     LIMIT %(front)s
 ) AS f

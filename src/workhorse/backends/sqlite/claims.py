@@ -31,13 +31,21 @@ class SQLiteClaims:
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
-    def places(self, queues: Sequence[str], front: int, now: datetime) -> list[Place]:
+    def places(
+        self, queues: Sequence[str], front: int, now: datetime, after: tuple[float, str, str]
+    ) -> list[Place]:
         found: list[Row] = []
         for queue in queues:
-            query = {"queue": queue, "front": front, "now": to_epoch(now)}
+            query = {
+                "queue": queue,
+                "front": front + 1,  # (after's own place may be among them, and is left out)
+                "now": to_epoch(now),
+                "after_place": after[0],
+                "after_tenant": after[1],
+            }
             found.extend(self._tx.all("claim_places", query))
-        found.sort(key=lambda row: (row["place"], row["name"], row["queue"]))
-        found = found[:front]
+        found.sort(key=_order)
+        found = [row for row in found if _order(row) > after][:front]
         running = self.running(sorted({row["name"] for row in found}), now)
         idle = Running(count=0, elapsed=0.0)
         return [rows.place(row, VALUES, running.get(row["name"], idle)) for row in found]
@@ -175,3 +183,8 @@ def _window(
         "blocked": VALUES.array(sorted(key for owner, key in blocked if owner == tenant)),
         "exclude": VALUES.array(sorted(exclude)),
     }
+
+
+def _order(row: Row) -> tuple[float, str, str]:
+    """A place's position in the fair order (``Place.order``)."""
+    return (row["place"], row["name"], row["queue"])
