@@ -30,7 +30,7 @@ from __future__ import annotations
 import math
 from collections import Counter, defaultdict
 from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
@@ -169,6 +169,11 @@ class _Result:
 class ClaimStore(Protocol):
     """The reads and writes of one claim transaction."""
 
+    front_in_transaction: bool
+    """Whether the front is read inside the claim's transaction (PostgreSQL: the read locks
+    nothing, and runs with the transaction's settings) or alone before it (SQLite, whose
+    transaction takes the database's write lock, which an empty front would take for nothing)."""
+
     def places(
         self, queues: Sequence[str], front: int, now: datetime, after: tuple[float, str, str]
     ) -> list[Place]:
@@ -222,9 +227,9 @@ class ClaimStore(Protocol):
 def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
     """Claim up to ``params.limit`` jobs fairly; see the module docstring.
 
-    The front is read outside a transaction; what follows is one: quotas need their locks held
-    from the count to the take and the holds, and the take and the settling of the places then
-    commit once.
+    What follows the front's read is one transaction (the read too, where the store reads it
+    there): quotas need their locks held from the count to the take and the holds, and the
+    take and the settling of the places then commit once.
     """
     queues = list(dict.fromkeys(params.queues))
     if params.limit <= 0 or not queues:
@@ -232,8 +237,7 @@ def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
     front = params.limit + FRONT_EXTRA
     after = FRONT_START
     for _ in range(FRONT_READS):
-        places = store.places(queues, front, params.now, after)
-        claimed = _claim_front(store, places, params, queues)
+        places, claimed = _claim_front(store, front, after, params, queues)
         if claimed or len(places) < front:
             return claimed
         after = places[-1].order
@@ -241,16 +245,23 @@ def claim(store: ClaimStore, params: b.JobClaimParams) -> list[b.ClaimedJob]:
 
 
 def _claim_front(
-    store: ClaimStore, places: list[Place], params: b.JobClaimParams, queues: list[str]
-) -> list[b.ClaimedJob]:
-    """Claim from the tenants of ``places`` and settle them, in one transaction: one commit
-    (the places are only an order, but a second commit would cost a second flush)."""
-    if not places:
-        return []
-    with store.atomic():
-        result = _claim(store, places, params, queues)
-        store.places_settle(settle(places, result, params))
-        return result.claimed
+    store: ClaimStore,
+    front: int,
+    after: tuple[float, str, str],
+    params: b.JobClaimParams,
+    queues: list[str],
+) -> tuple[list[Place], list[b.ClaimedJob]]:
+    """Read ``front`` places after ``after``; claim from their tenants and settle them in one
+    transaction: one commit (the places are only an order, but a second commit would cost a
+    second flush)."""
+    with store.atomic() if store.front_in_transaction else nullcontext():
+        places = store.places(queues, front, params.now, after)
+        if not places:
+            return places, []
+        with store.atomic():
+            result = _claim(store, places, params, queues)
+            store.places_settle(settle(places, result, params))
+            return places, result.claimed
 
 
 def _claim(

@@ -28,6 +28,10 @@ from workhorse.clock import to_epoch
 
 
 class SQLiteClaims:
+    front_in_transaction = False
+    """The claim's transaction is ``BEGIN IMMEDIATE``: the write lock, which an empty front
+    would take for nothing."""
+
     def __init__(self, tx: Tx) -> None:
         self._tx = tx
 
