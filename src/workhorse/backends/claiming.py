@@ -21,8 +21,11 @@ inside the claim's transaction. This module decides with the pure policy in
    do), a tenant at a quota or paused is held off the front, and a place whose tenant has no
    queued job left in its queue is removed.
 
-The common claim — one tenant or several, no quotas, no keys — is therefore three statements,
-the last two one transaction (see ``claim``).
+If none of the tenants read could take a job, the places that follow are read (step 1 again,
+from the last place read), a few times at most.
+
+The common claim — one tenant or several, no quotas, no keys — is therefore three statements:
+one transaction on PostgreSQL, the last two one transaction on SQLite (see ``claim``).
 """
 
 from __future__ import annotations

@@ -33,7 +33,8 @@ class PostgresClaims:
 
     front_in_transaction = True
     """The front's read locks nothing, and in the claim's transaction it runs its generic plan
-    (``CLAIM_SETTINGS``) at no extra round trip."""
+    (``CLAIM_SETTINGS``) at no extra round trip; only a claim that finds no place at all pays a
+    BEGIN and a COMMIT more (idle workers poll with ``job_poll`` first)."""
 
     def __init__(self, tx: PostgresTx) -> None:
         self._tx = tx
