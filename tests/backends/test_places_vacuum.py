@@ -4,14 +4,14 @@ place and no job on either database; the maintenance leader runs it every few se
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
 from contextlib import closing
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import TypeVar
 
 import psycopg
 import pytest
 
+from integration.events_support import direct_db
 from pgtest import postgres_schema
 from workhorse import Workhorse
 from workhorse.backends import open_backend
@@ -67,15 +67,8 @@ def test_the_maintenance_leader_vacuums_the_places_at_its_interval(
     calls: list[None] = []
     monkeypatch.setattr(app.backend, "places_vacuum", lambda: calls.append(None))
     config = MaintenanceConfig(places_vacuum_interval=timedelta(hours=1))
-    maintenance = Maintenance(app, holder="leader", db=_inline, config=config)
+    maintenance = Maintenance(app, holder="leader", db=direct_db(), config=config)
     for _ in range(3):
         asyncio.run(maintenance.tick())
     assert maintenance.leading
     assert len(calls) == 1, "vacuumed once when first due, then not again within the interval"
-
-
-def _inline(fn: Callable[[A], T], params: A, /) -> Awaitable[T]:
-    async def call() -> Any:
-        return fn(params)
-
-    return call()

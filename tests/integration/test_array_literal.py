@@ -12,11 +12,10 @@ from datetime import UTC, datetime, timedelta, timezone
 import psycopg
 import pytest
 
+from backends.support import T0, Jobs, new_job
 from pgtest import SERVER_URL, postgres_schema, require_postgres
-from workhorse.backends import base as b
 from workhorse.backends import open_backend
 from workhorse.backends.postgres.values import array_literal
-from workhorse.jobs import JobState
 
 Element = str | int | float | bool | datetime | None
 
@@ -55,31 +54,8 @@ def test_array_literal_round_trips(
 
 def test_a_claim_serves_tenants_named_with_array_texts_own_characters() -> None:
     with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
-        now = datetime(2026, 12, 5, tzinfo=UTC)
-        jobs = [
-            b.NewJob(
-                tenant=name or "empty-is-refused",
-                queue="default",
-                task="noop",
-                args_json="[]",
-                kwargs_json="{}",
-                priority=0,
-                run_at=now,
-                state=JobState.QUEUED,
-                max_attempts=1,
-                timeout=None,
-                unique_key=None,
-            )
-            for name in NAMES
-        ]
-        backend.job_insert_many(b.JobInsertManyParams(jobs=jobs, now=now))
-        params = b.JobClaimParams(
-            worker_id="w",
-            queues=["default"],
-            limit=len(NAMES),
-            lease_token="t",
-            lease_for=timedelta(seconds=30),
-            now=now,
-        )
-        claimed = backend.job_claim(params)
-        assert sorted(job.tenant for job in claimed) == sorted(j.tenant for j in jobs)
+        jobs = Jobs(backend)
+        tenants = [name or "empty-is-refused" for name in NAMES]
+        jobs.insert_many([new_job(T0, tenant=name) for name in tenants])
+        claimed = jobs.claim(limit=len(tenants))
+        assert sorted(job.tenant for job in claimed) == sorted(tenants)
