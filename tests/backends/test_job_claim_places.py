@@ -170,6 +170,76 @@ def test_a_claim_passes_a_front_another_claimer_holds() -> None:
         assert not {job.tenant for job in claimed} & set(held)
 
 
+def _positions(url: str) -> dict[str, float]:
+    """Every place's position in the fair order, by tenant."""
+    with _sql(url) as conn:
+        found = conn.execute("SELECT tenant, place FROM workhorse_places").fetchall()
+    return dict(found)
+
+
+def _serve_each_once(jobs: Jobs, tenants: list[str], ran: float) -> None:
+    """Claim one job of each tenant at T0 and finish it ``ran`` seconds later."""
+    claimed = jobs.claim(limit=len(tenants))
+    assert sorted(job.tenant for job in claimed) == tenants
+    jobs.finish(*[success(job) for job in claimed], now=at(ran))
+
+
+def test_a_tenant_given_no_slot_keeps_its_place_near_its_turn(jobs: Jobs, backend_url: str) -> None:
+    """A claim that gives a tenant no slot leaves its place unlocked when it stands near its
+    tenant's usage: the claimer that took the tenant's last job may be removing it."""
+    tenants = ["a", "b", "c"]
+    for name in tenants:
+        _enqueue(jobs, name, 3)
+    _serve_each_once(jobs, tenants, ran=0.001)  # as long as expected
+    before = _positions(backend_url)
+    assert _tenants_of(jobs.claim(limit=1, now=at(0.002))) == {"a": 1}
+    after = _positions(backend_url)
+    assert after["a"] > before["a"]
+    assert (after["b"], after["c"]) == (before["b"], before["c"])
+
+
+def test_a_tenant_given_no_slot_moves_back_when_it_used_far_more_than_its_place_says(
+    jobs: Jobs, backend_url: str
+) -> None:
+    """Jobs that ran far longer than expected: the places of the tenants a claim passes over
+    move back, so they cannot crowd the front."""
+    tenants = ["a", "b", "c"]
+    for name in tenants:
+        _enqueue(jobs, name, 3)
+    _serve_each_once(jobs, tenants, ran=1.0)  # a thousand times the expected cost
+    before = _positions(backend_url)
+    assert len(jobs.claim(limit=1, now=at(1.0))) == 1
+    after = _positions(backend_url)
+    assert all(after[name] > before[name] for name in tenants)
+
+
+def test_a_claim_leaves_alone_the_place_of_a_tenant_whose_jobs_another_claimer_holds() -> None:
+    """PostgreSQL: another claimer, mid-claim, holds a tenant's last job. A claim that finds
+    none of the tenant's jobs neither locks nor moves its place (locked, the other claimer's
+    settling would skip it, and the place of a drained tenant would stay in the order); once
+    the other claimer has taken the job, the next claim removes the place."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        [last] = _enqueue(jobs, "acme")
+        _enqueue(jobs, "globex", 3)
+        before = _positions(url)
+        with psycopg.connect(parse_url(url).conninfo) as other:
+            other.execute("SELECT 1 FROM workhorse_jobs_live WHERE id = %s FOR UPDATE", [last])
+            assert _tenants_of(jobs.claim(limit=2)) == {"globex": 2}
+            assert _positions(url)["acme"] == before["acme"]
+            locked = other.execute(
+                "SELECT tenant FROM workhorse_places WHERE tenant = 'acme' FOR UPDATE NOWAIT"
+            ).fetchall()
+            assert locked == [("acme",)]
+            other.execute(
+                "UPDATE workhorse_jobs_live SET state = 'running', started_at = %s WHERE id = %s",
+                [T0, last],
+            )
+            other.commit()
+        jobs.claim(limit=2, now=at(1))
+        assert "acme" not in _positions(url)
+
+
 def test_a_tenant_given_its_last_job_loses_its_place(jobs: Jobs, backend_url: str) -> None:
     _enqueue(jobs, "acme")
     _enqueue(jobs, "globex", 3)

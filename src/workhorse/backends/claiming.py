@@ -67,6 +67,16 @@ QUOTA_HOLD = timedelta(seconds=5)
 ending, or its settings changing, brings it back at once (a trigger on its row); this bound only
 covers a running job that leaves without either (cancelled)."""
 
+DRIFT = math.log(2)
+"""How far a place may stand ahead of its tenant's usage before a claim that gives the tenant no
+slot moves it back: ``ln 2``, a usage per weight up to twice what the place says. A place that
+far ahead is read before its turn and passed over by the allocation, which counts the tenant's
+real usage, so it costs a place of the front, not fairness; nearer than that it is left alone
+and unlocked, since the claimer that took the tenant's last job may be about to remove it, and a
+lock taken here would make that claimer skip it and leave it in the order with nothing queued.
+Beyond it the place is moved back, so tenants whose jobs ran longer than expected cannot crowd
+the front."""
+
 HELD_FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 """The hold of a paused tenant's places: until it is resumed (a trigger on its row)."""
 
@@ -158,6 +168,11 @@ class Settled:
     emptied: bool
     """Its tenant got jobs, or fewer than its slots: remove the place if its queue is empty now.
     (A tenant given nothing keeps its place unchecked: it was not served, so nothing changed.)"""
+    vanished: bool = False
+    """Its tenant had slots, but the take found none of its jobs: they are gone, or another
+    claimer holds every one of them and settles the place itself. Such a place is removed if its
+    queue is empty, and otherwise left as it is: written (locked) here, it would be skipped by
+    the claimer that took the tenant's last job, and stay in the order with nothing queued."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -167,6 +182,9 @@ class _Result:
     """The tenants this claim considered, as they stood before it."""
     short: set[str]
     """Tenants that got fewer jobs than slots: their queues may be empty."""
+    vanished: set[str] = field(default_factory=set)
+    """Short tenants of which the take found no job at all, none held back by a concurrency
+    key (see ``Settled.vanished``)."""
 
 
 class ClaimStore(Protocol):
@@ -281,11 +299,11 @@ def _claim(
         return _Result(claimed=[], demands={}, short=set())
     tokens = {n: _tokens(row, params.now) for n, row in rows.items() if row.rate is not None}
     demands = {n: _demand(row, running.get(n), tokens.get(n), params) for n, row in rows.items()}
-    claimed, short = _claim_rounds(store, list(demands.values()), params, queues)
+    claimed, short, seen = _claim_rounds(store, list(demands.values()), params, queues)
     spent = _spent(tokens, claimed)
     if spent:
         store.spend_tokens(spent, params.now)
-    return _Result(claimed=claimed, demands=demands, short=short)
+    return _Result(claimed=claimed, demands=demands, short=short, vanished=short - seen)
 
 
 def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> list[Settled]:
@@ -305,11 +323,22 @@ def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> li
             position = place(_charged(demand, got), demand.weight, at, params.usage_window)
             held_until = _held_until(demand, got, p.row, params.now)
             emptied = got > 0 or name in result.short
-            settled.append(_settled(p, position, held_until, emptied=emptied))
+            if not emptied and held_until is None and position - p.place <= DRIFT:
+                continue  # given no slot, and not far from where it stands: left unlocked
+            settled.append(
+                _settled(p, position, held_until, emptied=emptied, vanished=name in result.vanished)
+            )
     return settled
 
 
-def _settled(p: Place, position: float, held_until: datetime | None, *, emptied: bool) -> Settled:
+def _settled(
+    p: Place,
+    position: float,
+    held_until: datetime | None,
+    *,
+    emptied: bool,
+    vanished: bool = False,
+) -> Settled:
     return Settled(
         queue=p.queue,
         tenant=p.row.name,
@@ -317,6 +346,7 @@ def _settled(p: Place, position: float, held_until: datetime | None, *, emptied:
         place=position,
         held_until=held_until,
         emptied=emptied,
+        vanished=vanished,
     )
 
 
@@ -343,12 +373,14 @@ def _claim_rounds(
     demands: list[TenantDemand],
     params: b.JobClaimParams,
     queues: Sequence[str],
-) -> tuple[list[b.ClaimedJob], set[str]]:
+) -> tuple[list[b.ClaimedJob], set[str], set[str]]:
     """Allocate, take, and allocate again what tenants could not use (all their jobs were held
     back by concurrency keys, or they had fewer jobs than slots), a few rounds at most. Returns
-    the jobs, and the tenants that got fewer than their slots (some may have no job left)."""
+    the jobs, the tenants that got fewer than their slots (some may have no job left), and the
+    tenants of which the take found a job or held one back by its key."""
     claimed: list[b.ClaimedJob] = []
     shorts: set[str] = set()
+    seen: set[str] = set()
     keys = _Keys()
     capacity = params.limit
     for _ in range(ROUNDS):
@@ -356,7 +388,10 @@ def _claim_rounds(
         if not allocation:
             break
         exclude = {job.id for job in claimed}
-        started = _take(store, allocation, queues=queues, keys=keys, exclude=exclude, params=params)
+        started, found = _take(
+            store, allocation, queues=queues, keys=keys, exclude=exclude, params=params
+        )
+        seen |= found
         claimed.extend(started)
         capacity -= len(started)
         got = Counter(job.tenant for job in started)
@@ -365,7 +400,8 @@ def _claim_rounds(
         if capacity <= 0 or not short:
             break
         demands = [_after(d, got[d.name]) for d in demands if d.name not in short]
-    return claimed, shorts
+    seen |= {tenant for tenant, _ in keys.blocked}
+    return claimed, shorts, seen
 
 
 def _after(demand: TenantDemand, started: int) -> TenantDemand:
@@ -445,10 +481,13 @@ def _take(
     keys: _Keys,
     exclude: set[int],
     params: b.JobClaimParams,
-) -> list[b.ClaimedJob]:
+) -> tuple[list[b.ClaimedJob], set[str]]:
+    """The jobs started, and the tenants of which a job was found (started, or a candidate
+    admission may have held back)."""
     fetched = store.take(allocation, queues, blocked=keys.blocked, exclude=exclude, params=params)
     if not fetched.candidates:
-        return fetched.started
+        return fetched.started, {job.tenant for job in fetched.started}
+    found = {c.tenant for c in fetched.candidates}
     # Concurrency keys: the candidates' locks, the keys' locks and the marking must be one
     # transaction.
     with store.atomic():
@@ -463,9 +502,10 @@ def _take(
             params=params,
             overfetch=OVERFETCH,
         )
+        found |= {job.tenant for job in fetched.started} | {c.tenant for c in fetched.candidates}
         if not fetched.candidates:
-            return fetched.started
-        return _admit_keyed(store, allocation, fetched.candidates, params)
+            return fetched.started, found
+        return _admit_keyed(store, allocation, fetched.candidates, params), found
 
 
 def _admit_keyed(

@@ -64,6 +64,7 @@ class PostgresClaims:
                 "tenants": array_literal(s.tenant for s in settled),
                 "arrivals": array_literal(s.arrivals for s in settled),
                 "emptied": array_literal(s.emptied for s in settled),
+                "vanished": array_literal(s.vanished for s in settled),
                 "places": array_literal(s.place for s in settled),
                 "held": array_literal(s.held_until for s in settled),
             }

@@ -492,26 +492,42 @@ ORDER BY f.place, f.tenant, f.queue
 -- than waited for (its arrival puts it back in the order anyway).
 -- Each place is found by its key once to be locked and once to be written: locking, checking
 -- and writing in separate joins found it three times.
+-- A `vanished` place (its tenant had slots, the take found none of its jobs) is checked before it
+-- is locked, and left alone if its queue still holds a job: another claimer holds those jobs, and
+-- it settles the place; locked here, that claimer would skip it, and a place whose last job it
+-- took would stay in the order with nothing queued. (The check reads this statement's snapshot
+-- whether it comes before the lock or after; `arrivals`, re-read under the lock, covers what
+-- arrived since.)
 WITH s AS (
     SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(arrivals)s::bigint[],
-                         %(emptied)s::bool[], %(places)s::float8[], %(held)s::timestamptz[])
-        AS s(queue, tenant, arrivals, emptied, place, held_until)
+                         %(emptied)s::bool[], %(vanished)s::bool[], %(places)s::float8[],
+                         %(held)s::timestamptz[])
+        AS s(queue, tenant, arrivals, emptied, vanished, place, held_until)
 ), locked AS (
-    SELECT p.queue, p.tenant, s.place, s.held_until,
+    SELECT p.queue, p.tenant, s.place, s.held_until, s.vanished,
            s.emptied AND p.arrivals = s.arrivals AS may_drain
-    FROM s JOIN workhorse_places AS p ON p.queue = s.queue AND p.tenant = s.tenant
+    FROM s
+    -- The first entry of the tenant's claim index, if any. Not NOT EXISTS: the planner costs an
+    -- anti-join as if it read every match, and over a deep backlog prefers a bitmap scan of all
+    -- the tenant's jobs (tens of milliseconds) to an index probe that stops at the first.
+    LEFT JOIN LATERAL (
+        SELECT true AS found FROM workhorse_jobs_live AS j
+        WHERE s.vanished AND j.state = 'queued' AND j.queue = s.queue AND j.tenant = s.tenant
+        ORDER BY j.priority DESC, j.run_at, j.id
+        LIMIT 1
+    ) AS left_over ON true
+    JOIN workhorse_places AS p ON p.queue = s.queue AND p.tenant = s.tenant
+    WHERE left_over.found IS NULL
     ORDER BY p.queue, p.tenant
     FOR UPDATE OF p SKIP LOCKED
 ), settled AS (
     SELECT l.queue, l.tenant, l.place, l.held_until,
            l.may_drain AND queued.found IS NULL AS drained
     FROM locked AS l
-    -- The first entry of the tenant's claim index, if any. Not NOT EXISTS: the planner costs an
-    -- anti-join as if it read every match, and over a deep backlog prefers a bitmap scan of all
-    -- the tenant's jobs (tens of milliseconds) to an index probe that stops at the first.
     LEFT JOIN LATERAL (
         SELECT true AS found FROM workhorse_jobs_live AS j
-        WHERE l.may_drain AND j.state = 'queued' AND j.queue = l.queue AND j.tenant = l.tenant
+        WHERE l.may_drain AND NOT l.vanished
+          AND j.state = 'queued' AND j.queue = l.queue AND j.tenant = l.tenant
         ORDER BY j.priority DESC, j.run_at, j.id
         LIMIT 1
     ) AS queued ON true
