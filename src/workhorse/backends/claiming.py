@@ -170,9 +170,10 @@ class Settled:
     (A tenant given nothing keeps its place unchecked: it was not served, so nothing changed.)"""
     vanished: bool = False
     """Its tenant had slots, but the take found none of its jobs: they are gone, or another
-    claimer holds every one of them and settles the place itself. Such a place is removed if its
-    queue is empty, and otherwise left as it is: written (locked) here, it would be skipped by
-    the claimer that took the tenant's last job, and stay in the order with nothing queued."""
+    claimer holds every one of them and settles the place itself. On PostgreSQL such a place is
+    removed if its queue is empty, and otherwise left as it is: written (locked) here, it would be
+    skipped by the claimer that took the tenant's last job, and stay in the order with nothing
+    queued. (SQLite has one writer: no other claimer holds anything while this one settles.)"""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -308,8 +309,9 @@ def _claim(
 
 def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> list[Settled]:
     """The places read, after the claim: each tenant considered moves back by the expected cost
-    of the jobs it got, and is held while paused or at a quota. Places of tenants another claimer
-    had locked are left as they are."""
+    of the jobs it got, and is held while paused or at a quota. A tenant given no slot keeps its
+    place unless it stands more than ``DRIFT`` ahead; places of tenants another claimer had
+    locked are left as they are."""
     started = Counter(job.tenant for job in result.claimed)
     demands = result.demands
     at = params.now.timestamp()
