@@ -198,6 +198,28 @@ def test_a_tenant_given_no_slot_keeps_its_place_near_its_turn(jobs: Jobs, backen
     assert (after["b"], after["c"]) == (before["b"], before["c"])
 
 
+def test_a_place_whose_hold_ended_leaves_the_held_range_though_given_no_slot(
+    jobs: Jobs, backend_url: str
+) -> None:
+    """A place read from the range of ended holds is written even when its tenant gets no slot
+    and stands near its turn: left there, enough of them would fill that range's reads, and the
+    places behind them would never be read again."""
+    tenants = ["a", "b", "x"]
+    for name in tenants:
+        _enqueue(jobs, name, 3)
+    _serve_each_once(jobs, tenants, ran=0.001)
+    ended = at(-1)
+    with _sql(backend_url) as conn:
+        value = ended.timestamp() if backend_url.startswith("sqlite") else ended
+        sql = "UPDATE workhorse_places SET held_until = %s WHERE tenant = 'x'"
+        conn.execute(sql.replace("%s", "?") if backend_url.startswith("sqlite") else sql, [value])
+        if backend_url.startswith("sqlite"):
+            conn.commit()
+    assert _places(backend_url)[("default", "x")]
+    assert _tenants_of(jobs.claim(limit=1, now=at(0.002))) == {"a": 1}
+    assert not _places(backend_url)[("default", "x")]
+
+
 def test_a_tenant_given_no_slot_moves_back_when_it_used_far_more_than_its_place_says(
     jobs: Jobs, backend_url: str
 ) -> None:

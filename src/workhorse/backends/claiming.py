@@ -75,7 +75,7 @@ real usage, so it costs a place of the front, not fairness; nearer than that it 
 and unlocked, since the claimer that took the tenant's last job may be about to remove it, and a
 lock taken here would make that claimer skip it and leave it in the order with nothing queued.
 Beyond it the place is moved back, so tenants whose jobs ran longer than expected cannot crowd
-the front."""
+the front. A place whose hold has ended (``Place.held``) is always written."""
 
 HELD_FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 """The hold of a paused tenant's places: until it is resumed (a trigger on its row)."""
@@ -145,6 +145,9 @@ class Place:
     place: float
     arrivals: int
     """Enqueues into it so far (PostgreSQL): a place is removed only if none came since read."""
+    held: bool = False
+    """It was held, and its hold has ended: read from the range of ended holds, which it leaves
+    only when a claim writes it."""
     row: TenantRow
     running: Running
     """What the tenant runs as the front is read (counted again under its lock if it has a
@@ -325,7 +328,7 @@ def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> li
             position = place(_charged(demand, got), demand.weight, at, params.usage_window)
             held_until = _held_until(demand, got, p.row, params.now)
             emptied = got > 0 or name in result.short
-            if not emptied and held_until is None and position - p.place <= DRIFT:
+            if not (emptied or p.held) and held_until is None and position - p.place <= DRIFT:
                 continue  # given no slot, and not far from where it stands: left unlocked
             settled.append(
                 _settled(p, position, held_until, emptied=emptied, vanished=name in result.vanished)

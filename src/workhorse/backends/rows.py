@@ -168,6 +168,7 @@ def place(row: Row, v: Values, running: Running) -> Place:
         queue=row["queue"],
         place=row["place"],
         arrivals=row["arrivals"],
+        held=bool(row["held"]),
         row=tenant_row(row, v),
         running=running,
     )

@@ -444,19 +444,19 @@ WHERE name = %(name)s AND last_slot < %(slot)s
 -- claimers that read the same front still never take the same job, and locking places would
 -- make claimers of a few tenants wait their turn. Each range reads one place more than the front:
 -- the place `after_*` names may be among them, and is left out.
-SELECT f.queue, f.tenant AS name, f.place, f.arrivals, tn.weight, tn.max_running, tn.rate,
+SELECT f.queue, f.tenant AS name, f.place, f.arrivals, f.held, tn.weight, tn.max_running, tn.rate,
        tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
        r.running, r.elapsed
 FROM (
     SELECT f.* FROM unnest(%(queues)s::text[]) AS q(name)
     CROSS JOIN LATERAL (
-        (SELECT queue, tenant, place, arrivals FROM workhorse_places
+        (SELECT queue, tenant, place, arrivals, false AS held FROM workhorse_places
          WHERE queue = q.name AND held_until IS NULL
            AND (place, tenant) >= (%(after_place)s::float8, %(after_tenant)s::text)
          ORDER BY place, tenant
          LIMIT %(front)s + 1)
         UNION ALL
-        (SELECT queue, tenant, place, arrivals FROM workhorse_places
+        (SELECT queue, tenant, place, arrivals, true AS held FROM workhorse_places
          WHERE queue = q.name AND held_until <= %(now)s
            AND (place, tenant) >= (%(after_place)s::float8, %(after_tenant)s::text)
          ORDER BY held_until

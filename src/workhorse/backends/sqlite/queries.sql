@@ -229,11 +229,11 @@ WHERE name = :name AND last_slot < :slot
 -- The front of the fair order in one queue, from a place on (`after_*`): the places not held and
 -- those whose hold has ended, best first (two ranges of workhorse_places, whatever the number of
 -- tenants), with their tenants' settings.
-SELECT f.queue, f.tenant AS name, f.place, f.arrivals, tn.weight, tn.max_running, tn.rate,
+SELECT f.queue, f.tenant AS name, f.place, f.arrivals, f.held, tn.weight, tn.max_running, tn.rate,
        tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at
 FROM (
     SELECT * FROM (
-        SELECT queue, tenant, place, arrivals FROM workhorse_places
+        SELECT queue, tenant, place, arrivals, 0 AS held FROM workhorse_places
         WHERE queue = :queue AND held_until IS NULL
           AND (place, tenant) >= (:after_place, :after_tenant)
         ORDER BY place, tenant
@@ -241,7 +241,7 @@ FROM (
     )
     UNION ALL
     SELECT * FROM (
-        SELECT queue, tenant, place, arrivals FROM workhorse_places
+        SELECT queue, tenant, place, arrivals, 1 AS held FROM workhorse_places
         WHERE queue = :queue AND held_until <= :now
           AND (place, tenant) >= (:after_place, :after_tenant)
         ORDER BY held_until
