@@ -15,9 +15,10 @@ import psycopg
 from pgtest import postgres_schema
 from workhorse.backends import base as b
 from workhorse.backends import open_backend
-from workhorse.backends.claiming import FRONT_EXTRA, FRONT_START
+from workhorse.backends.claiming import FRONT_EXTRA, FRONT_START, Settled
+from workhorse.backends.postgres.claims import PostgresClaims
 from workhorse.backends.postgres.connecting import parse_url
-from workhorse.backends.postgres.statements import QUERIES
+from workhorse.backends.postgres.statements import QUERIES, PostgresTx
 from workhorse.tenants import Tenant
 
 from .support import T0, Jobs, at, new_job, success
@@ -237,9 +238,8 @@ def test_a_tenant_given_no_slot_moves_back_when_it_used_far_more_than_its_place_
 
 def test_a_claim_leaves_alone_the_place_of_a_tenant_whose_jobs_another_claimer_holds() -> None:
     """PostgreSQL: another claimer, mid-claim, holds a tenant's last job. A claim that finds
-    none of the tenant's jobs neither locks nor moves its place (locked, the other claimer's
-    settling would skip it, and the place of a drained tenant would stay in the order); once
-    the other claimer has taken the job, the next claim removes the place."""
+    none of the tenant's jobs does not move its place; once the other claimer has taken the job,
+    the next claim removes the place."""
     with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
         jobs = Jobs(backend)
         [last] = _enqueue(jobs, "acme")
@@ -249,10 +249,6 @@ def test_a_claim_leaves_alone_the_place_of_a_tenant_whose_jobs_another_claimer_h
             other.execute("SELECT 1 FROM workhorse_jobs_live WHERE id = %s FOR UPDATE", [last])
             assert _tenants_of(jobs.claim(limit=2)) == {"globex": 2}
             assert _positions(url)["acme"] == before["acme"]
-            locked = other.execute(
-                "SELECT tenant FROM workhorse_places WHERE tenant = 'acme' FOR UPDATE NOWAIT"
-            ).fetchall()
-            assert locked == [("acme",)]
             other.execute(
                 "UPDATE workhorse_jobs_live SET state = 'running', started_at = %s WHERE id = %s",
                 [T0, last],
@@ -260,6 +256,45 @@ def test_a_claim_leaves_alone_the_place_of_a_tenant_whose_jobs_another_claimer_h
             other.commit()
         jobs.claim(limit=2, now=at(1))
         assert "acme" not in _positions(url)
+
+
+def test_the_settle_does_not_lock_a_vanished_place_whose_queue_still_holds_a_job() -> None:
+    """PostgreSQL, the settle statement inside an open claim transaction: a place marked
+    vanished whose queue still holds a (locked) job is not locked, so the claimer holding that
+    job can remove the place when it settles; the same place not marked vanished is locked."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        [last] = _enqueue(jobs, "acme")
+        conninfo = parse_url(url).conninfo
+        with (
+            psycopg.connect(conninfo) as holder,
+            psycopg.connect(conninfo) as claimer,
+            psycopg.connect(conninfo, autocommit=True) as probe,
+        ):
+            holder.execute("SELECT 1 FROM workhorse_jobs_live WHERE id = %s FOR UPDATE", [last])
+            store = PostgresClaims(PostgresTx(claimer))
+            [front] = store.places(["default"], 10, T0, FRONT_START)
+            for vanished, lockable in [(True, True), (False, False)]:
+                settled = Settled(
+                    queue=front.queue,
+                    tenant=front.row.name,
+                    arrivals=front.arrivals,
+                    place=front.place + 1.0,
+                    held_until=None,
+                    emptied=True,
+                    vanished=vanished,
+                )
+                store.places_settle([settled])
+                try:
+                    probe.execute(
+                        "SELECT 1 FROM workhorse_places WHERE tenant = 'acme' FOR UPDATE NOWAIT"
+                    )
+                    locked = False
+                except psycopg.errors.LockNotAvailable:
+                    locked = True
+                assert locked is not lockable, f"vanished={vanished}"
+            claimer.rollback()
+            holder.rollback()
 
 
 def test_a_tenant_given_its_last_job_loses_its_place(jobs: Jobs, backend_url: str) -> None:

@@ -75,7 +75,8 @@ real usage, so it costs a place of the front, not fairness; nearer than that it 
 and unlocked, since the claimer that took the tenant's last job may be about to remove it, and a
 lock taken here would make that claimer skip it and leave it in the order with nothing queued.
 Beyond it the place is moved back, so tenants whose jobs ran longer than expected cannot crowd
-the front. A place whose hold has ended (``Place.held``) is always written."""
+the front. A place behind its tenant's usage is left until the tenant is served; a place being
+held, or whose hold has ended (``Place.held``), is always written."""
 
 HELD_FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 """The hold of a paused tenant's places: until it is resumed (a trigger on its row)."""
@@ -174,9 +175,11 @@ class Settled:
     vanished: bool = False
     """Its tenant had slots, but the take found none of its jobs: they are gone, or another
     claimer holds every one of them and settles the place itself. On PostgreSQL such a place is
-    removed if its queue is empty, and otherwise left as it is: written (locked) here, it would be
-    skipped by the claimer that took the tenant's last job, and stay in the order with nothing
-    queued. (SQLite has one writer: no other claimer holds anything while this one settles.)"""
+    locked (to be removed, or written if work arrived since it was read) only if its queue holds
+    no queued job; otherwise it is left as it is: locked here, it would be skipped by the claimer
+    that took the tenant's last job, and stay in the order with nothing queued. (SQLite has one
+    writer: no other claimer holds anything while this one settles.) Per tenant, not per place:
+    a tenant served in one queue is not vanished in another."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -495,7 +495,8 @@ ORDER BY f.place, f.tenant, f.queue
 -- A `vanished` place (its tenant had slots, the take found none of its jobs) is checked before it
 -- is locked, and left alone if its queue still holds a job: another claimer holds those jobs, and
 -- it settles the place; locked here, that claimer would skip it, and a place whose last job it
--- took would stay in the order with nothing queued. (The check reads this statement's snapshot
+-- took would stay in the order with nothing queued. Otherwise it is locked, and removed, or
+-- written if work arrived since it was read. (The check reads this statement's snapshot
 -- whether it comes before the lock or after; `arrivals`, re-read under the lock, covers what
 -- arrived since.)
 WITH s AS (
