@@ -408,7 +408,6 @@ def _claim_rounds(
         if capacity <= 0 or not short:
             break
         demands = [_after(d, got[d.name]) for d in demands if d.name not in short]
-    seen |= {tenant for tenant, _ in keys.blocked}
     return claimed, shorts, seen
 
 
