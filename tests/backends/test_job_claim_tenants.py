@@ -283,6 +283,15 @@ def test_job_claim_holds_back_only_the_tenant_whose_key_is_at_its_limit(jobs: Jo
     assert [job.id for job in jobs.claim(limit=10)] == [other]
 
 
+def test_job_claim_a_key_at_its_limit_holds_back_only_its_own_tenants_jobs(jobs: Jobs) -> None:
+    """acme's key "k" is at its limit; globex's jobs of a key of the same name are not held back
+    with it (each tenant's window skips only its own blocked keys)."""
+    jobs.running(tenant="acme", concurrency_key="k", concurrency_limit=1)
+    jobs.insert(tenant="acme", concurrency_key="k", concurrency_limit=1)
+    other = jobs.insert(tenant="globex", concurrency_key="k", concurrency_limit=1)
+    assert [job.id for job in jobs.claim(limit=10)] == [other]
+
+
 # -- priorities and fair share -----------------------------------------------------------------
 
 

@@ -14,7 +14,7 @@ from workhorse.backends.sqlite import SQLiteBackend
 from workhorse.backends.sqlite.statements import QUERIES as SQLITE_QUERIES
 from workhorse.errors import ConfigurationError, DatabaseError, SchemaError
 
-from .support import T0, new_job
+from .support import T0, Jobs, at, new_job, success
 
 
 @pytest.mark.parametrize(
@@ -180,3 +180,33 @@ def test_a_delivery_claim_reads_none_of_a_disabled_destinations_backlog(tmp_path
     large = _claim_steps(tmp_path / "large.db", 10_000)
     assert small[0] == large[0] == 10
     assert large[1] < 2 * small[1], (small, large)
+
+
+def _statements_per_batch(path: Path, tenants: int) -> tuple[int, int]:
+    """The statements one claim of 50 and the finish of what it claimed run, with the 50 jobs
+    spread over ``tenants`` tenants."""
+    backend = open_backend(f"sqlite:///{path}")
+    try:
+        assert isinstance(backend, SQLiteBackend)
+        jobs = Jobs(backend)
+        jobs.insert_many([new_job(tenant=f"t{i % tenants:03}") for i in range(50)])
+        statements: list[str] = []
+        backend._store._conn().set_trace_callback(statements.append)
+        claimed = jobs.claim(limit=50)
+        claim = len(statements)
+        assert len(claimed) == 50
+        finished = jobs.finish(*map(success, claimed), now=at(1))
+        assert sorted(finished) == sorted(job.id for job in claimed)
+        return claim, len(statements) - claim
+    finally:
+        backend.close()
+
+
+def test_a_claim_and_its_finish_run_as_many_statements_for_50_tenants_as_for_5(
+    tmp_path: Path,
+) -> None:
+    """Counted in statements, not in time: the take and the usage each tenant's jobs add are one
+    statement for all the tenants, not one per tenant."""
+    few = _statements_per_batch(tmp_path / "few.db", 5)
+    many = _statements_per_batch(tmp_path / "many.db", 50)
+    assert few == many, (few, many)

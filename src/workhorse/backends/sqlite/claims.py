@@ -1,11 +1,12 @@
 """The SQLite side of the fair claim: each step one named SQL block, inside the claim's
 ``BEGIN IMMEDIATE`` transaction. SQLite's single write lock already serialises claimers, so
-locking tenants and concurrency keys is a plain read here. Statements cost no round trip, so
-``take`` goes tenant by tenant and queue by queue, each through the tenant's candidate window
-(``claim_window`` in queries.sql)."""
+locking tenants and concurrency keys is a plain read here. ``take`` reads the tenants' candidate
+windows, one statement per queue and window size (``claim_take_candidates`` in queries.sql),
+whatever the number of tenants, and marks the chosen jobs running in one more."""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
@@ -87,39 +88,8 @@ class SQLiteClaims:
         overfetch: int = 0,
     ) -> Take:
         limits = {name: count + overfetch for name, count in allocation.items()}
-        if len(queues) == 1 and not self._keyed_ahead(limits, queues[0], blocked, exclude):
-            started = self._take_queue(allocation, queues[0], blocked, exclude, params)
-            return Take(started=started, candidates=[])
         found = self._candidates(limits, queues, blocked=blocked, exclude=exclude)
         return take_in_steps(self, found, allocation, params)
-
-    def _keyed_ahead(
-        self, limits: dict[str, int], queue: str, blocked: set[tuple[str, str]], exclude: set[int]
-    ) -> bool:
-        for tenant, limit in limits.items():
-            row = self._tx.one(
-                "claim_take_keyed_ahead", _window(tenant, queue, limit, blocked, exclude)
-            )
-            if row is not None and row["keyed"]:
-                return True
-        return False
-
-    def _take_queue(
-        self,
-        allocation: dict[str, int],
-        queue: str,
-        blocked: set[tuple[str, str]],
-        exclude: set[int],
-        params: b.JobClaimParams,
-    ) -> list[b.ClaimedJob]:
-        """One queue, no concurrency key ahead: each tenant's best jobs marked running at once."""
-        lease = _lease(params)
-        found: list[Row] = []
-        for tenant, slots in allocation.items():
-            query = _window(tenant, queue, slots, blocked, exclude) | lease
-            found.extend(self._tx.all("claim_take_queue", query))
-        found.sort(key=lambda row: (-row["priority"], row["run_at"], row["id"]))
-        return [rows.claimed(row, VALUES, params.lease_token) for row in found]
 
     def _candidates(
         self,
@@ -129,10 +99,19 @@ class SQLiteClaims:
         blocked: set[tuple[str, str]],
         exclude: set[int],
     ) -> list[Candidate]:
-        found: list[Candidate] = []
+        """Each tenant's window of its best ``limits[tenant]`` jobs in each queue: one statement
+        per queue and distinct window size (a claim's windows take a few sizes)."""
+        by_limit: dict[int, list[str]] = defaultdict(list)
         for tenant, limit in limits.items():
-            for queue in queues:
-                query = _window(tenant, queue, limit, blocked, exclude)
+            by_limit[limit].append(tenant)
+        shared = {
+            "exclude": VALUES.array(sorted(exclude)),
+            "blocked": VALUES.array(sorted([tenant, key] for tenant, key in blocked)),
+        }
+        found: list[Candidate] = []
+        for queue in queues:
+            for limit, tenants in by_limit.items():
+                query = shared | {"queue": queue, "limit": limit, "tenants": VALUES.array(tenants)}
                 window = self._tx.all("claim_take_candidates", query)
                 found.extend(rows.candidate(row, VALUES) for row in window)
         return found
@@ -173,20 +152,6 @@ def _lease(params: b.JobClaimParams) -> dict[str, Any]:
 
 def _opt_epoch(value: datetime | None) -> float | None:
     return None if value is None else to_epoch(value)
-
-
-def _window(
-    tenant: str, queue: str, limit: int, blocked: set[tuple[str, str]], exclude: set[int]
-) -> dict[str, Any]:
-    """Parameters naming a tenant's first ``limit`` queued jobs in ``queue``, without the jobs
-    of its ``blocked`` keys and the ids in ``exclude``."""
-    return {
-        "tenant": tenant,
-        "queue": queue,
-        "limit": limit,
-        "blocked": VALUES.array(sorted(key for owner, key in blocked if owner == tenant)),
-        "exclude": VALUES.array(sorted(exclude)),
-    }
 
 
 def _order(row: Row) -> tuple[float, str, str]:

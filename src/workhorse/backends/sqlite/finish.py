@@ -65,12 +65,13 @@ def _add_usage(
         usage = measured.get(row["id"])
         slots = usage.slots if usage is not None else 1
         run_times[row["tenant"]].append(max(0.0, now - (row["started_at"] or now)) * slots)
-    for tenant in sorted(run_times):
-        seconds = run_times[tenant]
+    totals = [
+        [tenant, sum(seconds), sum(seconds) / len(seconds)]
+        for tenant, seconds in sorted(run_times.items())
+    ]
+    if totals:
         query = {
-            "name": tenant,
-            "seconds": sum(seconds),
-            "mean": sum(seconds) / len(seconds),
+            "usage": tx.values.array(totals),
             "window": window,
             "cost_weight": MEAN_COST_WEIGHT,
             "now": now,

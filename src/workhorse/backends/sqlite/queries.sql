@@ -279,43 +279,24 @@ FROM workhorse_jobs INDEXED BY workhorse_jobs_running
 WHERE state = 'running' AND tenant IN (SELECT value FROM json_each(:names))
 GROUP BY tenant
 
--- fragment: claim_window
-WHERE state = 'queued' AND tenant = :tenant AND queue = :queue
-  AND id NOT IN (SELECT value FROM json_each(:exclude))
-  AND (concurrency_key IS NULL
-       OR concurrency_key NOT IN (SELECT value FROM json_each(:blocked)))
-ORDER BY priority DESC, run_at, id
-LIMIT :limit
-
 -- name: claim_take_candidates
--- A tenant's candidate window: its best :limit queued jobs in :queue, without the jobs of its
--- :blocked keys and the ids in :exclude.
-SELECT id, tenant, priority, run_at, concurrency_key, concurrency_limit FROM workhorse_jobs
--- include: claim_window
-
--- name: claim_take_keyed_ahead
--- Whether a job of a tenant's candidate window has a concurrency key.
-SELECT EXISTS (
-    SELECT 1 FROM (
-        SELECT concurrency_key FROM workhorse_jobs
-        -- include: claim_window
-    )
-    WHERE concurrency_key IS NOT NULL
-) AS keyed
-
--- name: claim_take_queue
--- A tenant's candidate window in one queue, marked running (the caller saw that none of its
--- jobs has a concurrency key: claim_take_keyed_ahead).
-UPDATE workhorse_jobs
-SET state = 'running', attempts = attempts + 1, lease_token = :lease_token,
-    worker_id = :worker_id, lease_expires_at = :lease_expires_at, started_at = :now,
-    updated_at = :now
-WHERE id IN (
-    SELECT id FROM workhorse_jobs
-    -- include: claim_window
+-- The candidate windows of the tenants in :tenants (a JSON array of names) in :queue, one
+-- statement for them all: each tenant's best :limit queued jobs, without the jobs of its blocked
+-- keys (:blocked, a JSON array of [tenant, key]) and the ids in :exclude. Each window is read
+-- through workhorse_jobs_claim, so the cost follows the tenants named, not the backlog. (SQLite
+-- has no LATERAL: the window is a correlated IN, and its rows come back in no particular order.)
+SELECT j.id, j.tenant, j.priority, j.run_at, j.concurrency_key, j.concurrency_limit
+FROM json_each(:tenants) AS t
+JOIN workhorse_jobs AS j ON j.id IN (
+    SELECT w.id FROM workhorse_jobs AS w
+    WHERE w.state = 'queued' AND w.tenant = t.value AND w.queue = :queue
+      AND w.id NOT IN (SELECT value FROM json_each(:exclude))
+      AND (w.concurrency_key IS NULL
+           OR NOT EXISTS (SELECT 1 FROM json_each(:blocked) AS b
+                          WHERE b.value ->> 0 = w.tenant AND b.value ->> 1 = w.concurrency_key))
+    ORDER BY w.priority DESC, w.run_at, w.id
+    LIMIT :limit
 )
-RETURNING id, tenant, queue, task, args, kwargs, attempts, max_attempts, timeout, priority, run_at,
-          trace_context, isolation, memory_limit
 
 -- name: claim_blocked_keys
 -- Keys already at their limit: their queued jobs are skipped, so they cannot starve the rest.
@@ -337,9 +318,11 @@ WHERE name = :name
 
 -- name: tenant_add_usage
 -- Decayed usage: usage * e^(-elapsed / window) + the new run time; mean cost as a moving average
--- that moves cost_weight of the way to the batch's mean (workhorse.fairness owns both).
+-- that moves cost_weight of the way to the batch's mean (workhorse.fairness owns both). :usage is
+-- a JSON array of [name, seconds, mean], one per tenant, in name order. (`WHERE true`: an upsert
+-- whose rows come from a SELECT needs a WHERE clause to be parsed as one.)
 INSERT INTO workhorse_tenants (name, usage, usage_at, mean_cost, created_at, updated_at)
-VALUES (:name, :seconds, :now, :mean, :now, :now)
+SELECT value ->> 0, value ->> 1, :now, value ->> 2, :now, :now FROM json_each(:usage) WHERE true
 ON CONFLICT (name) DO UPDATE SET
     usage = workhorse_tenants.usage
             * exp(-max(0, :now - workhorse_tenants.usage_at) / :window) + excluded.usage,
@@ -573,10 +556,15 @@ WHERE finished_at IS NOT NULL AND finished_at >= :since
 GROUP BY state
 
 -- name: usage_add
--- One roll-up row's share of a batch of finished attempts (see workhorse.backends.ops.usage).
+-- A batch of finished attempts added to the roll-up (see workhorse.backends.ops.usage): :rows is a
+-- JSON array of [tenant, task, queue, jobs, attempts, wall, cpu, slot seconds], one per row, in
+-- key order.
 INSERT INTO workhorse_usage (
     tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
-) VALUES (:tenant, :hour, :task, :queue, :jobs, :attempts, :wall, :cpu, :slot_seconds)
+)
+SELECT value ->> 0, :hour, value ->> 1, value ->> 2, value ->> 3, value ->> 4, value ->> 5,
+       value ->> 6, value ->> 7
+FROM json_each(:rows) WHERE true
 ON CONFLICT (tenant, hour, task, queue) DO UPDATE SET
     jobs = workhorse_usage.jobs + excluded.jobs,
     attempts = workhorse_usage.attempts + excluded.attempts,

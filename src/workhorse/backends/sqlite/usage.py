@@ -6,7 +6,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from workhorse.backends import base as b
 from workhorse.backends.ops.usage import usage_hour
@@ -32,11 +31,13 @@ def usage_add(
     for row in finished:
         key = (row["tenant"], row["task"], row["queue"])
         _add(sums.setdefault(key, _Sums()), row, measured.get(row["id"]))
-    hour = tx.values.time(usage_hour(now))
-    for (tenant, task, queue), s in sorted(sums.items()):
-        query: dict[str, Any] = {"tenant": tenant, "task": task, "queue": queue, "hour": hour}
-        query |= {"jobs": s.jobs, "attempts": s.attempts, "wall": s.wall, "cpu": s.cpu}
-        tx.count("usage_add", query | {"slot_seconds": s.slots})
+    rows = [
+        [tenant, task, queue, s.jobs, s.attempts, s.wall, s.cpu, s.slots]
+        for (tenant, task, queue), s in sorted(sums.items())
+    ]
+    if rows:
+        query = {"hour": tx.values.time(usage_hour(now)), "rows": tx.values.array(rows)}
+        tx.count("usage_add", query)
 
 
 def _add(sums: _Sums, row: Row, usage: b.AttemptUsage | None) -> None:
