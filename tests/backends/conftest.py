@@ -79,6 +79,8 @@ these cover; the rest of the suite is the same SQL and runs on plain PostgreSQL.
 
 
 def _stores(metafunc: pytest.Metafunc) -> list[str]:
+    if metafunc.definition.get_closest_marker("postgres_only") is not None:
+        return ["postgres"]
     module = metafunc.module.__name__.rpartition(".")[2]
     marked = metafunc.definition.get_closest_marker("pgbouncer") is not None
     if module in THROUGH_PGBOUNCER or marked:

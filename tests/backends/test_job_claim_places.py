@@ -11,6 +11,7 @@ from contextlib import closing, contextmanager
 from typing import Any
 
 import psycopg
+import pytest
 
 from pgtest import postgres_schema
 from workhorse.backends import base as b
@@ -109,6 +110,32 @@ def test_tenants_at_max_running_are_held_until_an_attempt_ends(jobs: Jobs) -> No
     assert jobs.claim(limit=AHEAD, now=at(1)) == []
     jobs.finish(success(first[5]), now=at(2))
     assert [job.tenant for job in jobs.claim(limit=AHEAD, now=at(2))] == [first[5].tenant]
+
+
+@pytest.mark.postgres_only
+def test_only_a_tenant_whose_place_is_held_is_marked_and_its_finish_clears_the_mark(
+    jobs: Jobs, backend_url: str
+) -> None:
+    """PostgreSQL runs the release trigger on a usage change only for a tenant marked as holding
+    places: the claim that holds a quota tenant's place marks it, and the finish that releases
+    the place clears the mark. A tenant without a quota is never marked. (SQLite runs its
+    release trigger on every change.)"""
+    _configure(jobs, "capped", max_running=1)
+    _enqueue(jobs, "capped", 2)
+    _enqueue(jobs, "free", 2)
+    first = jobs.claim(limit=4)
+    assert Counter(job.tenant for job in first) == {"capped": 1, "free": 2}
+
+    def marks() -> dict[str, bool]:
+        with _sql(backend_url) as conn:
+            return dict(conn.execute("SELECT name, holds FROM workhorse_tenants").fetchall())
+
+    assert _places(backend_url) == {("default", "capped"): True}
+    assert marks() == {"capped": True}
+    jobs.finish(*(success(job) for job in first), now=at(1))
+    assert _places(backend_url) == {("default", "capped"): False}
+    assert marks() == {"capped": False, "free": False}
+    assert [job.tenant for job in jobs.claim(limit=4, now=at(1))] == ["capped"]
 
 
 def test_a_tenant_out_of_rate_tokens_comes_back_when_one_refills(jobs: Jobs) -> None:

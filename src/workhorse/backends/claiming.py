@@ -180,6 +180,10 @@ class Settled:
     that took the tenant's last job, and stay in the order with nothing queued. (SQLite has one
     writer: no other claimer holds anything while this one settles.) Per tenant, not per place:
     a tenant served in one queue is not vanished in another."""
+    quota_held: bool = False
+    """Held at ``max_running`` or out of tokens (not paused): the claim locked its tenant's row
+    (``ClaimStore.lock_tenants``), and PostgreSQL marks the tenant there, so that its next
+    finish releases the hold (``workhorse_places_release``)."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -333,9 +337,8 @@ def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> li
             emptied = got > 0 or name in result.short
             if not (emptied or p.held) and held_until is None and position - p.place <= DRIFT:
                 continue  # given no slot, and not far from where it stands: left unlocked
-            settled.append(
-                _settled(p, position, held_until, emptied=emptied, vanished=name in result.vanished)
-            )
+            vanished = name in result.vanished
+            settled.append(_settled(p, position, held_until, emptied=emptied, vanished=vanished))
     return settled
 
 
@@ -355,6 +358,7 @@ def _settled(
         held_until=held_until,
         emptied=emptied,
         vanished=vanished,
+        quota_held=held_until is not None and held_until != HELD_FOREVER,
     )
 
 

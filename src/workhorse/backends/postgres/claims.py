@@ -67,6 +67,7 @@ class PostgresClaims:
                 "vanished": array_literal(s.vanished for s in settled),
                 "places": array_literal(s.place for s in settled),
                 "held": array_literal(s.held_until for s in settled),
+                "holding": sorted({s.tenant for s in settled if s.quota_held}),
             }
             self._tx.send("claim_places_settle", query)
 

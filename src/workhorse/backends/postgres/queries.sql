@@ -535,6 +535,12 @@ WITH s AS (
 ), dropped AS (  -- runs though nothing reads it, as every data-modifying WITH does
     DELETE FROM workhorse_places AS p USING settled AS d
     WHERE d.drained AND p.queue = d.queue AND p.tenant = d.tenant
+), holding AS (
+    -- The quota tenants whose places this claim holds, marked so that their next finish puts
+    -- the places back (workhorse_places_release). The claim locked their rows already
+    -- (claim_lock_tenants): no new lock is taken here.
+    UPDATE workhorse_tenants SET holds = true
+    WHERE name = ANY(%(holding)s::text[]) AND NOT holds
 )
 UPDATE workhorse_places AS p SET place = k.place, held_until = k.held_until
 FROM settled AS k

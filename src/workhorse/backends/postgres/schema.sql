@@ -220,7 +220,8 @@ CREATE TABLE workhorse_tenants (
     tokens      double precision,
     tokens_at   timestamptz,
     created_at  timestamptz      NOT NULL,
-    updated_at  timestamptz      NOT NULL
+    updated_at  timestamptz      NOT NULL,
+    holds       boolean          NOT NULL DEFAULT false  -- (0016) see workhorse_places_release
 );
 
 -- Places in the fair order (0007): one row per (queue, tenant) with queued work, so that a claim reads
@@ -294,7 +295,11 @@ CREATE TRIGGER workhorse_jobs_return
 
 -- A tenant's settings or usage changed (resumed, quota raised, an attempt finished): its held
 -- places come back to the front, where the next claim looks at them again. Rows an enqueuer holds
--- are skipped: its arrival clears the hold when it commits.
+-- are skipped: its arrival clears the hold when it commits. Usage changes at every finish, so
+-- the trigger runs on it only for a tenant that `holds` places (a claim that holds a quota
+-- tenant's place marks it, under the row lock it has); it runs on every change of settings. It
+-- runs before the row is written, so it clears the mark in the same write, unless a held place
+-- was skipped (locked) and is still held.
 CREATE FUNCTION workhorse_places_release() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     UPDATE workhorse_places AS p SET held_until = NULL
@@ -303,12 +308,21 @@ BEGIN
           ORDER BY queue
           FOR UPDATE SKIP LOCKED) AS h
     WHERE p.queue = h.queue AND p.tenant = h.tenant;
-    RETURN NULL;
+    NEW.holds := EXISTS (SELECT FROM workhorse_places
+                         WHERE tenant = NEW.name AND held_until IS NOT NULL);
+    RETURN NEW;
 END
 $$;
 CREATE TRIGGER workhorse_tenants_release
-    AFTER UPDATE OF weight, max_running, rate, burst, paused, usage ON workhorse_tenants
-    FOR EACH ROW EXECUTE FUNCTION workhorse_places_release();
+    BEFORE UPDATE OF weight, max_running, rate, burst, paused, usage ON workhorse_tenants
+    FOR EACH ROW
+    WHEN (OLD.holds
+          OR OLD.weight IS DISTINCT FROM NEW.weight
+          OR OLD.max_running IS DISTINCT FROM NEW.max_running
+          OR OLD.rate IS DISTINCT FROM NEW.rate
+          OR OLD.burst IS DISTINCT FROM NEW.burst
+          OR OLD.paused IS DISTINCT FROM NEW.paused)
+    EXECUTE FUNCTION workhorse_places_release();
 -- Hourly usage per tenant, task and queue (0008), added to as outcomes are written; kept when
 -- jobs are pruned.
 CREATE TABLE workhorse_usage (

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
+import orjson
+
 from workhorse.clock import at_epoch, from_epoch, to_epoch
 from workhorse.serialization import loads
 from workhorse.types import JSON
@@ -23,7 +25,7 @@ class SQLiteValues:
         return None if value is None else to_epoch(value)
 
     def array(self, values: Iterable[Any]) -> str:
-        return json.dumps(list(values))
+        return orjson.dumps(list(values)).decode()
 
     def at(self, value: float) -> datetime:
         return at_epoch(value)
