@@ -8,6 +8,7 @@ import sqlite3
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
+from dataclasses import replace
 from typing import Any
 
 import psycopg
@@ -322,6 +323,55 @@ def test_the_settle_does_not_lock_a_vanished_place_whose_queue_still_holds_a_job
                 assert locked is not lockable, f"vanished={vanished}"
             claimer.rollback()
             holder.rollback()
+
+
+def test_a_place_two_claimers_emptied_together_is_removed_by_the_one_that_skipped_it() -> None:
+    """PostgreSQL: claimers A and B each took one of acme's jobs. A settles first: its snapshot
+    still shows B's job queued, so it writes the place. B's settle finds the place locked and
+    skips it, and answers with it; once both committed, B's recheck removes it when acme's queue
+    is empty, and keeps it while a job is queued or if work arrived since it was read."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        first, second, third = _enqueue(jobs, "acme", 3)
+        conninfo = parse_url(url).conninfo
+        with (
+            psycopg.connect(conninfo) as a,
+            psycopg.connect(conninfo) as b,
+            psycopg.connect(conninfo, autocommit=True) as after,
+        ):
+            start = "UPDATE workhorse_jobs SET state = 'running', started_at = %s WHERE id = %s"
+            store = PostgresClaims(PostgresTx(after))
+            [front] = store.places(["default"], 10, T0, FRONT_START)
+            settled = Settled(
+                queue=front.queue,
+                tenant=front.row.name,
+                arrivals=front.arrivals,
+                place=front.place + 1.0,
+                held_until=None,
+                emptied=True,
+            )
+            after.execute(start, [T0, third])
+            a.execute(start, [T0, first])
+            b.execute(start, [T0, second])
+            assert PostgresClaims(PostgresTx(a)).places_settle([settled]) == []
+            skipped = PostgresClaims(PostgresTx(b)).places_settle([settled])
+            assert skipped == [settled]
+            a.commit()
+            b.commit()
+            assert set(_places(url)) == {("default", "acme")}, "A wrote it: a stale place"
+            store.places_recheck(skipped)
+            assert _places(url) == {}
+
+            [fourth] = _enqueue(jobs, "acme")
+            [front] = store.places(["default"], 10, T0, FRONT_START)
+            settled = replace(settled, arrivals=front.arrivals)
+            store.places_recheck([settled])
+            assert set(_places(url)) == {("default", "acme")}, "a job is queued: kept"
+            after.execute(start, [T0, fourth])
+            _enqueue(jobs, "acme")
+            after.execute("UPDATE workhorse_jobs SET state = 'running' WHERE state = 'queued'")
+            store.places_recheck([settled])
+            assert set(_places(url)) == {("default", "acme")}, "work arrived since: kept"
 
 
 def test_a_tenant_given_its_last_job_loses_its_place(jobs: Jobs, backend_url: str) -> None:

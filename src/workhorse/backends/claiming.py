@@ -213,10 +213,16 @@ class ClaimStore(Protocol):
         after ``after``, best first, with what their tenants run by ``now``; a place whose hold
         has ended by ``now`` counts as not held."""
 
-    def places_settle(self, settled: Sequence[Settled]) -> None:
+    def places_settle(self, settled: Sequence[Settled]) -> list[Settled]:
         """Remove the places whose queue holds no queued job of their tenant (unless work
-        arrived since they were read); write the others' position and hold. A place an
-        enqueuer is writing is left alone, never waited for."""
+        arrived since they were read); write the others' position and hold. A place another
+        transaction holds (an enqueuer, another claimer) is left alone, never waited for.
+        Returns the places left alone whose tenants this claim took jobs from: their queues
+        may be empty once it commits (``places_recheck``)."""
+
+    def places_recheck(self, settled: Sequence[Settled]) -> None:
+        """After the claim committed: remove those of ``settled`` whose queue holds no queued
+        job of their tenant and to which no work arrived since the claim read them."""
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         """Lock these tenants' rows for the transaction; returns those locked (others are
@@ -292,8 +298,10 @@ def _claim_front(
             return places, []
         with store.atomic():
             result = _claim(store, places, params, queues)
-            store.places_settle(settle(places, result, params))
-            return places, result.claimed
+            skipped = store.places_settle(settle(places, result, params))
+    if skipped:
+        store.places_recheck(skipped)
+    return places, result.claimed
 
 
 def _claim(

@@ -56,20 +56,33 @@ class PostgresClaims:
             for row in found
         ]
 
-    def places_settle(self, settled: Sequence[Settled]) -> None:
-        """One statement, whose answer nothing reads."""
-        if settled:
-            query = {
-                "queues": array_literal(s.queue for s in settled),
-                "tenants": array_literal(s.tenant for s in settled),
-                "arrivals": array_literal(s.arrivals for s in settled),
-                "emptied": array_literal(s.emptied for s in settled),
-                "vanished": array_literal(s.vanished for s in settled),
-                "places": array_literal(s.place for s in settled),
-                "held": array_literal(s.held_until for s in settled),
-                "holding": sorted({s.tenant for s in settled if s.quota_held}),
-            }
-            self._tx.send("claim_places_settle", query)
+    def places_settle(self, settled: Sequence[Settled]) -> list[Settled]:
+        """One statement; it answers with the places it skipped, locked, whose tenants this
+        claim took jobs from."""
+        if not settled:
+            return []
+        query = {
+            "queues": array_literal(s.queue for s in settled),
+            "tenants": array_literal(s.tenant for s in settled),
+            "arrivals": array_literal(s.arrivals for s in settled),
+            "emptied": array_literal(s.emptied for s in settled),
+            "vanished": array_literal(s.vanished for s in settled),
+            "places": array_literal(s.place for s in settled),
+            "held": array_literal(s.held_until for s in settled),
+            "holding": array_literal(sorted({s.tenant for s in settled if s.quota_held})),
+        }
+        skipped = {
+            (row["queue"], row["tenant"]) for row in self._tx.all("claim_places_settle", query)
+        }
+        return [s for s in settled if (s.queue, s.tenant) in skipped]
+
+    def places_recheck(self, settled: Sequence[Settled]) -> None:
+        query = {
+            "queues": array_literal(s.queue for s in settled),
+            "tenants": array_literal(s.tenant for s in settled),
+            "arrivals": array_literal(s.arrivals for s in settled),
+        }
+        self._tx.send("claim_places_recheck", query)
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         found = self._tx.all("claim_lock_tenants", {"names": list(names)})

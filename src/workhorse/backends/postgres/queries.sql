@@ -541,10 +541,46 @@ WITH s AS (
     -- (claim_lock_tenants): no new lock is taken here.
     UPDATE workhorse_tenants SET holds = true
     WHERE name = ANY(%(holding)s::text[]) AND NOT holds
+), written AS (
+    UPDATE workhorse_places AS p SET place = k.place, held_until = k.held_until
+    FROM settled AS k
+    WHERE NOT k.drained AND p.queue = k.queue AND p.tenant = k.tenant
 )
-UPDATE workhorse_places AS p SET place = k.place, held_until = k.held_until
-FROM settled AS k
-WHERE NOT k.drained AND p.queue = k.queue AND p.tenant = k.tenant
+-- The places of tenants this claim took jobs from that another transaction held: the caller
+-- looks at them again once it has committed (claim_places_recheck).
+SELECT s.queue, s.tenant, s.arrivals FROM s
+WHERE s.emptied AND NOT s.vanished
+  AND NOT EXISTS (SELECT FROM locked AS l WHERE l.queue = s.queue AND l.tenant = s.tenant)
+  AND EXISTS (SELECT FROM workhorse_places AS p WHERE p.queue = s.queue AND p.tenant = s.tenant)
+
+-- name: claim_places_recheck
+-- Places that a claim's settle skipped, locked by another transaction, though the claim had taken
+-- jobs of their tenants, looked at again once the claim committed. Two claimers that each took a
+-- job of the same tenant both settle its place: the first to lock it still sees the other's job
+-- queued (that take is not committed) and writes the place, and the second skips it, locked.
+-- Removed here, as the settle would have: no queued job of the tenant left, and no work arrived
+-- since the claim read the place (`arrivals`, compared under the lock); a place someone holds
+-- is skipped again, never waited for.
+WITH s AS (
+    SELECT * FROM unnest(%(queues)s::text[], %(tenants)s::text[], %(arrivals)s::bigint[])
+        AS s(queue, tenant, arrivals)
+), drained AS (
+    SELECT p.queue, p.tenant
+    FROM s
+    LEFT JOIN LATERAL (
+        SELECT true AS found FROM workhorse_jobs_live AS j
+        WHERE j.state = 'queued' AND j.queue = s.queue AND j.tenant = s.tenant
+        ORDER BY j.priority DESC, j.run_at, j.id
+        LIMIT 1
+    ) AS queued ON true
+    JOIN workhorse_places AS p
+      ON p.queue = s.queue AND p.tenant = s.tenant AND p.arrivals = s.arrivals
+    WHERE queued.found IS NULL
+    ORDER BY p.queue, p.tenant
+    FOR UPDATE OF p SKIP LOCKED
+)
+DELETE FROM workhorse_places AS p USING drained AS d
+WHERE p.queue = d.queue AND p.tenant = d.tenant
 
 -- name: claim_lock_tenants
 -- SKIP LOCKED: a tenant another claimer is serving is skipped this round, never waited for.

@@ -55,14 +55,22 @@ class SQLiteClaims:
         idle = Running(count=0, elapsed=0.0)
         return [rows.place(row, VALUES, running.get(row["name"], idle)) for row in found]
 
-    def places_settle(self, settled: Sequence[Settled]) -> None:
-        """No enqueue runs beside a claim (one writer): a drained place can go at once."""
+    def places_settle(self, settled: Sequence[Settled]) -> list[Settled]:
+        """No enqueue or other claim runs beside a claim (one writer): a drained place can go
+        at once, and none is skipped."""
         emptied = [[s.queue, s.tenant] for s in settled if s.emptied]
         if emptied:
             self._tx.count("claim_places_settle_drop", {"places": VALUES.array(emptied)})
         if settled:
             entries = [[s.queue, s.tenant, s.place, _opt_epoch(s.held_until)] for s in settled]
             self._tx.count("claim_places_settle_set", {"places": VALUES.array(entries)})
+        return []
+
+    def places_recheck(self, settled: Sequence[Settled]) -> None:
+        """``places_settle`` skips no place, so no claim calls this; it does what the settle
+        does to a drained place."""
+        places = [[s.queue, s.tenant] for s in settled]
+        self._tx.count("claim_places_recheck", {"places": VALUES.array(places)})
 
     def lock_tenants(self, names: Sequence[str]) -> dict[str, TenantRow]:
         found = self._tx.all("claim_lock_tenants", {"names": VALUES.array(names)})

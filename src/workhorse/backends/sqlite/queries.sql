@@ -250,14 +250,22 @@ FROM (
 ) AS f
 LEFT JOIN workhorse_tenants AS tn ON tn.name = f.tenant
 
--- name: claim_places_settle_drop
--- Places of tenants this claim served (or gave fewer jobs than slots), if their queue holds no
--- queued job of the tenant any more. :places is a JSON array of [queue, tenant].
+-- fragment: claim_places_drop
+-- :places is a JSON array of [queue, tenant].
 DELETE FROM workhorse_places
 WHERE (queue, tenant) IN (SELECT value ->> 0, value ->> 1 FROM json_each(:places))
   AND NOT EXISTS (SELECT 1 FROM workhorse_jobs AS j
                   WHERE j.state = 'queued' AND j.queue = workhorse_places.queue
                     AND j.tenant = workhorse_places.tenant)
+
+-- name: claim_places_settle_drop
+-- Places of tenants this claim served (or gave fewer jobs than slots), if their queue holds no
+-- queued job of the tenant any more.
+-- include: claim_places_drop
+
+-- name: claim_places_recheck
+-- The same, for places a settle skipped: with one writer, none is (see SQLiteClaims).
+-- include: claim_places_drop
 
 -- name: claim_places_settle_set
 -- The places a claim read: their new positions and holds (a removed one matches nothing).
