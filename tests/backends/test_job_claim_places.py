@@ -350,10 +350,14 @@ def test_a_place_two_claimers_emptied_together_is_removed_by_the_one_that_skippe
                 held_until=None,
                 emptied=True,
             )
-            after.execute(start, [T0, third])
-            a.execute(start, [T0, first])
-            b.execute(start, [T0, second])
+            for conn, job in ((a, first), (b, second)):  # as a take does: locked, then started
+                conn.execute("SELECT FROM workhorse_jobs_live WHERE id = %s FOR UPDATE", [job])
+                conn.execute(start, [T0, job])
             assert PostgresClaims(PostgresTx(a)).places_settle([settled]) == []
+            with b.transaction():
+                skipped = PostgresClaims(PostgresTx(b)).places_settle([settled])
+            assert skipped == [], "a job queued and free: not looked at again"
+            after.execute(start, [T0, third])
             skipped = PostgresClaims(PostgresTx(b)).places_settle([settled])
             assert skipped == [settled]
             a.commit()

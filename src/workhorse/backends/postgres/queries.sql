@@ -545,13 +545,29 @@ WITH s AS (
     UPDATE workhorse_places AS p SET place = k.place, held_until = k.held_until
     FROM settled AS k
     WHERE NOT k.drained AND p.queue = k.queue AND p.tenant = k.tenant
+), skipped AS MATERIALIZED (
+    SELECT s.queue, s.tenant, s.arrivals FROM s
+    WHERE s.emptied AND NOT s.vanished
+      AND NOT EXISTS (SELECT FROM locked AS l WHERE l.queue = s.queue AND l.tenant = s.tenant)
+      AND EXISTS (SELECT FROM workhorse_places AS p
+                  WHERE p.queue = s.queue AND p.tenant = s.tenant)
 )
--- The places of tenants this claim took jobs from that another transaction held: the caller
--- looks at them again once it has committed (claim_places_recheck).
-SELECT s.queue, s.tenant, s.arrivals FROM s
-WHERE s.emptied AND NOT s.vanished
-  AND NOT EXISTS (SELECT FROM locked AS l WHERE l.queue = s.queue AND l.tenant = s.tenant)
-  AND EXISTS (SELECT FROM workhorse_places AS p WHERE p.queue = s.queue AND p.tenant = s.tenant)
+-- The places of tenants this claim took jobs from that another transaction held, and whose
+-- queue holds no job that is queued and free: the jobs left, if any, are locked (taken by a
+-- claimer that has not committed). The caller looks at them again once it has committed
+-- (claim_places_recheck). A job is free if `KEY SHARE` takes it without waiting: a claimer's
+-- take holds its jobs `FOR UPDATE`, which conflicts, and a job taken and committed since this
+-- statement began is re-read as running. (The probe's lock lasts until the claim commits, the
+-- next statement: only a take at that moment skips the job.)
+SELECT k.queue, k.tenant, k.arrivals FROM skipped AS k
+LEFT JOIN LATERAL (
+    SELECT true AS found FROM workhorse_jobs_live AS j
+    WHERE j.state = 'queued' AND j.queue = k.queue AND j.tenant = k.tenant
+    ORDER BY j.priority DESC, j.run_at, j.id
+    LIMIT 1
+    FOR KEY SHARE SKIP LOCKED
+) AS free ON true
+WHERE free.found IS NULL
 
 -- name: claim_places_recheck
 -- Places that a claim's settle skipped, locked by another transaction, though the claim had taken
