@@ -60,11 +60,11 @@ class SQLiteBackend(SqlBackend[SQLiteStore]):
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
         """Only when a read (which takes no lock) finds queued work does the claim take the
         write lock: the workers' watch wakes them on every commit to the file, whoever made it,
-        and a worker woken with nothing to claim must not queue behind the writers."""
+        and a worker woken with nothing to claim must not queue behind the writers. The front
+        of the fair order is read before the lock too (see ``SQLiteClaims``)."""
         if not self.job_poll(b.JobPollParams(queues=params.queues, now=params.now)):
             return []
-        with self._store.transaction() as tx:
-            return claim(SQLiteClaims(tx), params)
+        return self._store.run_outside(lambda tx: claim(SQLiteClaims(self._store, tx), params))
 
     def job_finish_many(self, params: b.JobFinishManyParams) -> list[int]:
         return finish.job_finish_many(self._store, params)

@@ -23,6 +23,7 @@ from workhorse.backends.claiming import (
     TenantRow,
     take_in_steps,
 )
+from workhorse.backends.sqlite.store import SQLiteStore
 from workhorse.backends.sqlite.values import VALUES
 from workhorse.backends.store import Row, Tx
 from workhorse.clock import to_epoch
@@ -30,10 +31,15 @@ from workhorse.clock import to_epoch
 
 class SQLiteClaims:
     front_in_transaction = False
-    """The claim's transaction is ``BEGIN IMMEDIATE``: the write lock, which an empty front
-    would take for nothing."""
+    """The claim's transaction is ``BEGIN IMMEDIATE``, the write lock, which every other writer
+    waits for: the front is read before it (a WAL read takes no lock), and with it the claim's
+    per-tenant work that needs no lock (the places' rows made into objects). Another claim may
+    settle those places meanwhile; what this one then writes counts one charge of theirs fewer,
+    which the next claim's read of their tenants' usage corrects. Quotas, keys and the jobs
+    themselves are read again under the lock."""
 
-    def __init__(self, tx: Tx) -> None:
+    def __init__(self, store: SQLiteStore, tx: Tx) -> None:
+        self._store = store
         self._tx = tx
 
     def places(
@@ -139,8 +145,9 @@ class SQLiteClaims:
 
     @contextmanager
     def atomic(self) -> Iterator[bool]:
-        """The claim runs in one ``BEGIN IMMEDIATE`` transaction already."""
-        yield False
+        """The write lock, from the take to the settle (``BEGIN IMMEDIATE``)."""
+        with self._store.writing() as opened:
+            yield opened
 
     def spend_tokens(self, tokens: dict[str, float], now: datetime) -> None:
         for name, value in tokens.items():

@@ -11,10 +11,11 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from datetime import datetime
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from workhorse.backends import base as b
@@ -24,6 +25,8 @@ from workhorse.backends.sqlite.statements import SQLiteTx
 from workhorse.backends.sqlite.values import VALUES
 from workhorse.backends.store import Params, Row, Tx
 from workhorse.errors import ConfigurationError, DatabaseError, SchemaError
+
+T = TypeVar("T")
 
 _SYNCHRONOUS = {"off", "normal", "full", "extra"}
 
@@ -151,6 +154,24 @@ class SQLiteStore:
     def transaction(self) -> Iterator[Tx]:
         with self._write() as conn:
             yield SQLiteTx(conn)
+
+    def run_outside(self, work: Callable[[SQLiteTx], T]) -> T:
+        """``work`` on this thread's connection outside a transaction: its reads take no lock
+        (WAL), and it opens the write transaction itself (``writing``) where it needs one."""
+        try:
+            return work(SQLiteTx(self._conn()))
+        except sqlite3.DatabaseError as exc:
+            raise _translate(exc, self.path) from None
+
+    @contextmanager
+    def writing(self) -> Iterator[bool]:
+        """A write transaction on this thread's connection unless one is open there; yields
+        whether it opened one."""
+        if self._conn().in_transaction:
+            yield False
+            return
+        with self._write():
+            yield True
 
     @contextmanager
     def snapshot(self) -> Iterator[Tx]:
