@@ -549,8 +549,6 @@ WITH s AS (
     SELECT s.queue, s.tenant, s.arrivals FROM s
     WHERE s.emptied AND NOT s.vanished
       AND NOT EXISTS (SELECT FROM locked AS l WHERE l.queue = s.queue AND l.tenant = s.tenant)
-      AND EXISTS (SELECT FROM workhorse_places AS p
-                  WHERE p.queue = s.queue AND p.tenant = s.tenant)
 )
 -- The places of tenants this claim took jobs from that another transaction held, and whose
 -- queue holds no job that is queued and free: the jobs left, if any, are locked (taken by a
@@ -568,6 +566,7 @@ LEFT JOIN LATERAL (
     FOR KEY SHARE SKIP LOCKED
 ) AS free ON true
 WHERE free.found IS NULL
+  AND EXISTS (SELECT FROM workhorse_places AS p WHERE p.queue = k.queue AND p.tenant = k.tenant)
 
 -- name: claim_places_recheck
 -- Places that a claim's settle skipped, locked by another transaction, though the claim had taken
