@@ -1,8 +1,9 @@
-"""The SQLite side of the fair claim: each step one named SQL block, inside the claim's
-``BEGIN IMMEDIATE`` transaction. SQLite's single write lock already serialises claimers, so
-locking tenants and concurrency keys is a plain read here. ``take`` reads the tenants' candidate
-windows, one statement per queue and window size (``claim_take_candidates`` in queries.sql),
-whatever the number of tenants, and marks the chosen jobs running in one more."""
+"""The SQLite side of the fair claim: each step one named SQL block; the front is read before
+the claim's ``BEGIN IMMEDIATE`` transaction, and the rest runs inside it (``atomic``). SQLite's
+single write lock already serialises claimers, so locking tenants and concurrency keys is a
+plain read here. ``take`` reads the tenants' candidate windows, one statement per queue and
+window size (``claim_take_candidates`` in queries.sql), whatever the number of tenants, and
+marks the chosen jobs running in one more."""
 
 from __future__ import annotations
 
