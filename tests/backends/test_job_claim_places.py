@@ -17,7 +17,7 @@ import pytest
 from pgtest import postgres_schema
 from workhorse.backends import base as b
 from workhorse.backends import open_backend
-from workhorse.backends.claiming import FRONT_EXTRA, FRONT_START, Settled
+from workhorse.backends.claiming import FRONT_EXTRA, FRONT_START, Place, Settled
 from workhorse.backends.postgres.claims import PostgresClaims
 from workhorse.backends.postgres.connecting import parse_url
 from workhorse.backends.postgres.statements import QUERIES, PostgresTx
@@ -286,6 +286,20 @@ def test_a_claim_leaves_alone_the_place_of_a_tenant_whose_jobs_another_claimer_h
         assert "acme" not in _positions(url)
 
 
+def _served(front: Place, *, vanished: bool = False) -> Settled:
+    """``front`` settled by a claim that took jobs of its tenant (or, ``vanished``, found none):
+    moved back by one, its queue to be checked."""
+    return Settled(
+        queue=front.queue,
+        tenant=front.row.name,
+        arrivals=front.arrivals,
+        place=front.place + 1.0,
+        held_until=None,
+        emptied=True,
+        vanished=vanished,
+    )
+
+
 def test_the_settle_does_not_lock_a_vanished_place_whose_queue_still_holds_a_job() -> None:
     """PostgreSQL, the settle statement inside an open claim transaction: a place marked
     vanished whose queue still holds a (locked) job is not locked, so the claimer holding that
@@ -303,15 +317,7 @@ def test_the_settle_does_not_lock_a_vanished_place_whose_queue_still_holds_a_job
             store = PostgresClaims(PostgresTx(claimer))
             [front] = store.places(["default"], 10, T0, FRONT_START)
             for vanished, lockable in [(True, True), (False, False)]:
-                settled = Settled(
-                    queue=front.queue,
-                    tenant=front.row.name,
-                    arrivals=front.arrivals,
-                    place=front.place + 1.0,
-                    held_until=None,
-                    emptied=True,
-                    vanished=vanished,
-                )
+                settled = _served(front, vanished=vanished)
                 store.places_settle([settled])
                 try:
                     probe.execute(
@@ -342,14 +348,7 @@ def test_a_place_two_claimers_emptied_together_is_removed_by_the_one_that_skippe
             start = "UPDATE workhorse_jobs SET state = 'running', started_at = %s WHERE id = %s"
             store = PostgresClaims(PostgresTx(after))
             [front] = store.places(["default"], 10, T0, FRONT_START)
-            settled = Settled(
-                queue=front.queue,
-                tenant=front.row.name,
-                arrivals=front.arrivals,
-                place=front.place + 1.0,
-                held_until=None,
-                emptied=True,
-            )
+            settled = _served(front)
             for conn, job in ((a, first), (b, second)):  # as a take does: locked, then started
                 conn.execute("SELECT FROM workhorse_jobs_live WHERE id = %s FOR UPDATE", [job])
                 conn.execute(start, [T0, job])
