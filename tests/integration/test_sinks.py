@@ -74,6 +74,14 @@ async def _dispatching(app: Workhorse) -> asyncio.Task[None]:
     return asyncio.create_task(dispatcher.run())
 
 
+async def _stop(task: asyncio.Task[None]) -> None:
+    """Cancel the dispatcher and wait until it has closed its senders: cancelled again by
+    ``asyncio.run``'s shutdown while closing, it would leave a broker's socket to the garbage
+    collector, and a later test would fail on the ResourceWarning."""
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+
+
 # -- NATS -------------------------------------------------------------------------------------
 
 
@@ -119,7 +127,7 @@ def test_core_nats_gets_every_event_on_its_subject(app: Workhorse, tenant: str) 
         await _until_delivered(app)
         await client.flush()
         await asyncio.sleep(0.2)
-        task.cancel()
+        await _stop(task)
         await client.close()
         return got
 
@@ -147,7 +155,7 @@ def test_jetstream_keeps_every_event_across_a_server_restart(
         assert await asyncio.to_thread(app.events.backlog), "nothing waited for the broker"
         await asyncio.to_thread(server.start)
         await _until_delivered(app)
-        task.cancel()
+        await _stop(task)
         return await _stream_ids(server.url, stream)
 
     try:
@@ -203,7 +211,7 @@ def _amqp_run(app: Workhorse, tenant: str, proxy: TcpProxy | None) -> list[tuple
             assert await asyncio.to_thread(app.events.backlog), "nothing waited for the broker"
             await asyncio.to_thread(proxy.restore)
         await _until_delivered(app)
-        task.cancel()
+        await _stop(task)
         await asyncio.sleep(0.2)
         got = await _drain(queue)
         await connection.close()
