@@ -10,11 +10,15 @@ import subprocess
 import sys
 import threading
 
+import psycopg
 import pytest
 
 from pgtest import postgres_schema
+from workhorse.app import Workhorse
 from workhorse.backends import open_backend
 from workhorse.backends.base import JobListParams
+from workhorse.bench.throughput import prepare
+from workhorse.clock import utc_day
 
 KEYS = {
     "backend",
@@ -69,6 +73,30 @@ def test_runs_on_postgres_report_medians_and_every_run() -> None:
     assert len(result["runs"]) == 2
     assert sorted(result["runs"])[0] <= result["throughput_per_s"] <= sorted(result["runs"])[1]
     assert (result["lost"], result["duplicates"]) == (0, 0)
+
+
+def test_a_run_starts_with_the_day_partitions_the_maintenance_keeps_ahead() -> None:
+    """Otherwise the first worker's maintenance creates them during the run, under an exclusive
+    lock of the jobs that every claim and completion queues behind."""
+    with postgres_schema() as url:
+        app = Workhorse(database_url=url)
+        app.migrate()
+        with psycopg.connect(url) as conn:
+            before = _day_partitions(conn)
+            prepare(app)
+            after = _day_partitions(conn)
+        app.close()
+    today = utc_day(app.clock())
+    assert before == []
+    assert today.strftime("workhorse_jobs_%Y%m%d") in after and len(after) == 3
+
+
+def _day_partitions(conn: psycopg.Connection[tuple[str]]) -> list[str]:
+    rows = conn.execute(
+        "SELECT c.relname FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace"
+        " WHERE n.nspname = current_schema() AND c.relname ~ '^workhorse_jobs_[0-9]{8}$'"
+    ).fetchall()
+    return sorted(name for (name,) in rows)
 
 
 @pytest.mark.slow

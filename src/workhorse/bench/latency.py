@@ -15,6 +15,7 @@ from workhorse.bench.throughput import (
     all_jobs,
     children_cpu,
     no_progress,
+    prepare,
     spawn_worker,
     summarise,
     wait_for_workers,
@@ -40,6 +41,7 @@ def run_once(
     app.close()
     app.database_url = database_url
     queue = f"bench-{uuid.uuid4().hex[:8]}"
+    prepare(app)
     cpu_before = children_cpu()
     procs = [spawn_worker(database_url, queue, concurrency, burst=False) for _ in range(workers)]
     try:

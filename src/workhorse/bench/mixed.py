@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import hold
-from workhorse.bench.throughput import all_jobs, spawn_worker
+from workhorse.bench.throughput import all_jobs, prepare, spawn_worker
 from workhorse.jobs import Job
 
 TENANTS = {"heavy": (3.0, 10.0), "light": (1.0, 40.0)}
@@ -43,6 +43,7 @@ def run_once(database_url: str, *, workers: int, concurrency: int) -> dict[str, 
     app.close()
     app.database_url = database_url
     queue = f"bench-{uuid.uuid4().hex[:8]}"
+    prepare(app)
     for name, (weight, job_ms) in TENANTS.items():
         app.set_tenant(name, weight=weight)
         count = int(WORK_S * 1000 / job_ms)

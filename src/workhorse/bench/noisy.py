@@ -16,7 +16,13 @@ from datetime import datetime
 from workhorse.app import Workhorse
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import hold
-from workhorse.bench.throughput import all_jobs, percentiles, spawn_worker, wait_for_workers
+from workhorse.bench.throughput import (
+    all_jobs,
+    percentiles,
+    prepare,
+    spawn_worker,
+    wait_for_workers,
+)
 from workhorse.jobs import Job, JobState
 from workhorse.tasks import JobSpec
 
@@ -42,6 +48,7 @@ def run_once(
     app.close()
     app.database_url = database_url
     queue = f"bench-{uuid.uuid4().hex[:8]}"
+    prepare(app)
     procs = [spawn_worker(database_url, queue, concurrency, burst=False) for _ in range(workers)]
     try:
         wait_for_workers(app, workers)

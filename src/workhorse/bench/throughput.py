@@ -11,13 +11,18 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from workhorse.app import Workhorse
+from workhorse.backends import base as b
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import specs as make_specs
 from workhorse.jobs import Job, JobState
 
 ENQUEUE_BATCH = 10_000
+
+NO_DAY = datetime(1970, 1, 1, tzinfo=UTC)
+"""A ``finished_before`` that drops no day of history."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -57,7 +62,7 @@ def run_once(
     app.close()
     app.database_url = database_url
     queue = f"bench-{uuid.uuid4().hex[:8]}"
-    app.admin.storage_vacuum()  # start from what autovacuum leaves, not earlier runs' dead rows
+    prepare(app)
     started = time.perf_counter()
     for offset in range(0, jobs, ENQUEUE_BATCH):
         count = min(ENQUEUE_BATCH, jobs - offset)
@@ -78,6 +83,17 @@ def run_once(
     done = all_jobs(app, queue)
     app.close()
     return summarise(done, jobs, enqueue_s, cpu_s)
+
+
+def prepare(app: Workhorse) -> None:
+    """Start from a database in the shape a running deployment keeps it: what autovacuum leaves,
+    not earlier runs' dead rows, and (PostgreSQL) the day partitions of ended jobs that the
+    maintenance creates ahead. In a new database the first worker's maintenance would create
+    them during the run, under an exclusive lock of the jobs that every claim and completion
+    then queues behind (up to half a second), moving there what had ended so far. Drops no
+    day."""
+    app.admin.storage_vacuum()
+    app.backend.job_history_rotate(b.JobHistoryParams(now=app.clock(), finished_before=NO_DAY))
 
 
 def spawn_worker(

@@ -27,6 +27,7 @@ from workhorse.bench.throughput import (
     all_jobs,
     no_progress,
     percentiles,
+    prepare,
     spawn_worker,
 )
 from workhorse.jobs import Job, JobState
@@ -60,7 +61,7 @@ def run_once(
     app = bench_app
     app.close()
     app.database_url = database_url
-    app.admin.storage_vacuum()
+    prepare(app)
     size = {"jobs": jobs, "workers": workers, "concurrency": concurrency}
     independent = _independent(app, database_url, **size, progress=progress)
     workflow = _workflow(app, database_url, **size, progress=progress)
