@@ -8,7 +8,7 @@ and clock serve both surfaces alike.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from workhorse.apikeys import NewKey, authenticate, create_key, revoke_key
@@ -19,6 +19,9 @@ if TYPE_CHECKING:
 
 REDRIVE_BATCH = 1000
 """Dead jobs changed per transaction by ``redrive``."""
+
+NO_DAY = datetime(1970, 1, 1, tzinfo=UTC)
+"""A ``finished_before`` that drops no day of history."""
 
 
 class Admin:
@@ -131,3 +134,10 @@ class Admin:
         """Reclaim what finished and updated jobs left behind and refresh the planner's
         statistics (benchmarks start from there)."""
         self._app.backend.storage_vacuum()
+
+    def storage_prepare(self) -> None:
+        """Create the days of ended jobs' history that the maintenance keeps ahead (PostgreSQL's
+        day partitions, today's and the next two), dropping none, as its next round would
+        (benchmarks start from there)."""
+        params = b.JobHistoryParams(now=self._app.clock(), finished_before=NO_DAY)
+        self._app.backend.job_history_rotate(params)

@@ -67,3 +67,11 @@ def test_storage_vacuum_keeps_the_jobs(app: Workhorse, work: Task[[int], int]) -
     handle = work.enqueue(1)
     app.admin.storage_vacuum()
     assert app.get_job(handle.id).state is JobState.QUEUED
+
+
+def test_storage_prepare_keeps_every_ended_job(app: Workhorse, jobs: Jobs) -> None:
+    """It creates the days ahead, as the maintenance does, and drops none."""
+    dead = [jobs.running(now=at(0)) for _ in range(3)]
+    assert jobs.finish(*(failure(job) for job in dead), now=at(0)) == [job.id for job in dead]
+    app.admin.storage_prepare()
+    assert {jobs.state(job.id) for job in dead} == {JobState.DEAD}

@@ -11,18 +11,13 @@ import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 from workhorse.app import Workhorse
-from workhorse.backends import base as b
 from workhorse.bench.tasks import app as bench_app
 from workhorse.bench.tasks import specs as make_specs
 from workhorse.jobs import Job, JobState
 
 ENQUEUE_BATCH = 10_000
-
-NO_DAY = datetime(1970, 1, 1, tzinfo=UTC)
-"""A ``finished_before`` that drops no day of history."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -93,7 +88,7 @@ def prepare(app: Workhorse) -> None:
     then queues behind (up to half a second), moving there what had ended so far. Drops no
     day."""
     app.admin.storage_vacuum()
-    app.backend.job_history_rotate(b.JobHistoryParams(now=app.clock(), finished_before=NO_DAY))
+    app.admin.storage_prepare()
 
 
 def spawn_worker(
