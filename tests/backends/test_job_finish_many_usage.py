@@ -7,11 +7,13 @@ import math
 from dataclasses import replace
 from datetime import datetime, timedelta
 
+import psycopg
 import pytest
 
 from workhorse.backends import base as b
+from workhorse.backends.postgres.connecting import parse_url
 
-from .support import Jobs, at, failure, success
+from .support import T0, Jobs, at, failure, new_job, success
 
 WINDOW = timedelta(seconds=10)
 
@@ -103,3 +105,35 @@ def test_job_finish_many_after_a_tenant_was_idle_for_a_long_time(jobs: Jobs) -> 
     second = jobs.running(tenant="acme", now=at(later))
     assert _finish(jobs, success(second), now=at(later + 2)) == [second.id]
     assert _usage(jobs, "acme", at(later + 2)) == pytest.approx(2.0)
+
+
+@pytest.mark.postgres_only
+def test_a_finish_rewrites_its_tenants_usage_rows_where_they_stand(
+    jobs: Jobs, backend_url: str
+) -> None:
+    """PostgreSQL leaves half of each page of the tenants' rows and of the hourly roll-up free
+    (fillfactor), so that the finish's rewrite of a row fits on the row's own page: an update
+    written in place (HOT) adds no index entry. On full pages, most rows of tenants first seen in
+    one batch moved at their next finish."""
+    tenants = [f"t{i:03}" for i in range(400)]
+
+    def finish_one_each(now: datetime) -> None:
+        jobs.insert_many([new_job(T0, tenant=name) for name in tenants])
+        claimed = jobs.claim(limit=len(tenants), now=now)
+        assert sorted(job.tenant for job in claimed) == tenants
+        assert len(jobs.finish(*(success(job) for job in claimed), now=now)) == len(tenants)
+
+    def pages() -> dict[str, list[tuple[str, int]]]:
+        with psycopg.connect(parse_url(backend_url).conninfo) as conn:
+            return {
+                table: conn.execute(
+                    f"SELECT {key}, (ctid::text::point)[0]::int FROM {table} ORDER BY 1"
+                ).fetchall()
+                for table, key in [("workhorse_tenants", "name"), ("workhorse_usage", "tenant")]
+            }
+
+    finish_one_each(at(1))  # the tenants' first finish writes their rows, one after another
+    first = pages()
+    finish_one_each(at(2))  # the next one rewrites every one of them
+    assert pages() == first
+    assert len({page for _, page in first["workhorse_tenants"]}) > 1

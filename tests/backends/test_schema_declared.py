@@ -12,8 +12,8 @@ from workhorse.backends import open_backend
 
 
 def _catalog(url: str) -> dict[str, Any]:
-    """Columns, indexes, constraints, functions and triggers of the current schema, minus the
-    migrations table."""
+    """Storage options, columns, indexes, constraints, functions and triggers of the current
+    schema, minus the migrations table."""
     with psycopg.connect(url) as conn:
         columns = conn.execute(
             """
@@ -56,7 +56,15 @@ def _catalog(url: str) -> dict[str, Any]:
             ORDER BY tgname
             """
         ).fetchall()
+        options = conn.execute(
+            """
+            SELECT relname, reloptions FROM pg_class
+            WHERE relnamespace = current_schema()::regnamespace AND reloptions IS NOT NULL
+            ORDER BY relname
+            """
+        ).fetchall()
     return {
+        "options": options,
         "columns": columns,
         "indexes": indexes,
         "constraints": constraints,

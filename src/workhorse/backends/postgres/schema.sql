@@ -223,6 +223,9 @@ CREATE TABLE workhorse_tenants (
     updated_at  timestamptz      NOT NULL,
     holds       boolean          NOT NULL DEFAULT false  -- (0016) see workhorse_places_release
 );
+-- Every finish rewrites its tenants' usage (0017): half of each page is left free, so that the
+-- new version of a row fits on its page and is written in place, with no new index entry (HOT).
+ALTER TABLE workhorse_tenants SET (fillfactor = 50);
 
 -- Places in the fair order (0007): one row per (queue, tenant) with queued work, so that a claim reads
 -- the few tenants at the front of workhorse_places_order instead of visiting every tenant.
@@ -338,6 +341,9 @@ CREATE TABLE workhorse_usage (
     PRIMARY KEY (tenant, hour, task, queue)
 );
 CREATE INDEX workhorse_usage_hour ON workhorse_usage (hour);
+-- Rewritten by every finish in its hour: room on each page for rows' new versions (0017), as in
+-- workhorse_tenants.
+ALTER TABLE workhorse_usage SET (fillfactor = 50);
 -- Ended jobs counted per (tenant, queue, state, day) (0015): the queue counts (GET /v1/queues, the
 -- dashboard's overview) read the live partition and this table instead of every ended job kept.
 -- Statement-level triggers keep it: a statement that ends, revives or deletes jobs through
