@@ -147,6 +147,16 @@ def test_a_tenant_out_of_rate_tokens_comes_back_when_one_refills(jobs: Jobs) -> 
     assert len(jobs.claim(limit=5, now=at(1))) == 1
 
 
+def test_new_tenants_a_claim_had_no_slot_for_are_served_by_the_next_one(jobs: Jobs) -> None:
+    """New tenants, all alike: a claim reads more of them than it has slots for, and leaves the
+    places of those it could not serve at the front, where the next claim serves them, in the
+    order of their arrival; it does not write them behind every other new place."""
+    tenants = [f"t{i:03}" for i in range(100)]
+    jobs.insert_many([new_job(T0, tenant=name) for name in tenants for _ in range(2)])
+    assert sorted(_tenants_of(jobs.claim(limit=10))) == tenants[:10]
+    assert sorted(_tenants_of(jobs.claim(limit=10, now=at(1)))) == tenants[10:20]
+
+
 def test_a_late_tenant_is_served_by_the_next_claim(jobs: Jobs) -> None:
     tenants = 200
     jobs.insert_many([new_job(T0, tenant=f"t{i:03}") for i in range(tenants) for _ in range(3)])

@@ -75,8 +75,16 @@ real usage, so it costs a place of the front, not fairness; nearer than that it 
 and unlocked, since the claimer that took the tenant's last job may be about to remove it, and a
 lock taken here would make that claimer skip it and leave it in the order with nothing queued.
 Beyond it the place is moved back, so tenants whose jobs ran longer than expected cannot crowd
-the front. A place behind its tenant's usage is left until the tenant is served; a place being
-held, or whose hold has ended (``Place.held``), is always written."""
+the front. A new place (``ARRIVED``) is left there too if its tenant is next in line: its usage
+puts it no further back than a tenant this claim served, once charged (it was given no slot for
+want of slots). The next claim serves it; written, it would have gone behind every other new
+place, a round of the order later, for a write. A place behind its tenant's usage is left until
+the tenant is served; a place being held, or whose hold has ended (``Place.held``), is always
+written."""
+
+ARRIVED = -1e300
+"""Where a new place stands (both schemas' default), ahead of every usage: a tenant whose work
+arrives is looked at by the next claim."""
 
 HELD_FOREVER = datetime(9999, 1, 1, tzinfo=UTC)
 """The hold of a paused tenant's places: until it is resumed (a trigger on its row)."""
@@ -334,11 +342,16 @@ def _claim(
 def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> list[Settled]:
     """The places read, after the claim: each tenant considered moves back by the expected cost
     of the jobs it got, and is held while paused or at a quota. A tenant given no slot keeps its
-    place unless it stands more than ``DRIFT`` ahead; places of tenants another claimer had
-    locked are left as they are."""
+    place unless it stands more than ``DRIFT`` ahead (and is not a new place next in line, see
+    ``DRIFT``); places of tenants another claimer had locked are left as they are."""
     started = Counter(job.tenant for job in result.claimed)
     demands = result.demands
     at = params.now.timestamp()
+    positions = {
+        name: place(_charged(demand, started[name]), demand.weight, at, params.usage_window)
+        for name, demand in demands.items()
+    }
+    reach = max((positions[name] for name in started if name in positions), default=-math.inf)
     settled = []
     for p in places:
         name = p.row.name
@@ -346,11 +359,15 @@ def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> li
             settled.append(_settled(p, p.place, HELD_FOREVER, emptied=False))
         elif name in demands:
             demand, got = demands[name], started[name]
-            position = place(_charged(demand, got), demand.weight, at, params.usage_window)
+            position = positions[name]
             held_until = _held_until(demand, got, p.row, params.now)
             emptied = got > 0 or name in result.short
-            if not (emptied or p.held) and held_until is None and position - p.place <= DRIFT:
-                continue  # given no slot, and not far from where it stands: left unlocked
+            if (
+                not (emptied or p.held)
+                and held_until is None
+                and (position - p.place <= DRIFT or (p.place == ARRIVED and position <= reach))
+            ):
+                continue  # given no slot, but near where it stands or next in line: left unlocked
             vanished = name in result.vanished
             settled.append(_settled(p, position, held_until, emptied=emptied, vanished=vanished))
     return settled
