@@ -69,9 +69,14 @@ def test_storage_vacuum_keeps_the_jobs(app: Workhorse, work: Task[[int], int]) -
     assert app.get_job(handle.id).state is JobState.QUEUED
 
 
-def test_storage_prepare_keeps_every_ended_job(app: Workhorse, jobs: Jobs) -> None:
-    """It creates the days ahead, as the maintenance does, and drops none."""
+def test_storage_prepare_keeps_every_ended_job(
+    app: Workhorse, jobs: Jobs, clock: FixedClock
+) -> None:
+    """It creates the days ahead, as the maintenance does, and drops none, however old: jobs
+    that ended on a day it prepared are still there when it runs ten days later."""
+    app.admin.storage_prepare()
     dead = [jobs.running(now=at(0)) for _ in range(3)]
     assert jobs.finish(*(failure(job) for job in dead), now=at(0)) == [job.id for job in dead]
+    clock.now = at(10 * 86400)
     app.admin.storage_prepare()
     assert {jobs.state(job.id) for job in dead} == {JobState.DEAD}
