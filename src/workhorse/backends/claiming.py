@@ -351,7 +351,7 @@ def settle(places: list[Place], result: _Result, params: b.JobClaimParams) -> li
         name: place(_charged(demand, started[name]), demand.weight, at, params.usage_window)
         for name, demand in demands.items()
     }
-    reach = max((positions[name] for name in started if name in positions), default=-math.inf)
+    reach = max((positions[name] for name in started), default=-math.inf)
     settled = []
     for p in places:
         name = p.row.name
