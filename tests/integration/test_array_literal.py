@@ -33,6 +33,10 @@ def conn() -> Iterator[psycopg.Connection[tuple[object, ...]]]:
     ("values", "kind"),
     [
         (NAMES, "text"),
+        (["tenant-1", "", "é ü", "a b", "NULL"], "text"),  # none to escape: joined at once
+        ([True, False, True], "bool"),
+        ([None, None], "text"),
+        ([None], "bigint"),
         ([1, -2, 2**62, 0], "bigint"),
         ([1.5, -0.1, 0.1 + 0.2, 1e300, -1e-300, math.inf, -math.inf], "float8"),
         ([True, False, None], "bool"),
