@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -112,16 +112,19 @@ def test_a_finish_rewrites_its_tenants_usage_rows_where_they_stand(
     jobs: Jobs, backend_url: str
 ) -> None:
     """PostgreSQL leaves half of each page of the tenants' rows and of the hourly roll-up free
-    (fillfactor), so that the finish's rewrite of a row fits on the row's own page: an update
+    (fillfactor), so that the finish's rewrite of a tenant's row, and the maintenance's of a
+    roll-up row as it folds what the finishes appended, fits on the row's own page: an update
     written in place (HOT) adds no index entry. On full pages, most rows of tenants first seen in
     one batch moved at their next finish."""
     tenants = [f"t{i:03}" for i in range(400)]
+    history = b.JobHistoryParams(now=T0, finished_before=datetime(1970, 1, 1, tzinfo=UTC))
 
     def finish_one_each(now: datetime) -> None:
         jobs.insert_many([new_job(T0, tenant=name) for name in tenants])
         claimed = jobs.claim(limit=len(tenants), now=now)
         assert sorted(job.tenant for job in claimed) == tenants
         assert len(jobs.finish(*(success(job) for job in claimed), now=now)) == len(tenants)
+        jobs.backend.job_history_rotate(history)  # folds the appended usage into the roll-up
 
     def pages() -> dict[str, list[tuple[str, int]]]:
         with psycopg.connect(parse_url(backend_url).conninfo) as conn:
@@ -137,3 +140,4 @@ def test_a_finish_rewrites_its_tenants_usage_rows_where_they_stand(
     finish_one_each(at(2))  # the next one rewrites every one of them
     assert pages() == first
     assert len({page for _, page in first["workhorse_tenants"]}) > 1
+    assert len({page for _, page in first["workhorse_usage"]}) > 1

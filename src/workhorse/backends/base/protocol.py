@@ -210,7 +210,9 @@ class Backend(Protocol):
 
     def job_history_rotate(self, params: JobHistoryParams) -> JobHistoryRotation:
         """Drop the days of ended jobs wholly before ``finished_before`` and prepare the days
-        ahead, where the database keeps ended jobs by the day (PostgreSQL); elsewhere nothing."""
+        ahead, where the database keeps ended jobs by the day (PostgreSQL), and fold what the
+        finishes appended into the counts of ended jobs and the hourly usage roll-up (PostgreSQL
+        too); elsewhere nothing."""
 
     def job_redrive(self, params: JobRedriveParams) -> int:
         """Retry or cancel up to ``limit`` matching dead jobs, oldest id first; returns how many

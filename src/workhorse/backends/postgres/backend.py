@@ -30,6 +30,9 @@ from workhorse.backends.postgres.store import PostgresStore
 from workhorse.backends.sql_backend import SqlBackend
 from workhorse.clock import require_aware, utc_day
 
+USAGE_FOLD_BATCH = 10_000
+"""Rows of appended usage folded into the roll-up per transaction (``usage_fold``)."""
+
 
 class PostgresBackend(SqlBackend[PostgresStore]):
     """A Backend over one PostgreSQL database, safe for any number of processes and hosts."""
@@ -98,8 +101,9 @@ class PostgresBackend(SqlBackend[PostgresStore]):
     def job_history_rotate(self, params: b.JobHistoryParams) -> b.JobHistoryRotation:
         """Ended jobs are kept in a partition per UTC day of their end: the days wholly before
         ``finished_before``'s are dropped (a catalog change, however many jobs they held), then
-        the days from today to ``ahead`` days after are created where missing, and the counts
-        of ended jobs the statements appended are summed (see ``job_history_compact``)."""
+        the days from today to ``ahead`` days after are created where missing, the counts of
+        ended jobs the statements appended are summed (see ``job_history_compact``), and the
+        usage the finishes appended is folded into the hourly roll-up (``usage_fold``)."""
         before = utc_day(params.finished_before)
         dropped = []
         while day := self._store.write("job_history_rotate", {"before": before}):
@@ -108,7 +112,19 @@ class PostgresBackend(SqlBackend[PostgresStore]):
         last = today + timedelta(days=params.ahead)
         self._store.write("job_history_prepare", {"first": today, "last": last})
         self._store.write("job_history_compact")
+        self.usage_fold()
         return b.JobHistoryRotation(days=len(dropped), jobs=sum(row["jobs"] for row in dropped))
+
+    def usage_fold(self, batch: int = USAGE_FOLD_BATCH) -> int:
+        """Fold the usage the finishes appended into the hourly roll-up, ``batch`` rows per
+        transaction, until none is left; returns how many rows were folded."""
+        folded = 0
+        while True:
+            (row,) = self._store.write("usage_fold", {"limit": batch})
+            moved = int(row["moved"])
+            folded += moved
+            if moved < batch:
+                return folded
 
     def places_vacuum(self) -> None:
         self._store.write("places_vacuum")

@@ -117,9 +117,10 @@ SELECT EXISTS (
 -- Outcomes whose lease token still matches, their run time (times the slots each held) added to
 -- each tenant's decayed usage (usage * e^(-elapsed / window) + run time; mean cost as a moving
 -- average that moves cost_weight of the way to the batch's mean; workhorse.fairness owns both),
--- and to the hourly usage roll-up (an attempt without measured usage counts its run time as wall
--- time, one slot, no CPU): one statement. The roll-up's rows are written in key order, so two
--- completers never wait on each other's rows in a cycle.
+-- and appended for the hourly usage roll-up (an attempt without measured usage counts its run
+-- time as wall time, one slot, no CPU; usage_fold adds it to workhorse_usage): one statement.
+-- The tenants' rows are written in key order, so two completers never wait on each other's rows
+-- in a cycle.
 -- In the same statement, so in the same transaction: the dependents of jobs that ended are
 -- released or cancelled (`ended` holds only jobs with children: for the others it is empty and
 -- that work is a scan of nothing), their workflows' counts move, and waiters are told.
@@ -154,7 +155,9 @@ WITH RECURSIVE done AS (
               greatest(0, extract(epoch FROM %(now)s - j.started_at))::float8 AS run_seconds,
               nullif(%(outcomes)s::jsonb -> j.id::text -> 'usage', 'null') AS measured
 ), rolled_up AS (
-    INSERT INTO workhorse_usage AS u (
+    -- Appended, not added to workhorse_usage: no index to write, no row of another completer to
+    -- wait for (see usage_fold).
+    INSERT INTO workhorse_usage_pending (
         tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
     )
     SELECT tenant, %(hour)s, task, queue, count(*) FILTER (WHERE state <> 'retrying'), count(*),
@@ -167,13 +170,6 @@ WITH RECURSIVE done AS (
         FROM done
     ) AS attempts
     GROUP BY tenant, task, queue
-    ORDER BY tenant, task, queue
-    ON CONFLICT (tenant, hour, task, queue) DO UPDATE SET
-        jobs = u.jobs + excluded.jobs,
-        attempts = u.attempts + excluded.attempts,
-        wall_seconds = u.wall_seconds + excluded.wall_seconds,
-        cpu_seconds = u.cpu_seconds + excluded.cpu_seconds,
-        slot_seconds = u.slot_seconds + excluded.slot_seconds
 ), usage AS (
     -- Fair share counts slot-seconds: an attempt that held 4 of a worker's slots used 4 times
     -- its run time of the capacity.
@@ -961,10 +957,54 @@ WHERE finished_at IS NOT NULL AND finished_at >= %(since)s
 GROUP BY state
 
 -- name: usage_list
-SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
-FROM workhorse_usage
-WHERE hour >= %(since)s AND hour < %(until)s AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+-- The roll-up with the rows appended since its last fold (one snapshot: a fold that commits
+-- meanwhile is seen whole or not at all, so nothing counts twice or not at all).
+SELECT tenant, hour, task, queue, sum(jobs)::bigint AS jobs, sum(attempts)::bigint AS attempts,
+       sum(wall_seconds) AS wall_seconds, sum(cpu_seconds) AS cpu_seconds,
+       sum(slot_seconds) AS slot_seconds
+FROM (
+    SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+    FROM workhorse_usage
+    WHERE hour >= %(since)s AND hour < %(until)s
+      AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+    UNION ALL
+    SELECT tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+    FROM workhorse_usage_pending
+    WHERE hour >= %(since)s AND hour < %(until)s
+      AND (%(tenant)s::text IS NULL OR tenant = %(tenant)s)
+) AS u
+GROUP BY tenant, hour, task, queue
 ORDER BY hour, tenant, task, queue
+
+-- name: usage_fold
+-- Up to `limit` rows the finishes appended, summed into the roll-up and removed, in one
+-- transaction. Rows of a transaction that commits after this statement began are not seen, so not
+-- removed: the next fold takes them. Two folds at once: the second waits for the rows the first
+-- removes, then skips them; each row is added once. The roll-up's rows are written in key order,
+-- so two folds never wait on each other's rows in a cycle (finishes do not write them).
+-- Pending rows are only ever inserted and deleted, never updated: a row's ctid names it until
+-- it is deleted.
+WITH moved AS (
+    DELETE FROM workhorse_usage_pending
+    WHERE ctid = ANY(ARRAY(SELECT ctid FROM workhorse_usage_pending LIMIT %(limit)s))
+    RETURNING tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+), added AS (
+    INSERT INTO workhorse_usage AS u (
+        tenant, hour, task, queue, jobs, attempts, wall_seconds, cpu_seconds, slot_seconds
+    )
+    SELECT tenant, hour, task, queue, sum(jobs), sum(attempts), sum(wall_seconds),
+           sum(cpu_seconds), sum(slot_seconds)
+    FROM moved
+    GROUP BY tenant, hour, task, queue
+    ORDER BY tenant, hour, task, queue
+    ON CONFLICT (tenant, hour, task, queue) DO UPDATE SET
+        jobs = u.jobs + excluded.jobs,
+        attempts = u.attempts + excluded.attempts,
+        wall_seconds = u.wall_seconds + excluded.wall_seconds,
+        cpu_seconds = u.cpu_seconds + excluded.cpu_seconds,
+        slot_seconds = u.slot_seconds + excluded.slot_seconds
+)
+SELECT count(*) AS moved FROM moved
 -- Dependencies and workflows ------------------------------------------------------------------
 
 -- fragment: dependents_release

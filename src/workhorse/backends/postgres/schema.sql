@@ -326,8 +326,8 @@ CREATE TRIGGER workhorse_tenants_release
           OR OLD.burst IS DISTINCT FROM NEW.burst
           OR OLD.paused IS DISTINCT FROM NEW.paused)
     EXECUTE FUNCTION workhorse_places_release();
--- Hourly usage per tenant, task and queue (0008), added to as outcomes are written; kept when
--- jobs are pruned.
+-- Hourly usage per tenant, task and queue (0008), added to as outcomes are written (since 0018,
+-- through workhorse_usage_pending); kept when jobs are pruned.
 CREATE TABLE workhorse_usage (
     tenant        text             NOT NULL,
     hour          timestamptz      NOT NULL,
@@ -341,9 +341,23 @@ CREATE TABLE workhorse_usage (
     PRIMARY KEY (tenant, hour, task, queue)
 );
 CREATE INDEX workhorse_usage_hour ON workhorse_usage (hour);
--- Rewritten by every finish in its hour: room on each page for rows' new versions (0017), as in
+-- Rewritten by every fold in its hour: room on each page for rows' new versions (0017), as in
 -- workhorse_tenants.
 ALTER TABLE workhorse_usage SET (fillfactor = 50);
+-- What finishes used and the roll-up does not hold yet (0018): each finish appends a row per
+-- (tenant, task, queue) of its batch, with no index to write; the maintenance folds them into
+-- workhorse_usage every minute (usage_fold), and readers add the rows still here (usage_list).
+CREATE TABLE workhorse_usage_pending (
+    tenant        text             NOT NULL,
+    hour          timestamptz      NOT NULL,
+    task          text             NOT NULL,
+    queue         text             NOT NULL,
+    jobs          bigint           NOT NULL,
+    attempts      bigint           NOT NULL,
+    wall_seconds  double precision NOT NULL,
+    cpu_seconds   double precision NOT NULL,
+    slot_seconds  double precision NOT NULL
+);
 -- Ended jobs counted per (tenant, queue, state, day) (0015): the queue counts (GET /v1/queues, the
 -- dashboard's overview) read the live partition and this table instead of every ended job kept.
 -- Statement-level triggers keep it: a statement that ends, revives or deletes jobs through
