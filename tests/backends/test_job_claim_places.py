@@ -9,6 +9,7 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import closing, contextmanager
 from dataclasses import replace
+from datetime import UTC
 from typing import Any
 
 import psycopg
@@ -17,7 +18,14 @@ import pytest
 from pgtest import postgres_schema
 from workhorse.backends import base as b
 from workhorse.backends import open_backend
-from workhorse.backends.claiming import FRONT_EXTRA, FRONT_START, Place, Settled
+from workhorse.backends.claiming import (
+    FRONT_EXTRA,
+    FRONT_START,
+    Place,
+    Running,
+    Settled,
+    TenantRow,
+)
 from workhorse.backends.postgres.claims import PostgresClaims
 from workhorse.backends.postgres.connecting import parse_url
 from workhorse.backends.postgres.statements import QUERIES, PostgresTx
@@ -458,3 +466,48 @@ def test_the_front_read_looks_tenants_up_by_key_under_its_generic_plan() -> None
             plan = "\n".join(row[0] for row in cursor.fetchall())
         assert "Seq Scan on workhorse_tenants" not in plan, plan
         assert "Hash" not in plan, plan
+
+
+def test_the_front_read_gives_each_column_to_its_field() -> None:
+    """PostgreSQL reads the front's columns in binary, by position: every setting of a tenant,
+    its usage and its running jobs land where they belong, and a tenant without a row gets the
+    defaults."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        _configure(jobs, "acme", weight=2.5, max_running=3, rate=1.5, burst=4.0)
+        jobs.running(tenant="acme", now=at(-2))  # (its claim spends a token: set them after)
+        usage_at, tokens_at = at(-7), at(-3)
+        with _sql(url) as conn:
+            conn.execute(
+                "UPDATE workhorse_tenants SET usage = 6.25, usage_at = %s, mean_cost = 0.5,"
+                " tokens = 2.75, tokens_at = %s WHERE name = 'acme'",
+                [usage_at, tokens_at],
+            )
+        _enqueue(jobs, "acme")
+        _enqueue(jobs, "zeta")
+        with psycopg.connect(parse_url(url).conninfo, autocommit=True) as conn:
+            acme, zeta = PostgresClaims(PostgresTx(conn)).places(["default"], 10, T0, FRONT_START)
+        assert acme == Place(
+            queue="default",
+            place=acme.place,
+            arrivals=acme.arrivals,
+            held=False,
+            row=TenantRow(
+                name="acme",
+                weight=2.5,
+                max_running=3,
+                rate=1.5,
+                burst=4.0,
+                paused=False,
+                usage=6.25,
+                usage_at=usage_at,
+                mean_cost=0.5,
+                tokens=2.75,
+                tokens_at=tokens_at,
+            ),
+            running=Running(count=1, elapsed=2.0),
+        )
+        assert acme.row.usage_at is not None
+        assert acme.row.usage_at.tzinfo == UTC
+        assert zeta.row == TenantRow(name="zeta")
+        assert zeta.running == Running(count=0, elapsed=0.0)

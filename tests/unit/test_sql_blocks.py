@@ -15,7 +15,7 @@ from workhorse.backends.sql import load_blocks, load_migrations, parse_blocks
 SQLITE = "workhorse.backends.sqlite"
 
 
-_STATEMENT_CALLS = {"all", "one", "count", "send", "read", "write"}
+_STATEMENT_CALLS = {"all", "built", "one", "count", "send", "read", "write"}
 """The Tx and Store methods that run a named block given as their first argument."""
 
 

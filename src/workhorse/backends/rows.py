@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
 
@@ -142,23 +143,47 @@ def tenant(row: Row, v: Values) -> Tenant:
     )
 
 
+TENANT_SETTINGS = (
+    "weight",
+    "max_running",
+    "rate",
+    "burst",
+    "paused",
+    "usage",
+    "usage_at",
+    "mean_cost",
+    "tokens",
+    "tokens_at",
+)
+"""The columns of a tenant's row a claim reads, in the order ``tenant_of`` takes them."""
+
+
 def tenant_row(row: Row, v: Values) -> TenantRow:
     """A tenant's row for the claim; a tenant with jobs but no row yet (all columns NULL) gets
     the defaults."""
-    if row["weight"] is None:
-        return TenantRow(name=row["name"])
+    return tenant_of(v, row["name"], [row[column] for column in TENANT_SETTINGS])
+
+
+def tenant_of(v: Values, name: str, settings: Sequence[Any]) -> TenantRow:
+    """``tenant_row`` from the values of ``TENANT_SETTINGS`` in order (a claim builds one per
+    place it reads)."""
+    weight, max_running, rate, burst, paused, usage, usage_at, mean_cost, tokens, tokens_at = (
+        settings
+    )
+    if weight is None:
+        return TenantRow(name=name)
     return TenantRow(
-        name=row["name"],
-        weight=row["weight"],
-        max_running=row["max_running"],
-        rate=row["rate"],
-        burst=row["burst"],
-        paused=v.flag(row["paused"]),
-        usage=row["usage"],
-        usage_at=v.opt_at(row["usage_at"]),
-        mean_cost=row["mean_cost"],
-        tokens=row["tokens"],
-        tokens_at=v.opt_at(row["tokens_at"]),
+        name=name,
+        weight=weight,
+        max_running=max_running,
+        rate=rate,
+        burst=burst,
+        paused=v.flag(paused),
+        usage=usage,
+        usage_at=v.opt_at(usage_at),
+        mean_cost=mean_cost,
+        tokens=tokens,
+        tokens_at=v.opt_at(tokens_at),
     )
 
 

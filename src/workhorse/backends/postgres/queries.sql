@@ -440,6 +440,7 @@ WHERE name = %(name)s AND last_slot < %(slot)s
 -- claimers that read the same front still never take the same job, and locking places would
 -- make claimers of a few tenants wait their turn. Each range reads one place more than the front:
 -- the place `after_*` names may be among them, and is left out.
+-- The columns are read in this order, into claims._place's parameters.
 SELECT f.queue, f.tenant AS name, f.place, f.arrivals, f.held, tn.weight, tn.max_running, tn.rate,
        tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
        r.running, r.elapsed

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Mapping
+from collections.abc import Callable, Collection, Iterator, Mapping
 from contextlib import contextmanager, suppress
-from typing import Any
+from typing import Any, TypeVar
 
 import psycopg
 from psycopg.pq import TransactionStatus
-from psycopg.rows import dict_row
+from psycopg.rows import args_row, dict_row
 
 from workhorse.backends.postgres.values import VALUES
 from workhorse.backends.sql import load_blocks
@@ -16,6 +16,8 @@ from workhorse.backends.store import Params, Row, Tx
 from workhorse.errors import ConfigurationError
 
 QUERIES = load_blocks("workhorse.backends.postgres", "queries.sql")
+
+T = TypeVar("T")
 
 
 class PostgresTx:
@@ -33,6 +35,14 @@ class PostgresTx:
     def all(self, name: str, params: Params | None = None) -> list[Row]:
         cursor = self._run(name, params)
         return cursor.fetchall() if cursor.description is not None else []
+
+    def built(self, name: str, params: Params, make: Callable[..., T]) -> list[T]:
+        """The rows, each built by ``make`` from its columns in order (the statement's SELECT
+        list is ``make``'s parameters), read in binary: no dict per row, and no number or time
+        parsed from text. For the claim's reads of many rows, whose columns hold no date or JSON
+        (this package reads those with loaders of its own, in text)."""
+        cursor = self.conn.cursor(row_factory=args_row(make))
+        return cursor.execute(QUERIES[name], params, binary=True).fetchall()
 
     def one(self, name: str, params: Params | None = None) -> Row | None:
         return self._run(name, params).fetchone()
