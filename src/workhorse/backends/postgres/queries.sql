@@ -958,8 +958,8 @@ WHERE finished_at IS NOT NULL AND finished_at >= %(since)s
 GROUP BY state
 
 -- name: usage_list
--- The roll-up with the rows appended since its last fold (one snapshot: a fold that commits
--- meanwhile is seen whole or not at all, so nothing counts twice or not at all).
+-- The roll-up with the rows appended since its last fold, in one snapshot: a fold that commits
+-- meanwhile is seen whole or not at all, so no row is counted twice or missed.
 SELECT tenant, hour, task, queue, sum(jobs)::bigint AS jobs, sum(attempts)::bigint AS attempts,
        sum(wall_seconds) AS wall_seconds, sum(cpu_seconds) AS cpu_seconds,
        sum(slot_seconds) AS slot_seconds
