@@ -137,7 +137,7 @@ class Admin:
 
     def storage_prepare(self) -> None:
         """Create the days of ended jobs' history that the maintenance keeps ahead (PostgreSQL's
-        day partitions, today's and the next two), dropping none, as its next round would
-        (benchmarks start from there)."""
+        day partitions, today's and the next two), dropping none, and fold what finishes
+        appended, as its next round would (benchmarks start from there)."""
         params = b.JobHistoryParams(now=self._app.clock(), finished_before=NO_DAY)
         self._app.backend.job_history_rotate(params)

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import psycopg
 import pytest
 
+from workhorse.admin import NO_DAY
 from workhorse.backends import base as b
 from workhorse.backends.postgres.connecting import parse_url
 
@@ -117,7 +118,7 @@ def test_a_finish_rewrites_its_tenants_usage_rows_where_they_stand(
     written in place (HOT) adds no index entry. On full pages, most rows of tenants first seen in
     one batch moved at their next finish."""
     tenants = [f"t{i:03}" for i in range(400)]
-    history = b.JobHistoryParams(now=T0, finished_before=datetime(1970, 1, 1, tzinfo=UTC))
+    history = b.JobHistoryParams(now=T0, finished_before=NO_DAY)
 
     def finish_one_each(now: datetime) -> None:
         jobs.insert_many([new_job(T0, tenant=name) for name in tenants])

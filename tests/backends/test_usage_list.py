@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import threading
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 import psycopg
 import pytest
 
+from workhorse.admin import NO_DAY
 from workhorse.backends import base as b
 from workhorse.backends.postgres.backend import PostgresBackend
 from workhorse.backends.postgres.connecting import parse_url
@@ -109,7 +110,7 @@ def _pending(backend_url: str) -> int:
 
 def _rotate(jobs: Jobs, now: float) -> None:
     """The maintenance's history rotation, dropping no day."""
-    history = b.JobHistoryParams(now=at(now), finished_before=datetime(1970, 1, 1, tzinfo=UTC))
+    history = b.JobHistoryParams(now=at(now), finished_before=NO_DAY)
     jobs.backend.job_history_rotate(history)
 
 
