@@ -26,7 +26,7 @@ from workhorse.backends.claiming import (
     Settled,
     TenantRow,
 )
-from workhorse.backends.postgres.claims import PostgresClaims
+from workhorse.backends.postgres.claims import FRONT_LOCKS, PostgresClaims
 from workhorse.backends.postgres.connecting import parse_url
 from workhorse.backends.postgres.statements import QUERIES, PostgresTx
 from workhorse.tenants import Tenant
@@ -215,6 +215,122 @@ def test_a_claim_passes_a_front_another_claimer_holds() -> None:
             other.rollback()
         assert len(claimed) == 10
         assert not {job.tenant for job in claimed} & set(held)
+
+
+def _reserved(conn: psycopg.Connection[Any], pid: int) -> int:
+    """Places the claim on the connection of ``pid`` holds reserved (claim_places_reserving's
+    advisory locks)."""
+    query = (
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND classid = 7216 AND pid = %s"
+    )
+    row = conn.execute(query, [pid]).fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+def _front(conn: psycopg.Connection[Any], front: int) -> list[str]:
+    """The tenants of a reserving front read in ``conn``'s open transaction (its reservations
+    held until it ends)."""
+    store = PostgresClaims(PostgresTx(conn), reserve=True)
+    return [p.row.name for p in store.places(["default"], front, T0, FRONT_START)]
+
+
+def test_a_claimer_reserves_its_places_once_the_front_is_longer_than_its_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """PostgreSQL: a worker's claim reserves the places it reads once its last read of the front
+    came back full (more tenants wait than a claim reads); with fewer, every claimer reads every
+    place whatever it reserves, and the plain read is the cheaper."""
+    reads: list[str] = []
+    built = PostgresTx.built
+
+    def record(tx: PostgresTx, name: str, *args: Any) -> Any:
+        reads.append(name)
+        return built(tx, name, *args)
+
+    monkeypatch.setattr(PostgresTx, "built", record)
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        jobs.insert_many([new_job(T0, tenant=f"t{i:03}") for i in range(40) for _ in range(2)])
+        for _ in range(3):
+            assert len(jobs.claim(limit=10)) == 10
+        assert reads == ["claim_places", "claim_places_reserving", "claim_places_reserving"]
+        reads.clear()
+        jobs.claim(limit=100)  # all 40 tenants' places, and fewer than the front asks for
+        jobs.claim(limit=100)
+        assert reads == ["claim_places_reserving", "claim_places"]
+
+
+def test_two_claimers_at_once_read_different_places() -> None:
+    """PostgreSQL: a claim reserves the places it reads until it commits; another claim meanwhile
+    reads the places that follow (it serves other tenants, and neither finds the other's jobs
+    locked nor skips the other's places when settling). Once the first commits, its places are
+    free again."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        tenants = [f"t{i:03}" for i in range(100)]
+        Jobs(backend).insert_many([new_job(T0, tenant=name) for name in tenants])
+        conninfo = parse_url(url).conninfo
+        with psycopg.connect(conninfo) as a, psycopg.connect(conninfo) as b:
+            assert _front(a, 18) == tenants[:18]
+            assert _reserved(b, a.info.backend_pid) == 19  # one more than the front, in order
+            assert _front(b, 18) == tenants[19:37]
+            a.commit()
+            b.rollback()
+            assert _front(b, 18) == tenants[:18]
+
+
+def test_a_claimer_of_a_few_tenants_reads_the_places_another_reserved() -> None:
+    """PostgreSQL: with fewer free places than its front, a claim reads the places other claimers
+    reserved as well, after its own, instead of coming back with too few: two workers serving
+    three tenants both serve all three (their jobs are taken with SKIP LOCKED)."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        jobs = Jobs(backend)
+        for name in ("a", "b", "c"):
+            _enqueue(jobs, name, 5)
+        conninfo = parse_url(url).conninfo
+        with psycopg.connect(conninfo) as a, psycopg.connect(conninfo) as b:
+            assert _front(a, 18) == ["a", "b", "c"]
+            assert _front(b, 18) == ["a", "b", "c"]
+            assert _reserved(a, b.info.backend_pid) == 0
+            a.rollback()
+            b.rollback()
+
+
+def test_a_claim_reserves_no_more_places_than_its_bound() -> None:
+    """PostgreSQL: a claim of more jobs than FRONT_LOCKS places reserves that many, and reads the
+    rest of its front among the places other claimers reserved: the shared lock table is never
+    filled by a few large claims."""
+    with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
+        tenants = [f"t{i:03}" for i in range(300)]
+        Jobs(backend).insert_many([new_job(T0, tenant=name) for name in tenants])
+        conninfo = parse_url(url).conninfo
+        front = FRONT_LOCKS + 36
+        with psycopg.connect(conninfo) as a, psycopg.connect(conninfo) as b:
+            assert _front(a, front) == tenants[:front]
+            assert _reserved(b, a.info.backend_pid) == FRONT_LOCKS
+            second = _front(b, front)
+            assert _reserved(a, b.info.backend_pid) == FRONT_LOCKS
+            # Its own first (those that follow a's), then the best of the others: a's.
+            own = tenants[FRONT_LOCKS : 2 * FRONT_LOCKS]
+            assert sorted(second) == sorted(own + tenants[: front - FRONT_LOCKS])
+            a.rollback()
+            b.rollback()
+
+
+def test_deployments_sharing_a_database_do_not_reserve_each_others_places() -> None:
+    """PostgreSQL: advisory locks are the database's; two schemas with the same queue and tenant
+    names each reserve their own places."""
+    with postgres_schema() as one, postgres_schema() as two:
+        for url in (one, two):
+            with closing(open_backend(url, auto_migrate=True)) as backend:
+                Jobs(backend).insert_many([new_job(T0, tenant=f"t{i}") for i in range(5)])
+        with psycopg.connect(parse_url(one).conninfo) as a:
+            with psycopg.connect(parse_url(two).conninfo) as b:
+                assert _front(a, 4) == ["t0", "t1", "t2", "t3"]
+                assert _front(b, 4) == ["t0", "t1", "t2", "t3"]
+                assert _reserved(a, b.info.backend_pid) == 5
+                b.rollback()
+            a.rollback()
 
 
 def _positions(url: str) -> dict[str, float]:
@@ -456,16 +572,28 @@ def test_the_front_read_looks_tenants_up_by_key_under_its_generic_plan() -> None
             params = {
                 "queues": ["default"],
                 "front": 58,
+                "locks": 59,
+                "reach": 59 * 8,
                 "now": T0,
                 "after_place": FRONT_START[0],
                 "after_tenant": FRONT_START[1],
                 "after_queue": FRONT_START[2],
             }
-            cursor = conn.cursor()
-            cursor.execute(f"EXPLAIN {QUERIES['claim_places']}", params, prepare=True)
-            plan = "\n".join(row[0] for row in cursor.fetchall())
-        assert "Seq Scan on workhorse_tenants" not in plan, plan
-        assert "Hash" not in plan, plan
+            plans = {}
+            for name in ("claim_places", "claim_places_reserving"):
+                cursor = conn.cursor()
+                cursor.execute(f"EXPLAIN {QUERIES[name]}", params, prepare=True)
+                plans[name] = "\n".join(row[0] for row in cursor.fetchall())
+        for plan in plans.values():
+            assert "Seq Scan on workhorse_tenants" not in plan, plan
+            assert "Index Scan using workhorse_tenants_pkey" in plan, plan
+            joins = [line for line in plan.splitlines() if "Hash" in line and "Join" in line]
+            assert all("Anti Join" in line for line in joins), plan  # (the reserved places)
+        # Places are reserved as the ordered, bounded range is read, never inside it: with any
+        # plan of the range, only the places read up to the claim's reservations are locked.
+        plan = plans["claim_places_reserving"]
+        reserve = plan.index("pg_try_advisory_xact_lock")
+        assert plan.index("Limit", reserve) < plan.index("workhorse_places_order", reserve), plan
 
 
 def test_the_front_read_gives_each_column_to_its_field() -> None:

@@ -46,6 +46,9 @@ class PostgresBackend(SqlBackend[PostgresStore]):
         where they poll."""
         store = PostgresStore(url)
         super().__init__(url, store)
+        self._crowded: dict[tuple[str, ...], bool] = {}
+        """Per set of queues claimed from, whether the last claim's read of the front came back
+        full: the next claim then reserves the places it reads (``PostgresClaims``)."""
         self.conninfo = store.conninfo
         self.health: DatabaseHealth = store.health
         self.listen_conninfo = _listen_conninfo(
@@ -93,7 +96,15 @@ class PostgresBackend(SqlBackend[PostgresStore]):
             return self._store.insert_in(tx, params.jobs, params.now)
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
-        return self._store.run(lambda tx: claim(PostgresClaims(tx), params))
+        queues = tuple(params.queues)
+
+        def claim_in(tx: PostgresTx) -> list[b.ClaimedJob]:
+            store = PostgresClaims(tx, reserve=self._crowded.get(queues, False))
+            claimed = claim(store, params)
+            self._crowded[queues] = store.crowded
+            return claimed
+
+        return self._store.run(claim_in)
 
     def job_finish_many(self, params: b.JobFinishManyParams) -> list[int]:
         return finish.job_finish_many(self._store, params)

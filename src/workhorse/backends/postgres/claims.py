@@ -1,7 +1,8 @@
 """The PostgreSQL side of the fair claim: each step one named SQL block in the claim's
-transaction. Tenants with quotas are locked with ``FOR UPDATE SKIP LOCKED`` and concurrency keys
-with transaction-scoped advisory locks, so racing claimers on any number of hosts never both
-spend the same quota, and never wait for each other."""
+transaction. Tenants with quotas are locked with ``FOR UPDATE SKIP LOCKED``, and concurrency keys
+(and, where many tenants wait, the places a claim reads) with transaction-scoped advisory locks
+taken without waiting, so racing claimers on any number of hosts never both spend the same quota,
+serve different tenants while there are enough, and never wait for each other."""
 
 from __future__ import annotations
 
@@ -28,16 +29,38 @@ lost in a failover would put jobs back in the queue that a worker is running, to
 without any attempt having been lost."""
 
 
+FRONT_LOCKS = 64
+"""Places a claim reserves at most (``claim_places_reserving``: one advisory lock each, held
+until the claim's transaction ends): PostgreSQL's default ``max_locks_per_transaction``, what the
+shared lock table keeps per connection. A claim of more jobs (its front is its limit + 8)
+reserves this many and reads the rest among the places other claimers reserved."""
+
+FRONT_REACH = 8
+"""How far a claim reads for places to reserve: this many times its front. Claimers beyond
+that many at the same front read places others reserved (their jobs are still taken with SKIP
+LOCKED: no job is taken twice)."""
+
+
 class PostgresClaims:
-    """Runs on a connection in autocommit mode: statements stand alone unless ``atomic``."""
+    """Runs on a connection in autocommit mode: statements stand alone unless ``atomic``.
+
+    ``reserve``: read the front with ``claim_places_reserving``, so that claimers at once serve
+    different tenants. That pays only where the order holds more places than a claim reads:
+    with fewer, every claimer reads every place whatever it reserves, and the reserving read
+    costs more (75 µs more per read at 10 tenants, 110 µs at 10,000, in one process). The
+    caller passes whether its last claim's read of the front came back full (``crowded``)."""
 
     front_in_transaction = True
-    """The front's read locks nothing, and in the claim's transaction it runs its generic plan
-    (``CLAIM_SETTINGS``) at no extra round trip; only a claim that finds no place at all pays a
-    BEGIN and a COMMIT more (idle workers poll with ``job_poll`` first)."""
+    """The front's read locks no row, and in the claim's transaction it runs its generic plan
+    (``CLAIM_SETTINGS``) at no extra round trip, and keeps its reservations until the claim
+    commits; only a claim that finds no place at all pays a BEGIN and a COMMIT more (idle
+    workers poll with ``job_poll`` first)."""
 
-    def __init__(self, tx: PostgresTx) -> None:
+    def __init__(self, tx: PostgresTx, *, reserve: bool = False) -> None:
         self._tx = tx
+        self._reserve = reserve
+        self.crowded = False
+        """Whether the last read of the front found as many places as it asked for."""
 
     def places(
         self, queues: Sequence[str], front: int, now: datetime, after: tuple[float, str, str]
@@ -50,7 +73,13 @@ class PostgresClaims:
             "after_tenant": after[1],
             "after_queue": after[2],
         }
-        return self._tx.built("claim_places", query, _place)
+        if self._reserve:
+            query |= {"locks": min(front + 1, FRONT_LOCKS), "reach": (front + 1) * FRONT_REACH}
+        found = self._tx.built(
+            "claim_places_reserving" if self._reserve else "claim_places", query, _place
+        )
+        self.crowded = len(found) >= front
+        return found
 
     def places_settle(self, settled: Sequence[Settled]) -> list[Settled]:
         """One statement; it answers with the places it skipped, locked, whose tenants this

@@ -438,12 +438,12 @@ WHERE name = %(name)s AND last_slot < %(slot)s
 -- what they run now (a probe of the running index per place read, bounded by the slots in use).
 -- No row lock: places only order the tenants; the jobs themselves are taken with SKIP LOCKED, so
 -- claimers that read the same front still never take the same job, and locking places would
--- make claimers of a few tenants wait their turn. Each range reads one place more than the front:
--- the place `after_*` names may be among them, and is left out.
+-- make claimers of a few tenants wait their turn (where more tenants wait than a claim reads,
+-- claim_places_reserving spreads claimers over the order without locking a row). Each range
+-- reads one place more than the front: the place `after_*` names may be among them, and is left
+-- out.
 -- The columns are read in this order, into claims._place's parameters.
-SELECT f.queue, f.tenant AS name, f.place, f.arrivals, f.held, tn.weight, tn.max_running, tn.rate,
-       tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
-       r.running, r.elapsed
+-- include: claim_front_columns
 FROM (
     SELECT f.* FROM unnest(%(queues)s::text[]) AS q(name)
     CROSS JOIN LATERAL (
@@ -453,17 +453,103 @@ FROM (
          ORDER BY place, tenant
          LIMIT %(front)s + 1)
         UNION ALL
-        (SELECT queue, tenant, place, arrivals, true AS held FROM workhorse_places
-         WHERE queue = q.name AND held_until <= %(now)s
-           AND (place, tenant) >= (%(after_place)s::float8, %(after_tenant)s::text)
-         ORDER BY held_until
-         LIMIT %(front)s + 1)
+        -- include: claim_front_held
     ) AS f
     WHERE (f.place, f.tenant, f.queue)
           > (%(after_place)s::float8, %(after_tenant)s::text, %(after_queue)s::text)
     ORDER BY f.place, f.tenant, f.queue
     LIMIT %(front)s
 ) AS f
+-- include: claim_front_tenant
+CROSS JOIN LATERAL (
+    -- include: claim_running_tenant
+    WHERE state = 'running' AND tenant = f.tenant
+) AS r
+ORDER BY f.place, f.tenant, f.queue
+
+-- name: claim_places_reserving
+-- claim_places where more tenants wait than a claim reads (the claimer's last read of the front
+-- came back full): it reserves the places it reads, so that claimers at once serve different
+-- tenants. Without it, a second claimer reads the same front as the first, finds the first's
+-- jobs locked, cannot settle their places (the first's settle locks them) and looks at them
+-- again once it has committed (claim_places_recheck).
+-- `mine`: the places no other claimer reserved, in order, each reserved by a transaction-scoped
+-- advisory lock taken without waiting (up to `locks` of them, passing over at most `reach`
+-- places). No row is locked: an enqueuer's arrival never waits for a claim that read its place,
+-- and the settle locks the rows at the claim's end, as it does after claim_places.
+-- The lock is tried on the rows of the ordered, bounded range as they come, outside it: whatever
+-- plan the range gets, only the places read until the claim has `locks` are locked.
+-- Too few places free (many claimers at once, or the claim reserves at most `locks` and reads
+-- more): the places other claimers reserved are read too, after the claim's own.
+-- The columns are read in this order, into claims._place's parameters.
+WITH mine AS MATERIALIZED (
+    SELECT f.* FROM unnest(%(queues)s::text[]) AS q(name)
+    CROSS JOIN LATERAL (
+        SELECT * FROM (
+            SELECT queue, tenant, place, arrivals FROM workhorse_places
+            WHERE queue = q.name AND held_until IS NULL
+              AND (place, tenant) >= (%(after_place)s::float8, %(after_tenant)s::text)
+            ORDER BY place, tenant
+            LIMIT %(reach)s
+        ) AS p
+        -- Advisory locks are the database's, not the schema's: the key names the schema, so that
+        -- deployments sharing a database do not reserve each other's places. Its own key space
+        -- (two integers; concurrency keys take one bigint). Places whose keys collide are
+        -- reserved together: the second is read as another claimer's, never missed.
+        WHERE pg_try_advisory_xact_lock(
+            7216, hashtext(current_schema() || '/' || p.queue || '/' || p.tenant))
+        LIMIT %(locks)s
+    ) AS f
+)
+-- include: claim_front_columns
+FROM (
+    SELECT f.* FROM (
+        SELECT queue, tenant, place, arrivals, false AS held, false AS shared FROM mine
+        UNION ALL
+        SELECT f.*, true FROM unnest(%(queues)s::text[]) AS q(name)
+        CROSS JOIN LATERAL (
+            SELECT queue, tenant, place, arrivals, false AS held FROM workhorse_places
+            WHERE queue = q.name AND held_until IS NULL
+              AND (place, tenant) >= (%(after_place)s::float8, %(after_tenant)s::text)
+            ORDER BY place, tenant
+            LIMIT %(front)s + 1
+        ) AS f
+        -- Only when the claim reserved fewer places than its front (checked once).
+        WHERE (SELECT count(*) FROM mine) <= %(front)s
+          AND NOT EXISTS (SELECT FROM mine AS m WHERE m.queue = f.queue AND m.tenant = f.tenant)
+        UNION ALL
+        SELECT f.*, false FROM unnest(%(queues)s::text[]) AS q(name)
+        CROSS JOIN LATERAL (
+            -- include: claim_front_held
+        ) AS f
+    ) AS f
+    WHERE (f.place, f.tenant, f.queue)
+          > (%(after_place)s::float8, %(after_tenant)s::text, %(after_queue)s::text)
+    -- The claim's own places (and those whose hold ended) first, then those others reserved.
+    ORDER BY f.shared, f.place, f.tenant, f.queue
+    LIMIT %(front)s
+) AS f
+-- include: claim_front_tenant
+CROSS JOIN LATERAL (
+    -- include: claim_running_tenant
+    WHERE state = 'running' AND tenant = f.tenant
+) AS r
+ORDER BY f.place, f.tenant, f.queue
+
+-- fragment: claim_front_columns
+SELECT f.queue, f.tenant AS name, f.place, f.arrivals, f.held, tn.weight, tn.max_running, tn.rate,
+       tn.burst, tn.paused, tn.usage, tn.usage_at, tn.mean_cost, tn.tokens, tn.tokens_at,
+       r.running, r.elapsed
+
+-- fragment: claim_front_held
+-- The places whose hold has ended, in the order of their ends.
+(SELECT queue, tenant, place, arrivals, true AS held FROM workhorse_places
+ WHERE queue = q.name AND held_until <= %(now)s
+   AND (place, tenant) >= (%(after_place)s::float8, %(after_tenant)s::text)
+ ORDER BY held_until
+ LIMIT %(front)s + 1)
+
+-- fragment: claim_front_tenant
 -- One lookup by key per place read, whatever the plan: the claim runs this under its generic
 -- plan, which cannot see how few places `front` asks for, and a join would then read every
 -- tenant's row (a hash join over a sequential scan: 9 ms at 10,000 tenants with rows).
@@ -471,11 +557,6 @@ FROM (
 LEFT JOIN LATERAL (
     SELECT * FROM workhorse_tenants WHERE name = f.tenant LIMIT 1
 ) AS tn ON true
-CROSS JOIN LATERAL (
-    -- include: claim_running_tenant
-    WHERE state = 'running' AND tenant = f.tenant
-) AS r
-ORDER BY f.place, f.tenant, f.queue
 
 -- name: claim_places_settle
 -- The places a claim read, settled in one statement: the places of tenants this claim served (or
