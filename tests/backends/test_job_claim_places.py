@@ -235,12 +235,13 @@ def _front(conn: psycopg.Connection[Any], front: int) -> list[str]:
     return [p.row.name for p in store.places(["default"], front, T0, FRONT_START)]
 
 
-def test_a_claimer_reserves_its_places_once_the_front_is_longer_than_its_read(
+def test_a_claimer_reserves_its_places_once_it_met_another_at_a_full_front(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """PostgreSQL: a worker's claim reserves the places it reads once its last read of the front
-    came back full (more tenants wait than a claim reads); with fewer, every claimer reads every
-    place whatever it reserves, and the plain read is the cheaper."""
+    """PostgreSQL: a worker's claims reserve the places they read once a claim met another
+    claimer (here: jobs of the front's tenants locked) at a front longer than its read, and stop
+    once a read comes back short. A lone claimer, or claimers of fewer tenants than a claim reads,
+    keep the plain read, which is the cheaper."""
     reads: list[str] = []
     built = PostgresTx.built
 
@@ -251,12 +252,24 @@ def test_a_claimer_reserves_its_places_once_the_front_is_longer_than_its_read(
     monkeypatch.setattr(PostgresTx, "built", record)
     with postgres_schema() as url, closing(open_backend(url, auto_migrate=True)) as backend:
         jobs = Jobs(backend)
-        jobs.insert_many([new_job(T0, tenant=f"t{i:03}") for i in range(40) for _ in range(2)])
-        for _ in range(3):
-            assert len(jobs.claim(limit=10)) == 10
-        assert reads == ["claim_places", "claim_places_reserving", "claim_places_reserving"]
+        tenants = [f"t{i:03}" for i in range(40)]
+        jobs.insert_many([new_job(T0, tenant=name) for name in tenants for _ in range(2)])
+        assert len(jobs.claim(limit=10)) == 10
+        assert len(jobs.claim(limit=10)) == 10
+        assert set(reads) == {"claim_places"}, "a lone claimer reserved"
         reads.clear()
-        jobs.claim(limit=100)  # all 40 tenants' places, and fewer than the front asks for
+        with psycopg.connect(parse_url(url).conninfo) as other:
+            other.execute(
+                "SELECT 1 FROM workhorse_jobs_live WHERE tenant = ANY(%s) FOR UPDATE", [tenants]
+            )
+            assert jobs.claim(limit=10) == []  # every job held by the other
+            other.rollback()
+        assert set(reads) == {"claim_places"}
+        reads.clear()
+        assert len(jobs.claim(limit=10)) == 10
+        assert reads == ["claim_places_reserving"]
+        reads.clear()
+        jobs.claim(limit=100)  # every tenant's place, fewer than the front asks for
         jobs.claim(limit=100)
         assert reads == ["claim_places_reserving", "claim_places"]
 

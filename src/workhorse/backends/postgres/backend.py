@@ -10,6 +10,7 @@ is written with its tenants' usage in one.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from datetime import timedelta
 
@@ -18,7 +19,7 @@ from workhorse.backends.claiming import claim
 from workhorse.backends.health import DatabaseHealth
 from workhorse.backends.ops import schema
 from workhorse.backends.postgres import finish, inserts
-from workhorse.backends.postgres.claims import PostgresClaims
+from workhorse.backends.postgres.claims import RESERVE_FOR, PostgresClaims
 from workhorse.backends.postgres.connecting import parse_url
 from workhorse.backends.postgres.listener import (
     PollingEndedWatch,
@@ -46,9 +47,9 @@ class PostgresBackend(SqlBackend[PostgresStore]):
         where they poll."""
         store = PostgresStore(url)
         super().__init__(url, store)
-        self._crowded: dict[tuple[str, ...], bool] = {}
-        """Per set of queues claimed from, whether the last claim's read of the front came back
-        full: the next claim then reserves the places it reads (``PostgresClaims``)."""
+        self._reserve_until: dict[tuple[str, ...], float] = {}
+        """Per set of queues claimed from, until when (``time.monotonic``) claims reserve the
+        places they read (``PostgresClaims``)."""
         self.conninfo = store.conninfo
         self.health: DatabaseHealth = store.health
         self.listen_conninfo = _listen_conninfo(
@@ -96,12 +97,20 @@ class PostgresBackend(SqlBackend[PostgresStore]):
             return self._store.insert_in(tx, params.jobs, params.now)
 
     def job_claim(self, params: b.JobClaimParams) -> list[b.ClaimedJob]:
+        """Claims reserve the places they read for ``RESERVE_FOR`` seconds after one met another
+        claimer at a full front, and stop at a claim whose reads of the front all come back
+        short: a lone claimer, or claimers of fewer tenants than a claim reads, never pay for
+        reserving."""
         queues = tuple(params.queues)
 
         def claim_in(tx: PostgresTx) -> list[b.ClaimedJob]:
-            store = PostgresClaims(tx, reserve=self._crowded.get(queues, False))
+            reserve = time.monotonic() < self._reserve_until.get(queues, 0.0)
+            store = PostgresClaims(tx, reserve=reserve)
             claimed = claim(store, params)
-            self._crowded[queues] = store.crowded
+            if not store.crowded:
+                self._reserve_until.pop(queues, None)
+            elif store.collided:
+                self._reserve_until[queues] = time.monotonic() + RESERVE_FOR
             return claimed
 
         return self._store.run(claim_in)

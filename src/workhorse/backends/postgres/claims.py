@@ -41,14 +41,20 @@ that many at the same front read places others reserved (their jobs are still ta
 LOCKED: no job is taken twice)."""
 
 
+RESERVE_FOR = 10.0
+"""Seconds a worker's claims reserve the places they read after a claim met another claimer at
+a full front (``PostgresBackend.job_claim``)."""
+
+
 class PostgresClaims:
     """Runs on a connection in autocommit mode: statements stand alone unless ``atomic``.
 
     ``reserve``: read the front with ``claim_places_reserving``, so that claimers at once serve
-    different tenants. That pays only where the order holds more places than a claim reads:
-    with fewer, every claimer reads every place whatever it reserves, and the reserving read
-    costs more (75 µs more per read at 10 tenants, 110 µs at 10,000, in one process). The
-    caller passes whether its last claim's read of the front came back full (``crowded``)."""
+    different tenants. That pays only where another claimer reads the same front and the order
+    holds more places than a claim reads: with fewer, every claimer reads every place whatever it
+    reserves, and the reserving read costs more (75 µs more per read at 10 tenants, 110 µs at
+    10,000, in one process). The caller decides from what its last claims found (``crowded``,
+    ``collided``)."""
 
     front_in_transaction = True
     """The front's read locks no row, and in the claim's transaction it runs its generic plan
@@ -60,7 +66,10 @@ class PostgresClaims:
         self._tx = tx
         self._reserve = reserve
         self.crowded = False
-        """Whether the last read of the front found as many places as it asked for."""
+        """Whether a read of the front found as many places as it asked for."""
+        self.collided = False
+        """Whether the claim met another claimer: a tenant given slots whose jobs the take did
+        not find (``Settled.vanished``), or a place the settle found locked."""
 
     def places(
         self, queues: Sequence[str], front: int, now: datetime, after: tuple[float, str, str]
@@ -78,7 +87,7 @@ class PostgresClaims:
         found = self._tx.built(
             "claim_places_reserving" if self._reserve else "claim_places", query, _place
         )
-        self.crowded = len(found) >= front
+        self.crowded |= len(found) >= front
         return found
 
     def places_settle(self, settled: Sequence[Settled]) -> list[Settled]:
@@ -99,6 +108,7 @@ class PostgresClaims:
         skipped = {
             (row["queue"], row["tenant"]) for row in self._tx.all("claim_places_settle", query)
         }
+        self.collided |= bool(skipped) or any(s.vanished for s in settled)
         return [s for s in settled if (s.queue, s.tenant) in skipped]
 
     def places_recheck(self, settled: Sequence[Settled]) -> None:
