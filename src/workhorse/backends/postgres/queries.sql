@@ -468,11 +468,11 @@ CROSS JOIN LATERAL (
 ORDER BY f.place, f.tenant, f.queue
 
 -- name: claim_places_reserving
--- claim_places where more tenants wait than a claim reads (the claimer's last read of the front
--- came back full): it reserves the places it reads, so that claimers at once serve different
--- tenants. Without it, a second claimer reads the same front as the first, finds the first's
--- jobs locked, cannot settle their places (the first's settle locks them) and looks at them
--- again once it has committed (claim_places_recheck).
+-- claim_places where other claimers read the same front and more tenants wait than a claim
+-- reads (PostgresBackend.job_claim decides): it reserves the places it reads, so that claimers at
+-- once serve different tenants. Without it, a second claimer reads the same front as the first,
+-- finds the first's jobs locked, cannot settle their places (the first's settle locks them) and
+-- looks at them again once it has committed (claim_places_recheck).
 -- `mine`: the places no other claimer reserved, in order, each reserved by a transaction-scoped
 -- advisory lock taken without waiting (up to `locks` of them, passing over at most `reach`
 -- places). No row is locked: an enqueuer's arrival never waits for a claim that read its place,
